@@ -1,0 +1,200 @@
+/**
+ * The channel: protocol v1 over any pair of byte streams. It runs the handshake,
+ * correlates answers with calls by id and turns every off-spec byte into one
+ * violation report. It never throws into the stream's event loop.
+ */
+import type { Readable, Writable } from "node:stream"
+import {
+  encodeFrame, FrameReader, FrameTooLargeError, jsonCodec, parseWorkerMessage, PROTOCOL_VERSION, ProtocolViolation
+} from "../protocol/index.ts"
+import type { Call, Codec, ErrorMessage, Hello, HostCall, HostMessage, Log, Ready, WorkerMessage } from "../protocol/index.ts"
+
+/** Receives the answer(s) to one call. Exactly one of result/error/end ends it. */
+export interface CallSink {
+  result(value: unknown): void
+  error(message: ErrorMessage): void
+  /** The worker ended before answering. */
+  fail(error: Error): void
+  /** Only for stream calls. */
+  chunk?(value: unknown): void
+  end?(): void
+}
+
+/** What the channel tells its owner. */
+export interface ChannelEvents {
+  hello(hello: Hello): void
+  ready(ready: Ready): void
+  log(log: Log): void
+  hostCall(call: HostCall): void
+  pong(id: number): void
+  /** Fired once; the channel is closed afterwards. */
+  violation(error: ProtocolViolation): void
+}
+
+type Phase = "hello" | "ready" | "open" | "closed"
+
+/**
+ * A protocol channel.
+ *
+ * @example
+ * ```ts
+ * const ch = new Channel(proc.fromWorker, proc.toWorker, 64 << 20, events)
+ * const id = ch.call({ name: "add", args: { a: 1, b: 2 } }, sink)
+ * ```
+ */
+export class Channel {
+  readonly #out: Writable
+  readonly #in: Readable
+  readonly #events: ChannelEvents
+  readonly #reader: FrameReader
+  readonly #pending = new Map<number, { sink: CallSink; stream: boolean }>()
+  #codec: Codec = jsonCodec
+  #phase: Phase = "hello"
+  #nextId = 1
+  #violations = 0
+
+  constructor(input: Readable, output: Writable, maxFrameBytes: number, events: ChannelEvents) {
+    this.#in = input
+    this.#out = output
+    this.#events = events
+    this.#reader = new FrameReader(maxFrameBytes)
+    input.on("data", this.#onData)
+  }
+
+  /** The negotiated codec (json until welcome). */
+  get codec(): Codec {
+    return this.#codec
+  }
+
+  /** Calls awaiting an answer. */
+  get pending(): number {
+    return this.#pending.size
+  }
+
+  /** Protocol violations seen (0 or 1: the channel closes at the first). */
+  get violations(): number {
+    return this.#violations
+  }
+
+  /** Answers hello (in JSON) and switches both sides to `codec`. */
+  welcome(codec: Codec): void {
+    this.#write({ kind: "welcome", codec: codec.name })
+    this.#codec = codec
+    this.#phase = "ready"
+  }
+
+  /**
+   * Sends a call and registers its sink; returns the id. Encodes before registering,
+   * so an unserialisable argument throws here and nothing is sent.
+   */
+  call(call: Omit<Call, "kind" | "id">, sink: CallSink): number {
+    const id = this.#nextId
+    const frame = encodeFrame(this.#codec.encode({ kind: "call", id, ...call }))
+    this.#nextId = id >= 0xffff_ffff ? 1 : id + 1
+    this.#pending.set(id, { sink, stream: call.stream === true })
+    this.#out.write(frame)
+    return id
+  }
+
+  /** Forgets a call (after a timeout or abort); a late answer for it is ignored, not a violation. */
+  forget(id: number): void {
+    if (this.#pending.delete(id)) this.#forgotten.add(id)
+  }
+  readonly #forgotten = new Set<number>()
+
+  /** Sends any host → worker message other than call and welcome. */
+  send(message: Exclude<HostMessage, Call>): void {
+    this.#write(message)
+  }
+
+  /** Stops reading and drops every pending sink without settling it; returns them. */
+  close(): Array<CallSink> {
+    this.#phase = "closed"
+    this.#in.off("data", this.#onData)
+    const sinks = [...this.#pending.values()].map((p) => p.sink)
+    this.#pending.clear()
+    this.#forgotten.clear()
+    return sinks
+  }
+
+  #write(message: HostMessage): void {
+    if (this.#phase === "closed") return
+    this.#out.write(encodeFrame(this.#codec.encode(message)))
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    try {
+      this.#reader.push(chunk, this.#onFrame)
+    } catch (error) {
+      const known = error instanceof FrameTooLargeError || error instanceof ProtocolViolation
+      this.#violate(known ? error.message : `undecodable frame: ${(error as Error).message}`)
+    }
+  }
+
+  readonly #onFrame = (payload: Buffer): void => {
+    if (this.#phase === "closed") return
+    let decoded: unknown
+    try {
+      // Frames before welcome (hello) are JSON whatever codec follows.
+      decoded = this.#codec.decode(payload)
+    } catch {
+      throw new ProtocolViolation(`cannot decode a ${payload.length}-byte payload as ${this.#codec.name}`)
+    }
+    this.#dispatch(parseWorkerMessage(decoded))
+  }
+
+  #dispatch(m: WorkerMessage): void {
+    switch (m.kind) {
+      case "hello":
+        if (this.#phase !== "hello") return this.#violate("hello after the handshake")
+        if (m.protocol !== PROTOCOL_VERSION) return this.#violate(`worker speaks protocol ${m.protocol}, host speaks ${PROTOCOL_VERSION}`)
+        return this.#events.hello(m)
+      case "ready":
+        if (this.#phase !== "ready") return this.#violate(`ready ${this.#phase === "hello" ? "before hello" : "twice"}`)
+        this.#phase = "open"
+        return this.#events.ready(m)
+      case "log":
+        return this.#events.log(m)
+      default:
+        break
+    }
+    if (this.#phase !== "open") return this.#violate(`'${m.kind}' before the handshake completed`)
+    switch (m.kind) {
+      case "pong":
+        return this.#events.pong(m.id)
+      case "host_call":
+        return this.#events.hostCall(m)
+      default: {
+        const entry = this.#pending.get(m.id)
+        if (entry === undefined) {
+          if (this.#forgotten.has(m.id)) {
+            // Chunks of a forgotten stream keep coming until the worker sees the cancel.
+            if (m.kind !== "chunk") this.#forgotten.delete(m.id)
+            return
+          }
+          return this.#violate(`'${m.kind}' for unknown or settled call id ${m.id}`)
+        }
+        if (m.kind === "result") {
+          this.#pending.delete(m.id)
+          return entry.stream ? this.#violate(`'result' for stream call ${m.id}`) : entry.sink.result(m.value)
+        }
+        if (m.kind === "error") {
+          this.#pending.delete(m.id)
+          return entry.sink.error(m)
+        }
+        if (!entry.stream) return this.#violate(`'${m.kind}' for non-stream call ${m.id}`)
+        if (m.kind === "chunk") return entry.sink.chunk?.(m.value)
+        this.#pending.delete(m.id)
+        return entry.sink.end?.()
+      }
+    }
+  }
+
+  #violate(detail: string): void {
+    if (this.#phase === "closed") return
+    this.#violations++
+    this.#phase = "closed"
+    this.#in.off("data", this.#onData)
+    this.#events.violation(new ProtocolViolation(detail))
+  }
+}

@@ -1,0 +1,57 @@
+/** Turns how a worker ended into the typed error its pending calls receive. */
+import { ProtocolError, PythonError, WorkerCrashedError } from "../errors.ts"
+import type { ExitInfo } from "../machines/worker.ts"
+import type { ProcessExit } from "./python-process.ts"
+
+/** What is known about one incarnation when it ends. */
+export interface CrashFacts {
+  readonly workerId: string
+  readonly pid: number | null
+  /** Why the machine left its live states (null if it never did, e.g. a clean stop). */
+  readonly exit: ExitInfo | null
+  /** What the OS reported. */
+  readonly process: ProcessExit
+  readonly stderrTail: string
+  /** A Python exception behind an init error (from `ready {status:'error'}`). */
+  readonly initError?: { readonly type: string; readonly message: string; readonly traceback: string }
+}
+
+const describeProcess = ({ code, signal }: ProcessExit): string =>
+  signal ? `killed by ${signal}` : code === null ? "did not start" : `exited with code ${code}`
+
+/**
+ * Builds the error for calls that were pending when the worker ended.
+ *
+ * @example
+ * ```ts
+ * crashError({ workerId: "w1", pid: 7, exit, process: { code: null, signal: "SIGKILL" }, stderrTail: "" })
+ * ```
+ */
+export const crashError = (facts: CrashFacts): WorkerCrashedError | ProtocolError => {
+  const reason = facts.exit?.reason ?? (facts.process.signal ? "signal" : "exit")
+  const detail = facts.exit?.message ?? describeProcess(facts.process)
+  if (reason === "protocol") {
+    return new ProtocolError({
+      message: `worker ${facts.workerId} (pid ${facts.pid}) broke the protocol and was killed: ${detail}`,
+      workerId: facts.workerId,
+      detail
+    })
+  }
+  const tail = facts.stderrTail.trim()
+  const init = facts.initError
+  const message = init
+    ? `worker ${facts.workerId} failed to start: ${init.type}: ${init.message}`
+    : `worker ${facts.workerId} (pid ${facts.pid}) ${detail}` +
+      (reason === "init_timeout" || reason === "heartbeat" || reason === "killed" ? ` (${describeProcess(facts.process)})` : "") +
+      (tail ? `\n--- stderr (last ${Buffer.byteLength(tail)} bytes) ---\n${tail}` : "")
+  return new WorkerCrashedError({
+    message,
+    workerId: facts.workerId,
+    pid: facts.pid,
+    reason,
+    exitCode: facts.process.code,
+    signal: facts.process.signal,
+    stderrTail: facts.stderrTail,
+    ...(init ? { cause: new PythonError({ ...init, handler: "<import>", workerId: facts.workerId }) } : {})
+  })
+}

@@ -1,0 +1,276 @@
+/**
+ * The worker actor binds one Python process, its channel and one worker machine.
+ * It performs the IO; the machine decides which transitions are legal. It owns no
+ * timers: the supervisor measures time and feeds INIT_TIMEOUT / HEARTBEAT_TIMEOUT.
+ */
+import { createActor } from "xstate"
+import type { Actor } from "xstate"
+import { PythonError, SerializationError, UnknownHandlerError } from "../errors.ts"
+import { workerMachine } from "../machines/worker.ts"
+import type { ExitInfo, WorkerStateValue } from "../machines/worker.ts"
+import { chooseCodec, DEFAULT_MAX_FRAME_BYTES, UnserializableError } from "../protocol/index.ts"
+import type { CallArgs, ErrorMessage, Ready } from "../protocol/index.ts"
+import { Channel } from "./channel.ts"
+import { crashError } from "./crash.ts"
+import { LineSplitter, Tail } from "./output.ts"
+import { spawnPython } from "./python-process.ts"
+import type { ProcessExit, ProcessSpec, PythonProcess } from "./python-process.ts"
+
+/** What a worker actor reports to its owner. */
+export type WorkerActorEvent =
+  | { readonly type: "state"; readonly workerId: string; readonly pid: number | null; readonly state: WorkerStateValue; readonly previous: WorkerStateValue }
+  | { readonly type: "log"; readonly workerId: string; readonly pid: number | null; readonly stream: "stdout" | "stderr" | "worker"; readonly level: "debug" | "info" | "warning" | "error"; readonly line: string }
+  | { readonly type: "exit"; readonly workerId: string; readonly pid: number | null; readonly exit: ExitInfo | null; readonly process: ProcessExit; readonly error: Error | null }
+
+/** Options of one worker incarnation. */
+export interface WorkerActorOptions {
+  readonly workerId: string
+  readonly restarts?: number
+  readonly spec: ProcessSpec
+  readonly onEvent?: (event: WorkerActorEvent) => void
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  readonly session?: string
+  readonly deadline?: number
+}
+
+/** Events that end an incarnation from the host's side; the actor then SIGKILLs the process. */
+export type KillEvent =
+  | { readonly type: "INIT_TIMEOUT" }
+  | { readonly type: "HEARTBEAT_TIMEOUT" }
+  | { readonly type: "KILL"; readonly reason: string }
+
+const UNKNOWN_HANDLER = "pyvisor.UnknownHandler"
+
+/**
+ * One incarnation of a Python worker.
+ *
+ * @example
+ * ```ts
+ * const w = new WorkerActor({ workerId: "w1", spec: { module: "my_workers" } }).start()
+ * await w.ready
+ * await w.call("add", { a: 1, b: 2 }) // 3
+ * ```
+ */
+export class WorkerActor {
+  readonly id: string
+  /** Resolves with the handler names once the worker is ready; rejects if it ends first. */
+  readonly ready: Promise<ReadonlyArray<string>>
+  /** Resolves once the process has exited and every pending call was settled. */
+  readonly exited: Promise<ExitInfo | null>
+  readonly #machine: Actor<typeof workerMachine>
+  readonly #spec: ProcessSpec
+  #proc!: PythonProcess
+  #channel!: Channel
+  #settleExited!: (exit: ExitInfo | null) => void
+  readonly #stderr = new Tail()
+  readonly #onEvent: (event: WorkerActorEvent) => void
+  #initError: Ready & { status: "error" } | undefined
+  #wasReady = false
+  #settleReady!: { resolve: (h: ReadonlyArray<string>) => void; reject: (e: Error) => void }
+
+  constructor(options: WorkerActorOptions) {
+    this.id = options.workerId
+    this.#onEvent = options.onEvent ?? (() => {})
+    this.ready = new Promise((resolve, reject) => (this.#settleReady = { resolve, reject }))
+    this.ready.catch(() => {}) // the owner may never await it
+    this.#machine = createActor(workerMachine, { input: { workerId: options.workerId, restarts: options.restarts ?? 0 } })
+    let previous: WorkerStateValue = "spawning"
+    this.#machine.subscribe((snap) => {
+      const state = snap.value as WorkerStateValue
+      if (state === previous) return
+      const from = previous
+      previous = state
+      this.#onEvent({ type: "state", workerId: this.id, pid: this.pid, state, previous: from })
+    })
+    this.#machine.start()
+    this.#spec = options.spec
+    this.exited = new Promise((resolve) => (this.#settleExited = resolve))
+  }
+
+  /** Spawns the process; events start flowing to `onEvent` from here. Call once. */
+  start(): this {
+    const spec = this.#spec
+    const proc = spawnPython(spec)
+    this.#proc = proc
+    this.#channel = new Channel(proc.fromWorker, proc.toWorker, spec.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, {
+      hello: (hello) => {
+        const codec = chooseCodec(hello.codecs)
+        if (codec === undefined) return this.#violation(`worker offers codecs ${JSON.stringify(hello.codecs)}, host speaks msgpack or json`)
+        this.#channel.welcome(codec)
+      },
+      ready: (ready) => {
+        if (ready.status === "ok") {
+          this.#machine.send({ type: "READY", handlers: ready.handlers })
+          this.#wasReady = true
+          this.#settleReady.resolve(ready.handlers)
+        } else {
+          this.#initError = ready
+          this.#machine.send({ type: "INIT_FAILED", message: `${ready.type}: ${ready.message}` })
+        }
+      },
+      log: (log) => this.#log("worker", log.level, log.message),
+      hostCall: (call) => this.#channel.send({ kind: "host_error", id: call.id, type: "pyvisor.NoHostHandler", message: `no host handler '${call.name}'` }),
+      pong: () => {},
+      violation: (error) => this.#violation(error.message)
+    })
+    const out = new LineSplitter((line) => this.#log("stdout", "info", line))
+    const err = new LineSplitter((line) => this.#log("stderr", "warning", line))
+    proc.stdout.on("data", (chunk: Buffer) => out.push(chunk))
+    proc.stderr.on("data", (chunk: Buffer) => {
+      this.#stderr.push(chunk)
+      err.push(chunk)
+    })
+    if (proc.pid > 0) this.#machine.send({ type: "SPAWNED", pid: proc.pid })
+    void proc.spawnError.then((error) => {
+      if (error) this.#machine.send({ type: "SPAWN_FAILED", message: `cannot start ${spec.python ?? "python3"}: ${error.message}` })
+    })
+    void this.#awaitExit(out, err).then(this.#settleExited)
+    return this
+  }
+
+  /** The machine's current state. */
+  get state(): WorkerStateValue {
+    return this.#machine.getSnapshot().value as WorkerStateValue
+  }
+
+  /** The process id, or null before spawning succeeded. */
+  get pid(): number | null {
+    return this.#machine.getSnapshot().context.pid
+  }
+
+  /** Calls served by this incarnation. */
+  get callsServed(): number {
+    return this.#machine.getSnapshot().context.callsServed
+  }
+
+  /** Handler names from `ready`. */
+  get handlers(): ReadonlyArray<string> {
+    return this.#machine.getSnapshot().context.handlers
+  }
+
+  /** Why this incarnation ended, once it did. */
+  get lastExit(): ExitInfo | null {
+    return this.#machine.getSnapshot().context.lastExit
+  }
+
+  /**
+   * Runs handler `name`. The worker must be `ready` (the pool guarantees it; otherwise
+   * this throws synchronously: handing work to a worker that is not ready is a bug).
+   */
+  call(name: string, args: CallArgs | undefined, options: CallOptions = {}): Promise<unknown> {
+    const snapshot = this.#machine.getSnapshot()
+    if (snapshot.value !== "ready") throw new Error(`worker ${this.id} is ${String(snapshot.value)}, not ready`)
+    if (!snapshot.context.handlers.includes(name)) return Promise.reject(this.#unknownHandler(name, snapshot.context.handlers))
+    return new Promise((resolve, reject) => {
+      let id: number
+      try {
+        id = this.#channel.call({
+          name,
+          ...(args === undefined ? {} : { args }),
+          ...(options.session === undefined ? {} : { session: options.session }),
+          ...(options.deadline === undefined ? {} : { deadline: options.deadline })
+        }, {
+          result: (value) => {
+            this.#machine.send({ type: "DONE", id })
+            resolve(value)
+          },
+          error: (message) => {
+            this.#machine.send({ type: "DONE", id })
+            reject(this.#pythonError(name, message))
+          },
+          fail: reject
+        })
+      } catch (error) {
+        reject(error instanceof UnserializableError
+          ? new SerializationError({ message: `arguments of '${name}': ${error.message}` })
+          : error)
+        return
+      }
+      this.#machine.send({ type: "CALL", id })
+    })
+  }
+
+  /** Ends this incarnation at once: the machine goes `crashed`, the process gets SIGKILL. */
+  kill(event: KillEvent): void {
+    this.#machine.send(event)
+    this.#proc.kill("SIGKILL")
+  }
+
+  /** Accept no more calls; the in-flight one may finish. */
+  drain(): void {
+    this.#machine.send({ type: "DRAIN" })
+  }
+
+  /** Asks Python to finish the current call and exit 0. */
+  requestShutdown(graceMs: number): void {
+    this.#channel.send({ kind: "shutdown", graceMs })
+  }
+
+  /** Sends a signal to the process (SIGTERM during ordered shutdown). */
+  signal(signal: NodeJS.Signals): void {
+    this.#proc.kill(signal)
+  }
+
+  #log(stream: "stdout" | "stderr" | "worker", level: "debug" | "info" | "warning" | "error", line: string): void {
+    this.#onEvent({ type: "log", workerId: this.id, pid: this.pid, stream, level, line })
+  }
+
+  #violation(detail: string): void {
+    this.#machine.send({ type: "PROTOCOL_ERROR", message: detail })
+    this.#proc.kill("SIGKILL")
+  }
+
+  #unknownHandler(name: string, available: ReadonlyArray<string>): UnknownHandlerError {
+    return new UnknownHandlerError({
+      message: `no handler '${name}' in the worker; available: ${available.length ? available.join(", ") : "(none)"}`,
+      handler: name,
+      available
+    })
+  }
+
+  #pythonError(name: string, m: ErrorMessage): Error {
+    if (m.type === UNKNOWN_HANDLER) return this.#unknownHandler(name, this.handlers)
+    return new PythonError({ message: `${m.type}: ${m.message}`, type: m.type, traceback: m.traceback, handler: name, workerId: this.id })
+  }
+
+  async #awaitExit(out: LineSplitter, err: LineSplitter): Promise<ExitInfo | null> {
+    const processExit = await this.#proc.exited
+    // Let answers already written before the exit be read; bounded, since a grandchild may hold fd 4.
+    await drained(this.#proc.fromWorker)
+    out.end()
+    err.end()
+    this.#machine.send({ type: "EXITED", code: processExit.code, signal: processExit.signal })
+    const exit = this.lastExit
+    const sinks = this.#channel.close()
+    const error = this.state === "stopped" && sinks.length === 0 && this.#wasReady ? null : crashError({
+      workerId: this.id,
+      pid: this.pid,
+      exit,
+      process: processExit,
+      stderrTail: this.#stderr.toString(),
+      ...(this.#initError ? { initError: this.#initError } : {})
+    })
+    if (error) {
+      this.#settleReady.reject(error)
+      for (const sink of sinks) sink.fail(error)
+    }
+    this.#machine.stop()
+    this.#onEvent({ type: "exit", workerId: this.id, pid: this.pid, exit, process: processExit, error })
+    return exit
+  }
+}
+
+const drained = (stream: NodeJS.ReadableStream): Promise<void> =>
+  new Promise((resolve) => {
+    if ((stream as { readableEnded?: boolean }).readableEnded) return resolve()
+    const done = (): void => {
+      clearTimeout(timer)
+      resolve()
+    }
+    const timer = setTimeout(done, 200)
+    stream.once("end", done)
+    stream.once("close", done)
+  })

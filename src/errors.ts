@@ -1,0 +1,129 @@
+/**
+ * Every error pyvisor raises. Each is an `Error` (for the Promise API) and a tagged,
+ * yieldable Effect error (for `pyvisor/effect`), with a stable `code`.
+ *
+ * @example
+ * ```ts
+ * try { await pool.call("div", { a: 1, b: 0 }) }
+ * catch (e) { if (e instanceof PythonError) console.log(e.type, e.traceback) }
+ * ```
+ * @module
+ */
+import { Data } from "effect"
+
+/** Why a worker process ended, as the host saw it. */
+export type ExitReasonCode = "exit" | "signal" | "init_timeout" | "init_error" | "protocol" | "heartbeat" | "killed" | "spawn_failed"
+
+/** A Python handler raised. The worker lives on. */
+export class PythonError extends Data.TaggedError("PythonError")<{
+  readonly message: string
+  /** Qualified Python class name, e.g. `ValueError` or `mypkg.errors.Boom`. */
+  readonly type: string
+  readonly traceback: string
+  readonly handler: string
+  readonly workerId: string
+}> {
+  readonly code = "PYTHON_ERROR"
+}
+
+/** The worker process ended (or was killed) before answering. */
+export class WorkerCrashedError extends Data.TaggedError("WorkerCrashedError")<{
+  readonly message: string
+  readonly workerId: string
+  readonly pid: number | null
+  readonly reason: ExitReasonCode
+  readonly exitCode: number | null
+  readonly signal: string | null
+  /** The last 4 KiB the process wrote to stderr. */
+  readonly stderrTail: string
+  readonly cause?: unknown
+}> {
+  readonly code = "WORKER_CRASHED"
+}
+
+/** The call did not settle within its `timeoutMs`. */
+export class CallTimeoutError extends Data.TaggedError("CallTimeoutError")<{
+  readonly message: string
+  readonly handler: string
+  readonly timeoutMs: number
+}> {
+  readonly code = "CALL_TIMEOUT"
+}
+
+/** No worker became free within `checkoutTimeoutMs`. */
+export class CheckoutTimeoutError extends Data.TaggedError("CheckoutTimeoutError")<{
+  readonly message: string
+  readonly timeoutMs: number
+}> {
+  readonly code = "CHECKOUT_TIMEOUT"
+}
+
+/** The wait queue already holds `maxQueue` calls. */
+export class QueueFullError extends Data.TaggedError("QueueFullError")<{
+  readonly message: string
+  readonly maxQueue: number
+}> {
+  readonly code = "QUEUE_FULL"
+}
+
+/** The pool is closing or closed. */
+export class PoolClosedError extends Data.TaggedError("PoolClosedError")<{
+  readonly message: string
+}> {
+  readonly code = "POOL_CLOSED"
+}
+
+/** The pool gave up restarting workers (restart intensity exceeded). */
+export class PoolFailedError extends Data.TaggedError("PoolFailedError")<{
+  readonly message: string
+  readonly cause?: unknown
+}> {
+  readonly code = "POOL_FAILED"
+}
+
+/** A worker broke the wire protocol; it was killed. */
+export class ProtocolError extends Data.TaggedError("ProtocolError")<{
+  readonly message: string
+  readonly workerId: string
+  readonly detail: string
+}> {
+  readonly code = "PROTOCOL_ERROR"
+}
+
+/** No handler of that name is registered in the worker's module. */
+export class UnknownHandlerError extends Data.TaggedError("UnknownHandlerError")<{
+  readonly message: string
+  readonly handler: string
+  readonly available: ReadonlyArray<string>
+}> {
+  readonly code = "UNKNOWN_HANDLER"
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortError extends Data.TaggedError("AbortError")<{
+  readonly message: string
+  readonly reason?: unknown
+}> {
+  readonly code = "ABORTED"
+}
+
+/** A value cannot be sent to or received from Python with the negotiated codec. */
+export class SerializationError extends Data.TaggedError("SerializationError")<{
+  readonly message: string
+}> {
+  readonly code = "SERIALIZATION"
+}
+
+/** An option given to pyvisor is invalid; the message names it and quotes the value. */
+export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
+  readonly message: string
+  readonly option: string
+  readonly value: unknown
+}> {
+  readonly code = "INVALID_OPTION"
+}
+
+/** Every error a call can reject with. */
+export type CallError =
+  | PythonError | WorkerCrashedError | CallTimeoutError | CheckoutTimeoutError | QueueFullError
+  | PoolClosedError | PoolFailedError | ProtocolError | UnknownHandlerError | AbortError | SerializationError

@@ -1,0 +1,19 @@
+/**
+ * pyvisor: supervised pools of Python worker processes for Node.js.
+ *
+ * @example
+ * ```ts
+ * import { createPool } from "pyvisor"
+ * const pool = await createPool({ worker: { module: "my_workers", cwd: "./py" } })
+ * console.log(await pool.call("add", { a: 1, b: 2 }))
+ * await pool.close()
+ * ```
+ * @module
+ */
+export { createPool, Pool } from "./pool/pool.ts"
+export type { CallOptions, PoolEvents, WorkerSnapshot } from "./pool/pool.ts"
+export type { PoolOptions, WorkerOptions } from "./pool/options.ts"
+export type { InheritEnv } from "./actors/env.ts"
+export type { WorkerActorEvent } from "./actors/worker-actor.ts"
+export type { ExitInfo, ExitReason, WorkerStateValue } from "./machines/worker.ts"
+export * from "./errors.ts"

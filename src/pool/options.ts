@@ -1,0 +1,129 @@
+/**
+ * Options of `createPool`, their defaults, and validation that names the option and
+ * quotes the bad value.
+ */
+import { inspect } from "node:util"
+import type { InheritEnv } from "../actors/env.ts"
+import type { ProcessSpec } from "../actors/python-process.ts"
+import { InvalidOptionError } from "../errors.ts"
+import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
+
+/** How to start each Python worker. */
+export interface WorkerOptions {
+  /** Module(s) whose `@handler`s the worker serves: dotted names, or paths ending in `.py`. */
+  readonly module: string | ReadonlyArray<string>
+  /** Working directory of the worker (where `module` is looked up). Default: `process.cwd()`. */
+  readonly cwd?: string
+  /** The interpreter. Default: `python3`. */
+  readonly python?: string
+  /** Extra interpreter arguments placed before `-m pyvisor_worker`, e.g. `["-X", "dev"]`. */
+  readonly pythonArgs?: ReadonlyArray<string>
+  /** Variables added to (and overriding) the inherited environment. */
+  readonly env?: Readonly<Record<string, string>>
+  /** Which host variables the worker inherits. Default `"allowlist"` (PATH, HOME, LANG, LC_*, PYTHON*…). */
+  readonly inheritEnv?: InheritEnv
+  /** Modules imported before `ready`, e.g. `["numpy"]`, so the first call does not pay for them. */
+  readonly preload?: ReadonlyArray<string>
+}
+
+/** Options of {@link createPool}. */
+export interface PoolOptions {
+  readonly worker: WorkerOptions
+  /** Number of workers. Default 1. */
+  readonly size?: number
+  /** Time for a worker to become ready before it is killed. Default 10 000 ms. */
+  readonly initTimeoutMs?: number
+  /** Largest protocol frame, both directions. Default 64 MiB. */
+  readonly maxFrameBytes?: number
+  /** Ordered stop: grace after the `shutdown` frame, then SIGTERM, then SIGKILL after `killAfterMs`. */
+  readonly shutdown?: { readonly graceMs?: number; readonly killAfterMs?: number }
+}
+
+/** Options with defaults applied. */
+export interface ResolvedOptions {
+  readonly spec: ProcessSpec
+  readonly size: number
+  readonly initTimeoutMs: number
+  readonly shutdown: { readonly graceMs: number; readonly killAfterMs: number }
+}
+
+const show = (value: unknown): string => inspect(value, { depth: 2, breakLength: Infinity })
+
+/** @internal */
+export const invalid = (option: string, value: unknown, expected: string): InvalidOptionError =>
+  new InvalidOptionError({ message: `${option} must be ${expected}, got ${show(value)}`, option, value })
+
+const integer = (option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+  if (value === undefined) return fallback
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(option, value, `an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+const string = (option: string, value: unknown): string => {
+  if (typeof value !== "string" || value.length === 0) throw invalid(option, value, "a non-empty string")
+  return value
+}
+
+const strings = (option: string, value: unknown): ReadonlyArray<string> | undefined => {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value)) throw invalid(option, value, "an array of strings")
+  value.forEach((item, i) => string(`${option}[${i}]`, item))
+  return value
+}
+
+const record = (option: string, value: unknown): Readonly<Record<string, string>> | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(option, value, "an object of strings")
+  for (const [k, v] of Object.entries(value)) if (typeof v !== "string") throw invalid(`${option}.${k}`, v, "a string")
+  return value as Record<string, string>
+}
+
+const MODULE = /^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)*$/
+
+const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
+  if (typeof value !== "object" || value === null) throw invalid("worker", value, "an object like { module: 'my_workers' }")
+  const w = value as Record<string, unknown>
+  const modules = typeof w["module"] === "string" ? [w["module"]] : strings("worker.module", w["module"])
+  if (modules === undefined || modules.length === 0) throw invalid("worker.module", w["module"], "a module name or a .py path")
+  for (const m of modules) {
+    if (!m.endsWith(".py") && !MODULE.test(m)) throw invalid("worker.module", m, "a dotted module name or a path ending in .py")
+  }
+  const inherit = w["inheritEnv"]
+  if (inherit !== undefined && !["allowlist", "all", "none"].includes(inherit as string)) strings("worker.inheritEnv", inherit)
+  const opt = <K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } => (v === undefined ? {} : { [key]: v }) as { [P in K]?: V }
+  return {
+    module: modules,
+    maxFrameBytes,
+    ...opt("cwd", w["cwd"] === undefined ? undefined : string("worker.cwd", w["cwd"])),
+    ...opt("python", w["python"] === undefined ? undefined : string("worker.python", w["python"])),
+    ...opt("pythonArgs", strings("worker.pythonArgs", w["pythonArgs"])),
+    ...opt("env", record("worker.env", w["env"])),
+    ...opt("inheritEnv", inherit as InheritEnv | undefined),
+    ...opt("preload", strings("worker.preload", w["preload"]))
+  }
+}
+
+/**
+ * Validates options and applies defaults.
+ *
+ * @example
+ * ```ts
+ * resolveOptions({ worker: { module: "m" }, size: 0 }) // throws InvalidOptionError: size must be an integer from 1 to 1024, got 0
+ * ```
+ */
+export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
+  if (typeof options !== "object" || options === null) throw invalid("options", options, "an object")
+  const maxFrameBytes = integer("maxFrameBytes", options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 1024, 2 ** 32 - 1)
+  const shutdown = options.shutdown ?? {}
+  return {
+    spec: worker(options.worker, maxFrameBytes),
+    size: integer("size", options.size, 1, 1, 1024),
+    initTimeoutMs: integer("initTimeoutMs", options.initTimeoutMs, 10_000, 1),
+    shutdown: {
+      graceMs: integer("shutdown.graceMs", shutdown.graceMs, 5_000, 0),
+      killAfterMs: integer("shutdown.killAfterMs", shutdown.killAfterMs, 2_000, 0)
+    }
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * Protocol v1: frames, codecs, message types and validation. Imports nothing of pyvisor's.
+ * @module
+ */
+export * from "./frame.ts"
+export * from "./codec.ts"
+export * from "./messages.ts"
+export * from "./validate.ts"

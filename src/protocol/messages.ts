@@ -1,0 +1,59 @@
+/**
+ * Message types of protocol v1 as discriminated unions, one per direction.
+ * See docs/protocol.md sections 3 and 4.
+ */
+
+/** The protocol version this host speaks. */
+export const PROTOCOL_VERSION = 1
+
+/** Arguments of a call: keyword arguments (object) or positional ones (array). */
+export type CallArgs = Readonly<Record<string, unknown>> | ReadonlyArray<unknown>
+
+// ── handshake ────────────────────────────────────────────────────────────────
+/** The worker's first frame, always JSON. */
+export interface Hello { readonly kind: "hello"; readonly protocol: number; readonly pid: number; readonly python: string; readonly codecs: ReadonlyArray<string> }
+/** The host's answer to hello, always JSON. */
+export interface Welcome { readonly kind: "welcome"; readonly codec: string }
+/** The worker imported the user's module (status ok) or failed to (status error). */
+export type Ready =
+  | { readonly kind: "ready"; readonly status: "ok"; readonly handlers: ReadonlyArray<string> }
+  | { readonly kind: "ready"; readonly status: "error"; readonly type: string; readonly message: string; readonly traceback: string }
+
+// ── host → worker ────────────────────────────────────────────────────────────
+/** Run handler `name`. */
+export interface Call { readonly kind: "call"; readonly id: number; readonly name: string; readonly args?: CallArgs; readonly session?: string; readonly deadline?: number; readonly stream?: true }
+/** Ask the handler of call `id` to stop. */
+export interface Cancel { readonly kind: "cancel"; readonly id: number }
+/** Liveness probe. */
+export interface Ping { readonly kind: "ping"; readonly id: number }
+/** Answer to a worker's host call. */
+export interface HostResult { readonly kind: "host_result"; readonly id: number; readonly value: unknown }
+/** Failure of a worker's host call. */
+export interface HostError { readonly kind: "host_error"; readonly id: number; readonly type: string; readonly message: string }
+/** Finish the current call, then exit 0. */
+export interface Shutdown { readonly kind: "shutdown"; readonly graceMs: number }
+
+/** Every message the host sends. */
+export type HostMessage = Welcome | Call | Cancel | Ping | HostResult | HostError | Shutdown
+
+// ── worker → host ────────────────────────────────────────────────────────────
+/** A handler's return value. */
+export interface Result { readonly kind: "result"; readonly id: number; readonly value: unknown }
+/** A handler's exception. */
+export interface ErrorMessage { readonly kind: "error"; readonly id: number; readonly type: string; readonly message: string; readonly traceback: string }
+/** One item of a streamed answer. */
+export interface Chunk { readonly kind: "chunk"; readonly id: number; readonly value: unknown }
+/** End of a streamed answer. */
+export interface End { readonly kind: "end"; readonly id: number }
+/** The worker asks the host to run host handler `name`. */
+export interface HostCall { readonly kind: "host_call"; readonly id: number; readonly name: string; readonly args?: CallArgs }
+/** Answer to ping. */
+export interface Pong { readonly kind: "pong"; readonly id: number }
+/** A runtime log line. */
+export interface Log { readonly kind: "log"; readonly level: "debug" | "info" | "warning" | "error"; readonly message: string }
+
+/** Every message the worker sends. */
+export type WorkerMessage = Hello | Ready | Result | ErrorMessage | Chunk | End | HostCall | Pong | Log
+
+/** Worker messages that answer a call id. */
+export type CallAnswer = Result | ErrorMessage | Chunk | End
