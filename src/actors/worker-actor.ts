@@ -4,7 +4,7 @@
  * timers: the supervisor measures time and feeds INIT_TIMEOUT / HEARTBEAT_TIMEOUT.
  */
 import { createActor } from "xstate"
-import type { Actor } from "xstate"
+import type { Actor, EventFromLogic } from "xstate"
 import { PythonError, SerializationError, UnknownHandlerError } from "../errors.ts"
 import { workerMachine } from "../machines/worker.ts"
 import type { ExitInfo, WorkerStateValue } from "../machines/worker.ts"
@@ -103,12 +103,12 @@ export class WorkerActor {
       },
       ready: (ready) => {
         if (ready.status === "ok") {
-          this.#machine.send({ type: "READY", handlers: ready.handlers })
+          this.#send({ type: "READY", handlers: ready.handlers })
           this.#wasReady = true
           this.#settleReady.resolve(ready.handlers)
         } else {
           this.#initError = ready
-          this.#machine.send({ type: "INIT_FAILED", message: `${ready.type}: ${ready.message}` })
+          this.#send({ type: "INIT_FAILED", message: `${ready.type}: ${ready.message}` })
         }
       },
       log: (log) => this.#log("worker", log.level, log.message),
@@ -123,9 +123,9 @@ export class WorkerActor {
       this.#stderr.push(chunk)
       err.push(chunk)
     })
-    if (proc.pid > 0) this.#machine.send({ type: "SPAWNED", pid: proc.pid })
+    if (proc.pid > 0) this.#send({ type: "SPAWNED", pid: proc.pid })
     void proc.spawnError.then((error) => {
-      if (error) this.#machine.send({ type: "SPAWN_FAILED", message: `cannot start ${spec.python ?? "python3"}: ${error.message}` })
+      if (error) this.#send({ type: "SPAWN_FAILED", message: `cannot start ${spec.python ?? "python3"}: ${error.message}` })
     })
     void this.#awaitExit(out, err).then(this.#settleExited)
     return this
@@ -174,11 +174,11 @@ export class WorkerActor {
           ...(options.deadline === undefined ? {} : { deadline: options.deadline })
         }, {
           result: (value) => {
-            this.#machine.send({ type: "DONE", id })
+            this.#send({ type: "DONE", id })
             resolve(value)
           },
           error: (message) => {
-            this.#machine.send({ type: "DONE", id })
+            this.#send({ type: "DONE", id })
             reject(this.#pythonError(name, message))
           },
           fail: reject
@@ -189,19 +189,19 @@ export class WorkerActor {
           : error)
         return
       }
-      this.#machine.send({ type: "CALL", id })
+      this.#send({ type: "CALL", id })
     })
   }
 
   /** Ends this incarnation at once: the machine goes `crashed`, the process gets SIGKILL. */
   kill(event: KillEvent): void {
-    this.#machine.send(event)
+    this.#send(event)
     this.#proc.kill("SIGKILL")
   }
 
   /** Accept no more calls; the in-flight one may finish. */
   drain(): void {
-    this.#machine.send({ type: "DRAIN" })
+    this.#send({ type: "DRAIN" })
   }
 
   /** Asks Python to finish the current call and exit 0. */
@@ -214,12 +214,17 @@ export class WorkerActor {
     this.#proc.kill(signal)
   }
 
+  // After a final state the machine accepts nothing; late facts (the EXITED after a KILL) are dropped here.
+  #send(event: EventFromLogic<typeof workerMachine>): void {
+    if (this.#machine.getSnapshot().status === "active") this.#machine.send(event)
+  }
+
   #log(stream: "stdout" | "stderr" | "worker", level: "debug" | "info" | "warning" | "error", line: string): void {
     this.#onEvent({ type: "log", workerId: this.id, pid: this.pid, stream, level, line })
   }
 
   #violation(detail: string): void {
-    this.#machine.send({ type: "PROTOCOL_ERROR", message: detail })
+    this.#send({ type: "PROTOCOL_ERROR", message: detail })
     this.#proc.kill("SIGKILL")
   }
 
@@ -242,7 +247,7 @@ export class WorkerActor {
     await drained(this.#proc.fromWorker)
     out.end()
     err.end()
-    this.#machine.send({ type: "EXITED", code: processExit.code, signal: processExit.signal })
+    this.#send({ type: "EXITED", code: processExit.code, signal: processExit.signal })
     const exit = this.lastExit
     const sinks = this.#channel.close()
     const error = this.state === "stopped" && sinks.length === 0 && this.#wasReady ? null : crashError({

@@ -190,7 +190,10 @@ export class Pool {
       if (slot === undefined) return this.#replaceDead()
       const job = this.#queue.shift()!
       this.#idle.delete(slot)
-      slot.actor!.call(job.name, job.args, job.options).then(job.resolve, job.reject)
+      const actor = slot.actor!
+      actor.call(job.name, job.args, job.options).then(job.resolve, job.reject)
+      // Rejected before anything was sent (unknown handler, unencodable arguments): still free.
+      if (actor.state === "ready") this.#idle.add(slot)
     }
   }
 

@@ -37,11 +37,14 @@ const isPlainObject = (value: object): boolean => {
 }
 
 /**
- * msgpackr writes integers outside the 32-bit ranges as float64, so Python would see
- * `Date.now()` as a float. Such integers become BigInt, which msgpackr writes as
- * int64/uint64 exactly as Python does. Copy-on-write: no allocation when nothing changes.
+ * Prepares a value for msgpackr. msgpackr writes integers outside the 32-bit ranges as
+ * float64, so Python would see `Date.now()` as a float: such integers become BigInt, which
+ * msgpackr writes as int64/uint64. Functions and symbols are refused. Copy-on-write: no
+ * allocation when nothing changes.
  */
 const widenLargeInts = (value: unknown): unknown => {
+  // msgpackr would write these as nil or an empty map: silent data loss.
+  if (typeof value === "function" || typeof value === "symbol") throw new UnserializableError("msgpack", `a ${typeof value}`)
   if (typeof value === "number") {
     return Number.isInteger(value) && (value > 0xffff_ffff || value < -0x8000_0000) ? BigInt(value) : value
   }
@@ -79,6 +82,7 @@ export const msgpackCodec: Codec = {
     try {
       return packr.pack(widenLargeInts(message))
     } catch (cause) {
+      if (cause instanceof UnserializableError) throw cause
       throw new UnserializableError("msgpack", String((cause as Error).message ?? cause))
     }
   },

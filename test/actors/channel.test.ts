@@ -1,0 +1,155 @@
+import { PassThrough } from "node:stream"
+import { describe, expect, it } from "vitest"
+import { Channel } from "../../src/actors/channel.ts"
+import type { CallSink, ChannelEvents } from "../../src/actors/channel.ts"
+import { encodeFrame, FrameReader, jsonCodec, msgpackCodec } from "../../src/protocol/index.ts"
+import type { Codec } from "../../src/protocol/index.ts"
+
+// Plays the worker's side of the pipes in memory.
+const setup = (codec: Codec = msgpackCodec) => {
+  const fromWorker = new PassThrough()
+  const toWorker = new PassThrough()
+  const sent: Array<Record<string, unknown>> = []
+  const reader = new FrameReader()
+  let hostCodec: Codec = jsonCodec
+  toWorker.on("data", (chunk: Buffer) => reader.push(chunk, (p) => {
+    const m = hostCodec.decode(p) as Record<string, unknown>
+    sent.push(m)
+    if (m["kind"] === "welcome") hostCodec = codec
+  }))
+  const seen: Array<string> = []
+  const events: ChannelEvents = {
+    hello: () => {
+      seen.push("hello")
+      channel.welcome(codec)
+    },
+    ready: (r) => seen.push(`ready:${r.status}`),
+    log: (l) => seen.push(`log:${l.message}`),
+    hostCall: (c) => seen.push(`host_call:${c.name}`),
+    pong: (id) => seen.push(`pong:${id}`),
+    violation: (e) => seen.push(`violation:${e.message}`)
+  }
+  const channel = new Channel(fromWorker, toWorker, 1 << 20, events)
+  let workerCodec: Codec = jsonCodec
+  const send = (m: unknown): void => void fromWorker.write(encodeFrame(workerCodec.encode(m)))
+  const handshake = (): void => {
+    send({ kind: "hello", protocol: 1, pid: 1, python: "3.11", codecs: [codec.name] })
+    workerCodec = codec
+    send({ kind: "ready", status: "ok", handlers: ["f"] })
+  }
+  return { channel, send, sent, seen, handshake, flush: () => new Promise((r) => setImmediate(r)) }
+}
+
+const sink = (log: Array<string>): CallSink => ({
+  result: (v) => log.push(`result:${JSON.stringify(v)}`),
+  error: (m) => log.push(`error:${m.type}`),
+  chunk: (v) => log.push(`chunk:${JSON.stringify(v)}`),
+  end: () => log.push("end"),
+  fail: (e) => log.push(`fail:${e.message}`)
+})
+
+describe("channel", () => {
+  it.each([msgpackCodec, jsonCodec])("runs the handshake and correlates answers by id ($name)", async (codec) => {
+    const t = setup(codec)
+    t.handshake()
+    await t.flush()
+    expect(t.seen).toEqual(["hello", "ready:ok"])
+    expect(t.sent[0]).toEqual({ kind: "welcome", codec: codec.name })
+    const log: Array<string> = []
+    const a = t.channel.call({ name: "f", args: { x: 1 } }, sink(log))
+    const b = t.channel.call({ name: "f" }, sink(log))
+    t.send({ kind: "result", id: b, value: "B" })
+    t.send({ kind: "error", id: a, type: "KeyError", message: "m", traceback: "" })
+    await t.flush()
+    expect(log).toEqual(['result:"B"', "error:KeyError"])
+    expect(t.sent.slice(1)).toEqual([{ kind: "call", id: a, name: "f", args: { x: 1 } }, { kind: "call", id: b, name: "f" }])
+    expect(t.channel.pending).toBe(0)
+  })
+
+  it("streams chunks then end for a stream call", async () => {
+    const t = setup()
+    t.handshake()
+    const log: Array<string> = []
+    await t.flush()
+    const id = t.channel.call({ name: "f", stream: true }, sink(log))
+    t.send({ kind: "chunk", id, value: 1 })
+    t.send({ kind: "chunk", id, value: 2 })
+    t.send({ kind: "end", id })
+    await t.flush()
+    expect(log).toEqual(["chunk:1", "chunk:2", "end"])
+  })
+
+  it.each([
+    ["a second result for the same id", (id: number) => [{ kind: "result", id, value: 1 }, { kind: "result", id, value: 2 }], /unknown or settled call id/],
+    ["a result for an id never sent", () => [{ kind: "result", id: 999, value: 1 }], /unknown or settled call id 999/],
+    ["a chunk for a non-stream call", (id: number) => [{ kind: "chunk", id, value: 1 }], /non-stream call/],
+    ["an unknown kind", () => [{ kind: "teapot", id: 1 }], /unknown message kind/],
+    ["a second hello", () => [{ kind: "hello", protocol: 1, pid: 1, python: "3", codecs: ["json"] }], /hello after the handshake/]
+  ])("reports %s as one violation and stops reading", async (_name, messages, why) => {
+    const t = setup()
+    t.handshake()
+    await t.flush()
+    const log: Array<string> = []
+    const id = t.channel.call({ name: "f" }, sink(log))
+    for (const m of messages(id)) t.send(m)
+    t.send({ kind: "log", level: "info", message: "after" })
+    await t.flush()
+    const violations = t.seen.filter((s) => s.startsWith("violation:"))
+    expect(violations).toHaveLength(1)
+    expect(violations[0]).toMatch(why)
+    expect(t.seen).not.toContain("log:after")
+    expect(t.channel.violations).toBe(1)
+  })
+
+  it("rejects answers before the handshake and a wrong protocol version", async () => {
+    const early = setup()
+    early.send({ kind: "result", id: 1, value: 1 })
+    await early.flush()
+    expect(early.seen).toEqual([expect.stringMatching(/'result' before the handshake/)])
+    const v2 = setup()
+    v2.send({ kind: "hello", protocol: 2, pid: 1, python: "3", codecs: ["json"] })
+    await v2.flush()
+    expect(v2.seen).toEqual([expect.stringMatching(/protocol 2, host speaks 1/)])
+  })
+
+  it("ignores a late answer for a forgotten call, including a forgotten stream's chunks", async () => {
+    const t = setup()
+    t.handshake()
+    await t.flush()
+    const log: Array<string> = []
+    const id = t.channel.call({ name: "f" }, sink(log))
+    const sid = t.channel.call({ name: "f", stream: true }, sink(log))
+    t.channel.forget(id)
+    t.channel.forget(sid)
+    t.send({ kind: "result", id, value: 1 })
+    t.send({ kind: "chunk", id: sid, value: 1 })
+    t.send({ kind: "chunk", id: sid, value: 2 })
+    t.send({ kind: "end", id: sid })
+    await t.flush()
+    expect(log).toEqual([])
+    expect(t.seen.filter((s) => s.startsWith("violation"))).toEqual([])
+    // Forgotten once answered: a second answer is a violation again.
+    t.send({ kind: "result", id, value: 1 })
+    await t.flush()
+    expect(t.channel.violations).toBe(1)
+  })
+
+  it("an unencodable argument throws before anything is sent or registered", async () => {
+    const t = setup(jsonCodec)
+    t.handshake()
+    await t.flush()
+    expect(() => t.channel.call({ name: "f", args: { b: Buffer.from([1]) } }, sink([]))).toThrow(/bytes need the msgpack codec/)
+    expect(t.channel.pending).toBe(0)
+    await t.flush()
+    expect(t.sent.filter((m) => m["kind"] === "call")).toEqual([])
+  })
+
+  it("close() hands back the pending sinks", async () => {
+    const t = setup()
+    t.handshake()
+    await t.flush()
+    t.channel.call({ name: "f" }, sink([]))
+    expect(t.channel.close()).toHaveLength(1)
+    expect(t.channel.pending).toBe(0)
+  })
+})

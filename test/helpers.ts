@@ -1,0 +1,54 @@
+// Shared test helpers: fixture paths, the two interpreters, process liveness.
+import { execFileSync } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+
+export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url))
+
+/** The interpreters every core test runs on: one without msgpack (JSON fallback), one with it. */
+export const INTERPRETERS: ReadonlyArray<{ readonly python: string; readonly codec: "json" | "msgpack" }> = [
+  { python: "python3", codec: "json" },
+  { python: "/usr/bin/python3", codec: "msgpack" }
+]
+
+const hasMsgpack = (python: string): boolean => {
+  try {
+    execFileSync(python, ["-c", "import msgpack"], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+}
+
+// The matrix is only meaningful if the interpreters really differ; fail loudly otherwise.
+for (const { python, codec } of INTERPRETERS) {
+  if (hasMsgpack(python) !== (codec === "msgpack")) {
+    throw new Error(`${python} should ${codec === "msgpack" ? "" : "not "}have msgpack (apt-get install -y python3-msgpack)`)
+  }
+}
+
+/** True while a process with this pid exists and is not a zombie waiting to be reaped. */
+export const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    // "pid (comm) S ...": the state letter follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z"
+  } catch {
+    return process.platform !== "linux"
+  }
+}
+
+/** Polls `predicate` until true or `ms` elapsed; returns its last value. For OS facts, not for timing assertions. */
+export const eventually = async (predicate: () => boolean, ms = 5_000): Promise<boolean> => {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (predicate()) return true
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  return predicate()
+}

@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { createPool, PythonError, SerializationError, UnknownHandlerError } from "../../src/index.ts"
+import type { Pool } from "../../src/index.ts"
+import { FIXTURES, INTERPRETERS } from "../helpers.ts"
+
+describe.each(INTERPRETERS)("calls on $python ($codec)", ({ python, codec }) => {
+  let pool: Pool | undefined
+  afterEach(async () => {
+    await pool?.close()
+    pool = undefined
+  })
+  const start = async (): Promise<Pool> => (pool = await createPool({ worker: { module: "basic", cwd: FIXTURES, python } }))
+
+  it("returns values with keyword and positional arguments", async () => {
+    const p = await start()
+    expect(await p.call("add", { a: 1, b: 2 })).toBe(3)
+    expect(await p.call("add", [40, 2])).toBe(42)
+    expect(await p.call("echo", { value: { s: "日本 🐍", n: [1, 2.5, null, true], big: 2 ** 40 } }))
+      .toEqual({ s: "日本 🐍", n: [1, 2.5, null, true], big: 2 ** 40 })
+    expect(await p.call("noop")).toBeNull()
+    expect(await p.call("async_add", { a: 2, b: 3 })).toBe(5)
+    expect(await p.call("count", { n: 4 })).toEqual([0, 1, 2, 3])
+  })
+
+  it("serves 1000 sequential calls correctly on one worker", async () => {
+    const p = await start()
+    const pid = p.snapshot().workers[0]!.pid
+    for (let i = 0; i < 1000; i++) {
+      expect(await p.call("add", { a: i, b: 1 })).toBe(i + 1)
+    }
+    expect(p.snapshot().workers[0]).toMatchObject({ pid, calls: 1000, state: "ready" })
+  })
+
+  it("turns a handler exception into PythonError and keeps the same worker serving", async () => {
+    const p = await start()
+    const pid = await p.call("pid")
+    const error = await p.call("boom", { message: "kaput" }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PythonError)
+    expect(error).toMatchObject({ code: "PYTHON_ERROR", type: "ValueError", handler: "boom", workerId: "w1" })
+    expect((error as PythonError).message).toBe("ValueError: kaput")
+    expect((error as PythonError).traceback).toMatch(/Traceback[\s\S]*in boom[\s\S]*ValueError: kaput/)
+    expect(await p.call("pid")).toBe(pid)
+    expect(await p.call("add", { a: 1, b: 1 })).toBe(2)
+  })
+
+  it("rejects an unknown handler with the list of available ones", async () => {
+    const p = await start()
+    const error = await p.call("nope").catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(UnknownHandlerError)
+    expect(error).toMatchObject({ code: "UNKNOWN_HANDLER", handler: "nope" })
+    expect((error as UnknownHandlerError).available).toEqual(expect.arrayContaining(["add", "boom", "echo"]))
+    expect((error as Error).message).toMatch(/no handler 'nope'.*available: .*add/)
+    expect(await p.call("noop")).toBeNull()
+  })
+
+  it("forwards prints as log events and keeps calls unaffected", async () => {
+    const p = await start()
+    const lines: Array<string> = []
+    p.on("log", (e) => lines.push(`${e.stream}:${e.line}`))
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => p.call(i % 2 ? "chatty" : "add", i % 2 ? { n: 3 } : { a: i, b: 0 })))
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 ? 3 : i)))
+    await expect.poll(() => lines.filter((l) => l.startsWith("stdout:stdout line")).length).toBe(30)
+    expect(lines.filter((l) => l.startsWith("stderr:stderr line"))).toHaveLength(30)
+  })
+
+  it("rejects unserialisable values with typed errors and lives on", async () => {
+    const p = await start()
+    await expect(p.call("echo", { value: () => 1 })).rejects.toThrow(SerializationError)
+    await expect(p.call("echo", { value: Symbol("s") })).rejects.toThrow(/a symbol/)
+    const fromPython = await p.call("unserializable").catch((e: unknown) => e)
+    expect(fromPython).toBeInstanceOf(PythonError)
+    expect(fromPython).toMatchObject({ type: "pyvisor.Unserializable" })
+    if (codec === "msgpack") {
+      expect(Buffer.from(await p.call("binary", { size: 4 }) as Uint8Array)).toEqual(Buffer.from([0, 1, 2, 3]))
+    } else {
+      await expect(p.call("echo", { value: Buffer.from([1]) })).rejects.toThrow(SerializationError)
+      await expect(p.call("binary", { size: 4 })).rejects.toMatchObject({ type: "pyvisor.Unserializable" })
+    }
+    expect(await p.call("add", { a: 1, b: 2 })).toBe(3)
+  })
+
+  it("passes the session and the call id to ctx", async () => {
+    const p = await start()
+    expect(await p.call("whoami", undefined, { session: "user-42" })).toMatchObject({ session: "user-42", cancelled: false })
+    expect(await p.call("whoami")).toMatchObject({ session: null })
+  })
+})
