@@ -52,6 +52,8 @@ export const crashError = (facts: CrashFacts): WorkerCrashedError | ProtocolErro
     exitCode: facts.process.code,
     signal: facts.process.signal,
     stderrTail: facts.stderrTail,
-    ...(init ? { cause: new PythonError({ ...init, handler: "<import>", workerId: facts.workerId }) } : {})
+    ...(init
+      ? { cause: new PythonError({ message: `${init.type}: ${init.message}`, type: init.type, traceback: init.traceback, handler: "<import>", workerId: facts.workerId }) }
+      : {})
   })
 }

@@ -157,40 +157,43 @@ export class WorkerActor {
   }
 
   /**
-   * Runs handler `name`. The worker must be `ready` (the pool guarantees it; otherwise
-   * this throws synchronously: handing work to a worker that is not ready is a bug).
+   * Runs handler `name`. The worker must be `ready`. What makes a call impossible to send
+   * (not ready, unknown handler, unencodable arguments) throws synchronously and leaves the
+   * worker ready; everything after dispatch settles the returned promise.
    */
   call(name: string, args: CallArgs | undefined, options: CallOptions = {}): Promise<unknown> {
     const snapshot = this.#machine.getSnapshot()
     if (snapshot.value !== "ready") throw new Error(`worker ${this.id} is ${String(snapshot.value)}, not ready`)
-    if (!snapshot.context.handlers.includes(name)) return Promise.reject(this.#unknownHandler(name, snapshot.context.handlers))
-    return new Promise((resolve, reject) => {
-      let id: number
-      try {
-        id = this.#channel.call({
-          name,
-          ...(args === undefined ? {} : { args }),
-          ...(options.session === undefined ? {} : { session: options.session }),
-          ...(options.deadline === undefined ? {} : { deadline: options.deadline })
-        }, {
-          result: (value) => {
-            this.#send({ type: "DONE", id })
-            resolve(value)
-          },
-          error: (message) => {
-            this.#send({ type: "DONE", id })
-            reject(this.#pythonError(name, message))
-          },
-          fail: reject
-        })
-      } catch (error) {
-        reject(error instanceof UnserializableError
-          ? new SerializationError({ message: `arguments of '${name}': ${error.message}` })
-          : error)
-        return
-      }
-      this.#send({ type: "CALL", id })
-    })
+    // The machine can read `ready` while a CALL sent from inside a transition is still queued.
+    if (this.#channel.pending > 0) throw new Error(`worker ${this.id} already has a call in flight`)
+    if (!snapshot.context.handlers.includes(name)) throw this.#unknownHandler(name, snapshot.context.handlers)
+    let settle!: { resolve: (value: unknown) => void; reject: (error: unknown) => void }
+    const promise = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }))
+    let id: number
+    try {
+      id = this.#channel.call({
+        name,
+        ...(args === undefined ? {} : { args }),
+        ...(options.session === undefined ? {} : { session: options.session }),
+        ...(options.deadline === undefined ? {} : { deadline: options.deadline })
+      }, {
+        result: (value) => {
+          this.#send({ type: "DONE", id })
+          settle.resolve(value)
+        },
+        error: (message) => {
+          this.#send({ type: "DONE", id })
+          settle.reject(this.#pythonError(name, message))
+        },
+        fail: settle.reject
+      })
+    } catch (error) {
+      throw error instanceof UnserializableError
+        ? new SerializationError({ message: `arguments of '${name}': ${error.message}` })
+        : error
+    }
+    this.#send({ type: "CALL", id })
+    return promise
   }
 
   /** Ends this incarnation at once: the machine goes `crashed`, the process gets SIGKILL. */

@@ -172,7 +172,9 @@ export class Pool {
     if (event.type === "state") {
       if (event.state === "ready") {
         this.#idle.add(slot)
-        this.#pump()
+        // Never dispatch from inside a transition: the CALL would only be queued by xstate
+        // while the machine still reads `ready`.
+        queueMicrotask(() => this.#pump())
       } else this.#idle.delete(slot)
     } else if (event.type === "exit") {
       this.#idle.delete(slot)
@@ -189,11 +191,16 @@ export class Pool {
       const slot = this.#idle.values().next().value
       if (slot === undefined) return this.#replaceDead()
       const job = this.#queue.shift()!
+      let answer: Promise<unknown>
+      try {
+        answer = slot.actor!.call(job.name, job.args, job.options)
+      } catch (error) {
+        // Nothing was sent (unknown handler, unencodable arguments): the worker is still free.
+        job.reject(error)
+        continue
+      }
       this.#idle.delete(slot)
-      const actor = slot.actor!
-      actor.call(job.name, job.args, job.options).then(job.resolve, job.reject)
-      // Rejected before anything was sent (unknown handler, unencodable arguments): still free.
-      if (actor.state === "ready") this.#idle.add(slot)
+      answer.then(job.resolve, job.reject)
     }
   }
 

@@ -31,6 +31,19 @@ describe.each(INTERPRETERS)("calls on $python ($codec)", ({ python, codec }) => 
     expect(p.snapshot().workers[0]).toMatchObject({ pid, calls: 1000, state: "ready" })
   })
 
+  it("queues concurrent calls and hands a worker exactly one at a time", async () => {
+    const p = await start()
+    const transitions: Array<string> = []
+    p.on("worker", (e) => {
+      if (e.type === "state") transitions.push(e.state)
+    })
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => p.call(i % 7 ? "add" : "boom", { a: i, b: 1 }).catch(() => "err")))
+    expect(results.filter((r) => r === "err")).toHaveLength(29)
+    expect(p.snapshot().workers[0]!.calls).toBe(200)
+    // ready ⇄ busy strictly alternates: never a second call while busy.
+    expect(transitions).toEqual(Array.from({ length: 200 }, () => ["busy", "ready"]).flat())
+  })
+
   it("turns a handler exception into PythonError and keeps the same worker serving", async () => {
     const p = await start()
     const pid = await p.call("pid")

@@ -21,6 +21,11 @@ describe("codecs", () => {
     expect(Buffer.from(msgpackCodec.encode([2 ** 32 - 1, -(2 ** 31)])).toString("hex")).toBe("92ceffffffffd280000000")
   })
 
+  it("msgpack refuses functions and symbols instead of writing nil", () => {
+    expect(() => msgpackCodec.encode({ f: () => 1 })).toThrow(UnserializableError)
+    expect(() => msgpackCodec.encode([Symbol("x")])).toThrow(/a symbol/)
+  })
+
   it("does not copy values that need no widening", () => {
     const args = { a: [1, 2, 3], b: { c: "x" } }
     expect(msgpackCodec.decode(msgpackCodec.encode(args))).toEqual(args)
