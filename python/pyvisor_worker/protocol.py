@@ -27,20 +27,54 @@ class UnserializableError(TypeError):
 
 # --- codecs -------------------------------------------------------------------------------------
 
+def _json_functions():
+    """Encoder/decoder entry points without json.dumps/loads' per-call setup (about 2x faster).
+
+    Same C encoder json.dumps uses, with the protocol's settings: compact separators, UTF-8 kept,
+    NaN/Infinity refused. Without the C accelerators, fall back to the public classes.
+    """
+    import json.encoder as je  # noqa: PLC0415
+    import json.scanner as js  # noqa: PLC0415
+
+    encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    decoder = json.JSONDecoder()
+    if je.c_make_encoder is None:
+        encode = encoder.encode
+    else:
+        # markers=None: no cycle bookkeeping per call; a cycle ends as RecursionError instead.
+        chunks = je.c_make_encoder(None, encoder.default, je.encode_basestring, None, ":", ",",
+                                   False, False, False)
+
+        def encode(obj):
+            return "".join(chunks(obj, 0))
+    scan = js.c_make_scanner(decoder) if js.c_make_scanner is not None else None
+
+    def decode(text):
+        if scan is not None:
+            try:
+                obj, end = scan(text, 0)
+            except StopIteration:
+                end = -1
+            if end == len(text):
+                return obj
+        return decoder.decode(text)  # whitespace around the value, or a precise error message
+
+    return encode, decode
+
+
 class JsonCodec:
     """Compact UTF-8 JSON, byte-identical to JSON.stringify for the values both sides share."""
 
     name = "json"
-    _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    _decoder = json.JSONDecoder()
+    _encode, _decode = _json_functions()
 
-    def encode(self, obj, _enc=_encoder.encode):
+    def encode(self, obj, _enc=_encode):
         try:
             return _enc(obj).encode("utf-8")
-        except (TypeError, ValueError, OverflowError) as exc:
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise UnserializableError(str(exc)) from None
 
-    def decode(self, payload, _dec=_decoder.decode):
+    def decode(self, payload, _dec=_decode):
         # Decode UTF-8 ourselves: json.loads(bytes) would also accept UTF-16/32, which the protocol forbids.
         return _dec(payload.decode("utf-8"))
 
@@ -57,7 +91,7 @@ class MsgpackCodec:
     def encode(self, obj):
         try:
             return self._packb(obj, use_bin_type=True)
-        except (TypeError, ValueError, OverflowError) as exc:
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise UnserializableError(str(exc)) from None
 
     def decode(self, payload):

@@ -21,9 +21,11 @@ export type Ready =
 
 // ── host → worker ────────────────────────────────────────────────────────────
 /** Run handler `name`. */
-export interface Call { readonly kind: "call"; readonly id: number; readonly name: string; readonly args?: CallArgs; readonly session?: string; readonly deadline?: number; readonly stream?: true }
+export interface Call { readonly kind: "call"; readonly id: number; readonly name: string; readonly args?: CallArgs; readonly session?: string; readonly deadline?: number; readonly stream?: true; readonly window?: number }
 /** Ask the handler of call `id` to stop. */
 export interface Cancel { readonly kind: "cancel"; readonly id: number }
+/** Stream flow control: `n` more chunks may be sent for stream `id`. */
+export interface Credit { readonly kind: "credit"; readonly id: number; readonly n: number }
 /** Liveness probe. */
 export interface Ping { readonly kind: "ping"; readonly id: number }
 /** Answer to a worker's host call. */
@@ -34,7 +36,7 @@ export interface HostError { readonly kind: "host_error"; readonly id: number; r
 export interface Shutdown { readonly kind: "shutdown"; readonly graceMs: number }
 
 /** Every message the host sends. */
-export type HostMessage = Welcome | Call | Cancel | Ping | HostResult | HostError | Shutdown
+export type HostMessage = Welcome | Call | Cancel | Credit | Ping | HostResult | HostError | Shutdown
 
 // ── worker → host ────────────────────────────────────────────────────────────
 /** A handler's return value. */

@@ -1,0 +1,158 @@
+"""The per-call Context a handler may ask for, and the errors handlers can see.
+
+One Context is created per incoming call by the reader thread and doubles as the queue item the
+main thread picks up, so a call costs a single small allocation. Its methods reach the host through
+the runtime's writer and host-call table; the Context itself holds no locks.
+"""
+import threading
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class HostCallError(Exception):
+    """The host's handler for a ctx.call_host() failed; carries the host-side type and message."""
+
+    def __init__(self, type, message):  # noqa: A002 (mirrors the wire field)
+        super().__init__(f"{type}: {message}")
+        self.type = type
+        self.message = message
+
+
+class HostCallTimeout(TimeoutError):
+    """ctx.call_host(timeout=...) elapsed before the host answered."""
+
+
+class Context:
+    """What a handler knows about its call: ids, deadline, cancellation, and a line to the host.
+
+    Stream flow control lives here too: a stream call with a `window` may send that many chunks,
+    each `credit {n}` from the host allows n more, and a producer without credit blocks until the
+    host grants some or cancels. Calls without a window pay nothing for it.
+    """
+
+    __slots__ = ("id", "name", "args", "session", "deadline", "stream", "_cancelled", "_rt", "_credit", "_cond")
+
+    def __init__(self, rt, msg):
+        self._rt = rt
+        self.id = msg.get("id")
+        self.name = msg.get("name")
+        self.args = msg.get("args")
+        self.session = msg.get("session")
+        self.deadline = msg.get("deadline")
+        self._cancelled = False
+        self.stream = msg.get("stream") is True
+        window = msg.get("window") if self.stream else None
+        self._credit = window  # None: unbounded stream (or not a stream)
+        self._cond = None if window is None else threading.Condition(threading.Lock())
+
+    def __repr__(self):
+        return f"<Context id={self.id} name={self.name!r} session={self.session!r}>"
+
+    @property
+    def cancelled(self):
+        """True once the host sent `cancel` for this call; the handler decides how to stop."""
+        return self._cancelled
+
+    def emit(self, value):
+        """Send one stream item, waiting for credit if the host's window is full.
+
+        Returns False, sending nothing, once the call is cancelled. Only valid in a stream call.
+        """
+        if not self.stream:
+            raise RuntimeError("ctx.emit() needs a stream call (pool.stream); this call expects one result")
+        if self._rt.active.get(self.id) is not self:
+            raise RuntimeError(f"call {self.id} has already been answered; its stream is closed")
+        return self._send_chunk(value)
+
+    def _send_chunk(self, value):
+        if self._cond is not None:
+            with self._cond:
+                while self._credit <= 0 and not self._cancelled:
+                    self._cond.wait()
+                if not self._cancelled:
+                    self._credit -= 1
+        if self._cancelled:
+            return False
+        self._rt.send({"kind": "chunk", "id": self.id, "value": value})
+        return True
+
+    # Called by the reader thread.
+    def _grant(self, n):
+        if self._cond is not None:
+            with self._cond:
+                self._credit += n
+                self._cond.notify()
+
+    def _cancel(self):
+        self._cancelled = True
+        if self._cond is not None:
+            with self._cond:
+                self._cond.notify()
+
+    def log(self, level, message):
+        """A line for the host's log, separate from stdout/stderr."""
+        if level not in LOG_LEVELS:
+            raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        self._rt.send({"kind": "log", "level": level, "message": str(message)})
+
+    def call_host(self, name, args=None, timeout=None):
+        """Run host handler `name` and block until it answers; returns its value.
+
+        Raises HostCallError when the host handler fails, HostCallTimeout after `timeout` seconds.
+        """
+        return self._rt.host_calls.call(name, args, timeout)
+
+
+# Public classes report their public home (error `type` on the wire, reprs): pyvisor_worker.X.
+for _cls in (Context, HostCallError, HostCallTimeout):
+    _cls.__module__ = "pyvisor_worker"
+
+
+class _Pending:
+    __slots__ = ("lock", "ok", "value")
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.ok = None
+        self.value = None
+
+
+class HostCalls:
+    """Worker → host calls: an id counter plus a table the reader thread completes."""
+
+    def __init__(self, send):
+        self._send = send
+        self._next = 0
+        self._id_lock = threading.Lock()
+        self._pending = {}
+
+    def call(self, name, args, timeout):
+        if not isinstance(name, str):
+            raise TypeError("host handler name must be a str")
+        with self._id_lock:
+            self._next = self._next + 1 if self._next < 0xFFFFFFFF else 1
+            call_id = self._next
+        pending = self._pending[call_id] = _Pending()
+        try:
+            self._send({"kind": "host_call", "id": call_id, "name": name,
+                        "args": {} if args is None else args})
+            if timeout is None:
+                pending.lock.acquire()
+            elif not pending.lock.acquire(timeout=max(0.0, timeout)):
+                raise HostCallTimeout(f"host call {name!r} got no answer within {timeout} s")
+        finally:
+            self._pending.pop(call_id, None)
+        if pending.ok:
+            return pending.value
+        raise HostCallError(*pending.value)
+
+    def complete(self, call_id, ok, value):
+        """Called by the reader thread. Returns False when nobody waits for call_id (late or unknown)."""
+        pending = self._pending.pop(call_id, None)
+        if pending is None:
+            return False
+        pending.ok = ok
+        pending.value = value
+        pending.lock.release()
+        return True

@@ -1,0 +1,184 @@
+"""Test-side host: spawns the real worker with pipes on fds 3 and 4 and speaks the protocol.
+
+Host-side codecs are the worker's own (pyvisor_worker.protocol); their bytes are pinned
+independently by test_vectors.py against the TypeScript side.
+"""
+import fcntl
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PYTHON_DIR = os.path.join(ROOT, "python")
+FIXTURES = os.path.join(ROOT, "test", "fixtures")
+if PYTHON_DIR not in sys.path:
+    sys.path.insert(0, PYTHON_DIR)
+
+from pyvisor_worker.protocol import JsonCodec, available_codecs, load_msgpack  # noqa: E402
+
+HAS_MSGPACK = load_msgpack() is not None
+CODECS = {c.name: c for c in available_codecs()}
+# What the worker offers under the environment this suite runs in (run.sh may force JSON).
+OFFERED = [c.name for c in available_codecs(os.environ.get("PYVISOR_CODECS"))]
+DEFAULT_IMPORTS = ("basic", "py_extra")
+TIMEOUT = 5.0
+
+
+def _child_fds(read_fd, write_fd):
+    def setup():
+        a = fcntl.fcntl(read_fd, fcntl.F_DUPFD, 10)
+        b = fcntl.fcntl(write_fd, fcntl.F_DUPFD, 10)
+        os.dup2(a, 3)
+        os.dup2(b, 4)
+    return setup
+
+
+class Worker:
+    """One worker process and the host end of its two pipes."""
+
+    def __init__(self, imports=DEFAULT_IMPORTS, args=(), env=None, handshake=True, codec=None, transport="pipe"):
+        if transport == "pipe":
+            to_worker_r, self.to_worker = os.pipe()
+            self.from_worker, from_worker_w = os.pipe()
+        else:  # what Node's libuv really hands the child for stdio 'pipe' entries
+            self.to_worker, to_worker_r = (s.detach() for s in socket.socketpair())
+            self.from_worker, from_worker_w = (s.detach() for s in socket.socketpair())
+        self.stdout = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()
+        full_env = dict(os.environ)
+        full_env["PYTHONPATH"] = PYTHON_DIR
+        full_env["PYVISOR_PARENT_PID"] = str(os.getpid())
+        full_env.update(env or {})
+        cmd = [sys.executable, "-m", "pyvisor_worker"]
+        for module in imports:
+            cmd += ["--import", module]
+        cmd += list(args)
+        self.proc = subprocess.Popen(
+            cmd, cwd=FIXTURES, env=full_env, stdin=subprocess.DEVNULL, stdout=self.stdout,
+            stderr=self.stderr, close_fds=False, preexec_fn=_child_fds(to_worker_r, from_worker_w))
+        os.close(to_worker_r)
+        os.close(from_worker_w)
+        self.pid = self.proc.pid
+        self.buf = b""
+        self.codec = JsonCodec()
+        self.next_id = 0
+        self.hello = self.ready = None
+        if handshake:
+            self.handshake(codec)
+
+    # --- frames -------------------------------------------------------------------------------
+
+    def send_raw(self, data):
+        os.write(self.to_worker, data)
+
+    def send(self, msg):
+        payload = self.codec.encode(msg)
+        self.send_raw(struct.pack(">I", len(payload)) + payload)
+
+    def _fill(self, n, deadline):
+        while len(self.buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.from_worker], [], [], left)[0]:
+                raise AssertionError(f"no frame from the worker within the timeout; stderr: {self.err()!r}")
+            data = os.read(self.from_worker, 1 << 20)
+            if not data:
+                raise EOFError(f"worker closed fd 4; stderr: {self.err()!r}")
+            self.buf += data
+
+    def recv(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        self._fill(4, deadline)
+        (n,) = struct.unpack(">I", self.buf[:4])
+        self._fill(4 + n, deadline)
+        payload, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+        return self.codec.decode(payload)
+
+    def recv_kind(self, *kinds, timeout=TIMEOUT):
+        """Next frame whose kind is in kinds, skipping log frames."""
+        while True:
+            msg = self.recv(timeout)
+            if msg["kind"] in kinds:
+                return msg
+            if msg["kind"] != "log":
+                raise AssertionError(f"expected {kinds}, got {msg!r}")
+
+    # --- protocol -----------------------------------------------------------------------------
+
+    def handshake(self, codec=None):
+        self.hello = self.recv()
+        assert self.hello["kind"] == "hello", self.hello
+        chosen = codec or next(c for c in ("msgpack", "json") if c in self.hello["codecs"])
+        self.send({"kind": "welcome", "codec": chosen})
+        self.codec = CODECS[chosen]
+        self.ready = self.recv_kind("ready")
+        return self.ready
+
+    def start_call(self, name, args=None, **extra):
+        self.next_id += 1
+        msg = {"kind": "call", "id": self.next_id, "name": name}
+        if args is not None:
+            msg["args"] = args
+        msg.update(extra)
+        self.send(msg)
+        return self.next_id
+
+    def answer(self, call_id, timeout=TIMEOUT):
+        """Frames answering call_id up to the final one: [chunk..., result|error|end]."""
+        frames = []
+        while True:
+            msg = self.recv_kind("result", "error", "chunk", "end", timeout=timeout)
+            assert msg["id"] == call_id, (msg, call_id)
+            frames.append(msg)
+            if msg["kind"] != "chunk":
+                return frames
+
+    def call(self, name, args=None, **extra):
+        """Final frame of a call (result or error)."""
+        return self.answer(self.start_call(name, args, **extra))[-1]
+
+    # --- process ------------------------------------------------------------------------------
+
+    def wait(self, timeout=TIMEOUT):
+        return self.proc.wait(timeout)
+
+    def out(self):
+        self.stdout.seek(0)
+        return self.stdout.read()
+
+    def err(self):
+        self.stderr.seek(0)
+        return self.stderr.read().decode("utf-8", "replace")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        for fd in (self.to_worker, self.from_worker):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.stdout.close()
+        self.stderr.close()
+
+
+class WorkerTest(unittest.TestCase):
+    """Base class: self.spawn() workers that are killed after the test."""
+
+    def spawn(self, *args, **kwargs):
+        worker = Worker(*args, **kwargs)
+        self.addCleanup(worker.close)
+        return worker
+
+    def assertExits(self, worker, code, within=TIMEOUT):
+        start = time.monotonic()
+        self.assertEqual(worker.wait(within), code, worker.err())
+        return time.monotonic() - start

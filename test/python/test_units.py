@@ -1,0 +1,142 @@
+"""In-process unit tests of the pieces that need no subprocess: registry, codecs, frame reader."""
+import functools
+import os
+import struct
+import unittest
+
+import harness  # noqa: F401 (puts python/ on sys.path)
+
+from pyvisor_worker import Context, HostCallError, UnserializableError, handler
+from pyvisor_worker.protocol import FrameReader, JsonCodec, ProtocolViolation, available_codecs
+from pyvisor_worker.registry import REGISTRY
+from pyvisor_worker.errors import error_type
+
+
+class RegistryTest(unittest.TestCase):
+    def tearDown(self):
+        for name in [n for n in REGISTRY if n.startswith("ut_")]:
+            del REGISTRY[name]
+
+    def test_forms_and_context_detection(self):
+        @handler
+        def ut_plain(a, b=1):
+            return a
+
+        @handler("ut_named")
+        def whatever(ctx, x):
+            return x
+
+        @handler()
+        def ut_annotated(c: Context):
+            return c
+
+        @handler
+        def ut_string_annotation(c: "Context", y=0):
+            return c
+
+        @handler
+        def ut_not_first(a, ctx=None):
+            return a
+
+        class Callable:
+            def __call__(self, ctx, x):
+                return x
+
+        handler("ut_callable")(Callable())
+        handler("ut_partial")(functools.partial(lambda c, x: x, x=1))
+        handler("ut_builtin")(len)
+
+        self.assertIs(REGISTRY["ut_plain"][0], ut_plain)  # returned unchanged
+        self.assertEqual(ut_plain(5), 5)
+        self.assertEqual({n: REGISTRY[n][1] for n in REGISTRY if n.startswith("ut_")},
+                         {"ut_plain": False, "ut_named": True, "ut_annotated": True,
+                          "ut_string_annotation": True, "ut_not_first": False, "ut_callable": True,
+                          "ut_partial": False, "ut_builtin": False})
+        self.assertNotIn("whatever", REGISTRY)
+
+    def test_duplicate_name_raises(self):
+        handler("ut_dup")(lambda: 1)
+        with self.assertRaisesRegex(ValueError, "duplicate handler name 'ut_dup'"):
+            handler("ut_dup")(lambda: 2)
+
+    def test_bad_use_raises(self):
+        with self.assertRaises(TypeError):
+            handler(42)
+        with self.assertRaises(TypeError):
+            handler("ut_x")(42)
+
+
+class ErrorTypeTest(unittest.TestCase):
+    def test_names(self):
+        class Local(Exception):
+            pass
+
+        self.assertEqual(error_type(ValueError()), "ValueError")
+        self.assertEqual(error_type(Local()), f"{__name__}.ErrorTypeTest.test_names.<locals>.Local")
+        self.assertEqual(error_type(UnserializableError()), "pyvisor.Unserializable")
+        self.assertEqual(error_type(HostCallError("KeyError", "k")), "pyvisor_worker.HostCallError")
+        self.assertEqual(error_type(OSError(2, "x")), "FileNotFoundError")
+
+
+class CodecTest(unittest.TestCase):
+    def test_json_rejects_what_it_cannot_carry(self):
+        codec = JsonCodec()
+        for value in (b"x", float("nan"), float("inf"), object(), "\udc80"):
+            with self.subTest(value=value), self.assertRaises(UnserializableError):
+                codec.encode({"value": value})
+
+    def test_json_is_compact_utf8(self):
+        self.assertEqual(JsonCodec().encode({"a": [1, "é"]}), '{"a":[1,"é"]}'.encode("utf-8"))
+
+    def test_json_decoder_refuses_non_utf8(self):
+        with self.assertRaises(ValueError):
+            JsonCodec().decode('{"a":1}'.encode("utf-16"))
+
+    def test_available_codecs(self):
+        self.assertEqual([c.name for c in available_codecs("json")], ["json"])
+        self.assertEqual([c.name for c in available_codecs(" json , nothing")], ["json"])
+        self.assertEqual(available_codecs("nothing"), [])
+        self.assertEqual(available_codecs(None)[-1].name, "json")
+        if harness.HAS_MSGPACK:
+            self.assertEqual([c.name for c in available_codecs("")], ["msgpack", "json"])
+            self.assertEqual([c.name for c in available_codecs("msgpack")], ["msgpack"])
+
+    @unittest.skipUnless(harness.HAS_MSGPACK, "msgpack not installed")
+    def test_msgpack_str_vs_bin(self):
+        codec = harness.CODECS["msgpack"]
+        self.assertEqual(codec.decode(codec.encode({"s": "x", "b": b"x"})), {"s": "x", "b": b"x"})
+        self.assertEqual(codec.encode("x"), b"\xa1x")
+        self.assertEqual(codec.encode(b"x"), b"\xc4\x01x")
+        with self.assertRaises(UnserializableError):
+            codec.encode(2 ** 70)
+
+
+class FrameReaderTest(unittest.TestCase):
+    def frames_of(self, data, max_frame=1 << 20, chunk=8, split=3):
+        r, w = os.pipe()
+        try:
+            for i in range(0, len(data), split):
+                os.write(w, data[i:i + split])  # small writes: headers split across reads
+            os.close(w)
+            return [bytes(p) for p in FrameReader(r, max_frame, chunk=chunk).frames()]
+        finally:
+            os.close(r)
+
+    def test_split_and_coalesced_frames(self):
+        payloads = [b"a", b"bc" * 20, b"d" * 5, os.urandom(100)]
+        data = b"".join(struct.pack(">I", len(p)) + p for p in payloads)
+        for split in (1, 3, 7, 1000):
+            self.assertEqual(self.frames_of(data, split=split), payloads)
+
+    def test_truncated_frame_is_eof(self):
+        self.assertEqual(self.frames_of(struct.pack(">I", 50) + b"x" * 10), [])
+
+    def test_limit_and_empty(self):
+        with self.assertRaises(ProtocolViolation):
+            self.frames_of(struct.pack(">I", 11) + b"x" * 11, max_frame=10)
+        with self.assertRaises(ProtocolViolation):
+            self.frames_of(struct.pack(">I", 0))
+
+
+if __name__ == "__main__":
+    unittest.main()
