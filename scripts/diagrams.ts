@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { AnyStateMachine } from "xstate"
-import { toMarkdown, workerMachine } from "../src/machines/index.ts"
+import { poolMachine, toMarkdown, workerMachine } from "../src/machines/index.ts"
 
 /**
  * One generated page: where it goes (relative to the repository root) and what it draws.
@@ -25,15 +25,16 @@ export interface DiagramPage {
 }
 
 /**
- * Every machine that has a committed diagram. Add new machines (e.g. the pool machine) here.
+ * Every machine that has a committed diagram. Add new machines here.
  *
  * @example
  * ```ts
- * diagramPages.map((page) => page.file) // ["docs/diagrams/worker.md"]
+ * diagramPages.map((page) => page.file) // ["docs/diagrams/worker.md", "docs/diagrams/pool.md"]
  * ```
  */
 export const diagramPages: ReadonlyArray<DiagramPage> = [
-  { file: "docs/diagrams/worker.md", title: "Worker machine", source: "src/machines/worker.ts", machine: workerMachine }
+  { file: "docs/diagrams/worker.md", title: "Worker machine", source: "src/machines/worker.ts", machine: workerMachine },
+  { file: "docs/diagrams/pool.md", title: "Pool machine", source: "src/machines/pool.ts", machine: poolMachine }
 ]
 
 /**

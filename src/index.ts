@@ -11,7 +11,10 @@
  * @module
  */
 export { createPool, Pool } from "./pool/pool.ts"
-export type { CallOptions, PoolEvents, WorkerSnapshot } from "./pool/pool.ts"
+export type { CallOptions } from "./pool/job.ts"
+export type { PoolEvents } from "./pool/events.ts"
+export type { LatencySummary, PoolSnapshot, WorkerSnapshot } from "./pool/snapshot.ts"
+export type { PoolStateValue } from "./machines/pool.ts"
 export type { PoolOptions, WorkerOptions } from "./pool/options.ts"
 export type { InheritEnv } from "./actors/env.ts"
 export type { WorkerActorEvent } from "./actors/worker-actor.ts"

@@ -1,6 +1,6 @@
 // Shared test helpers: fixture paths, the two interpreters, process liveness.
 import { execFileSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url))
@@ -51,4 +51,21 @@ export const eventually = async (predicate: () => boolean, ms = 5_000): Promise<
     await new Promise((r) => setTimeout(r, 10))
   }
   return predicate()
+}
+
+/** Pids of this process's children whose command line runs pyvisor_worker. */
+export const pythonChildren = (): Array<number> => {
+  const out: Array<number> = []
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      if (Number(fields[1]) !== process.pid || fields[0] === "Z") continue
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("pyvisor_worker")) out.push(Number(entry))
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out
 }

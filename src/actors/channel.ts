@@ -16,7 +16,7 @@ export interface CallSink {
   /** The worker ended before answering. */
   fail(error: Error): void
   /** Only for stream calls. */
-  chunk?(value: unknown): void
+  chunk?: ((value: unknown) => void) | undefined
   end?(): void
 }
 

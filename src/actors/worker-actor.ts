@@ -36,6 +36,12 @@ export interface CallOptions {
   readonly deadline?: number
 }
 
+/** A dispatched call: its protocol id (for cancel/credit) and its answer. */
+export interface CallHandle {
+  readonly id: number
+  readonly answer: Promise<unknown>
+}
+
 /** Events that end an incarnation from the host's side; the actor then SIGKILLs the process. */
 export type KillEvent =
   | { readonly type: "INIT_TIMEOUT" }
@@ -51,7 +57,7 @@ const UNKNOWN_HANDLER = "pyvisor.UnknownHandler"
  * ```ts
  * const w = new WorkerActor({ workerId: "w1", spec: { module: "my_workers" } }).start()
  * await w.ready
- * await w.call("add", { a: 1, b: 2 }) // 3
+ * await w.call("add", { a: 1, b: 2 }).answer // 3
  * ```
  */
 export class WorkerActor {
@@ -146,6 +152,16 @@ export class WorkerActor {
     return this.#machine.getSnapshot().context.callsServed
   }
 
+  /** Id of the call being served, or null. */
+  get inFlight(): number | null {
+    return this.#machine.getSnapshot().context.inFlight
+  }
+
+  /** True once this incarnation has been ready. */
+  get wasReady(): boolean {
+    return this.#wasReady
+  }
+
   /** Handler names from `ready`. */
   get handlers(): ReadonlyArray<string> {
     return this.#machine.getSnapshot().context.handlers
@@ -159,31 +175,60 @@ export class WorkerActor {
   /**
    * Runs handler `name`. The worker must be `ready`. What makes a call impossible to send
    * (not ready, unknown handler, unencodable arguments) throws synchronously and leaves the
-   * worker ready; everything after dispatch settles the returned promise.
+   * worker ready; everything after dispatch settles `answer`.
    */
-  call(name: string, args: CallArgs | undefined, options: CallOptions = {}): Promise<unknown> {
+  call(name: string, args: CallArgs | undefined, options: CallOptions = {}): CallHandle {
+    return this.#dispatch(name, args, options, undefined)
+  }
+
+  /**
+   * Runs a streaming handler: `onChunk` gets each item; `answer` resolves at the end.
+   * The worker sends at most `window` chunks beyond those granted with {@link credit}.
+   */
+  stream(name: string, args: CallArgs | undefined, options: CallOptions & { readonly window: number }, onChunk: (value: unknown) => void): CallHandle {
+    return this.#dispatch(name, args, options, { window: options.window, onChunk })
+  }
+
+  /** Asks Python to stop call `id` (`ctx.cancelled`; a stream's generator is closed). */
+  cancel(id: number): void {
+    this.#channel.send({ kind: "cancel", id })
+  }
+
+  /** Grants `n` more chunks to stream `id`. */
+  credit(id: number, n: number): void {
+    this.#channel.send({ kind: "credit", id, n })
+  }
+
+  #dispatch(name: string, args: CallArgs | undefined, options: CallOptions, stream: { window: number; onChunk: (value: unknown) => void } | undefined): CallHandle {
     const snapshot = this.#machine.getSnapshot()
     if (snapshot.value !== "ready") throw new Error(`worker ${this.id} is ${String(snapshot.value)}, not ready`)
     // The machine can read `ready` while a CALL sent from inside a transition is still queued.
     if (this.#channel.pending > 0) throw new Error(`worker ${this.id} already has a call in flight`)
     if (!snapshot.context.handlers.includes(name)) throw this.#unknownHandler(name, snapshot.context.handlers)
     let settle!: { resolve: (value: unknown) => void; reject: (error: unknown) => void }
-    const promise = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }))
+    const answer = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }))
     let id: number
+    const done = (): void => this.#send({ type: "DONE", id })
     try {
       id = this.#channel.call({
         name,
         ...(args === undefined ? {} : { args }),
         ...(options.session === undefined ? {} : { session: options.session }),
-        ...(options.deadline === undefined ? {} : { deadline: options.deadline })
+        ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+        ...(stream === undefined ? {} : { stream: true, window: stream.window })
       }, {
         result: (value) => {
-          this.#send({ type: "DONE", id })
+          done()
           settle.resolve(value)
         },
         error: (message) => {
-          this.#send({ type: "DONE", id })
+          done()
           settle.reject(this.#pythonError(name, message))
+        },
+        chunk: stream?.onChunk,
+        end: () => {
+          done()
+          settle.resolve(undefined)
         },
         fail: settle.reject
       })
@@ -193,7 +238,7 @@ export class WorkerActor {
         : error
     }
     this.#send({ type: "CALL", id })
-    return promise
+    return { id, answer }
   }
 
   /** Ends this incarnation at once: the machine goes `crashed`, the process gets SIGKILL. */

@@ -1,53 +1,180 @@
 /**
- * `pyvisor demo`: starts a pool on the bundled quick-start worker, runs a mixed workload,
- * and prints what happened. Runs on the embedded defaults; needs only python3.
+ * `pyvisor demo`: starts a pool on the bundled quick-start worker, watches it warm up, runs
+ * a mixed concurrent workload (calls, a token stream, errors and timeouts on purpose), and
+ * prints what happened. Runs on the embedded defaults; needs only python3.
  */
 import { fileURLToPath } from "node:url"
 import { createPool, PythonError } from "../index.ts"
+import type { Pool } from "../index.ts"
 
 const EXAMPLE = fileURLToPath(new URL("../../examples/quickstart/", import.meta.url))
+const SENTENCE = "supervised pools of python workers stream tokens back to node one at a time"
+const TIMEOUTS = 3
+const TIMEOUT_MS = 100
+/** Why the demo asks for each error. */
+const WHY: Readonly<Record<string, string>> = {
+  "PythonError(ZeroDivisionError)": "divide by 0; the worker lives on",
+  CallTimeoutError: `timeoutMs ${TIMEOUT_MS} on a 3 s handler, which saw ctx.cancelled and stopped`
+}
 
-const percentile = (sorted: ReadonlyArray<number>, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+/** What `pyvisor demo` runs. */
+export interface DemoOptions {
+  readonly calls: number
+  readonly workers: number
+  readonly python: string
+}
+
+/** What a task ended with: `ok`, or an error kind such as `CallTimeoutError`. */
+type Outcome = string
+
+interface Task {
+  /** The outcome asked for on purpose: `ok` for a call meant to succeed. */
+  readonly expect: Outcome
+  readonly run: () => Promise<unknown>
+}
+
+const kindOf = (error: unknown): Outcome => {
+  if (error instanceof PythonError) return `PythonError(${error.type})`
+  if (error instanceof Error) return (error as { readonly _tag?: string })._tag ?? error.name
+  return typeof error
+}
+
+const printTable = (rows: ReadonlyArray<ReadonlyArray<string>>): void => {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  for (const row of rows) console.log("  " + row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())
+}
+
+/** Starts the pool and prints warm-up progress; resolves with the time to ready (ms). */
+const warmUp = async (pool: Pool): Promise<number> => {
+  const tty = process.stdout.isTTY === true
+  let timeToReadyMs = 0
+  let allWarm: () => void = () => {}
+  const warm = new Promise<void>((resolve) => (allWarm = resolve))
+  const offWarmup = pool.on("warmup", ({ ready, total }) => {
+    const line = `warming up: ${ready}/${total} workers ready`
+    if (tty) process.stdout.write(`\r${line}`)
+    else console.log(line)
+    if (ready >= total) allWarm()
+  })
+  const offReady = pool.on("ready", (e) => (timeToReadyMs = e.timeToReadyMs))
+  try {
+    // A lazy pool starts every permanent worker on its first call: this one kicks it off.
+    await Promise.all([pool.ready, pool.call("add", { a: 0, b: 0 })])
+    // The last `warmup` event may trail `ready` by a tick: give it a moment, so the line ends at n/n.
+    await Promise.race([warm, new Promise((resolve) => setTimeout(resolve, 200).unref())])
+  } finally {
+    offWarmup()
+    offReady()
+    if (tty) process.stdout.write("\n")
+  }
+  return timeToReadyMs
+}
+
+const workload = (pool: Pool, calls: number, streamed: Array<string>, firstTokenMs: { value: number }): Array<Task> => {
+  const tasks: Array<Task> = []
+  // Handlers that would run 3 s, given 100 ms: they time out, and Python sees ctx.cancelled.
+  // Sent first, so they time out running on a worker rather than waiting in the queue.
+  for (let i = 0; i < TIMEOUTS; i++) {
+    tasks.push({ expect: "CallTimeoutError", run: () => pool.call("slow_echo", { value: i, ms: 3_000 }, { timeoutMs: TIMEOUT_MS }) })
+  }
+  tasks.push({
+    expect: "ok",
+    run: async () => {
+      const t0 = performance.now()
+      for await (const token of pool.stream("tokens", { text: SENTENCE })) {
+        if (streamed.length === 0) firstTokenMs.value = performance.now() - t0
+        streamed.push(String(token))
+      }
+    }
+  })
+  return tasks.concat(Array.from({ length: calls }, (_, i): Task => {
+    switch (i % 4) {
+      case 0: return { expect: "ok", run: () => pool.call("add", { a: i, b: 1 }) }
+      case 1: return { expect: "ok", run: () => pool.call("primes", { limit: 20_000 }) }
+      case 2: return { expect: "ok", run: () => pool.call("slow_echo", { value: i, ms: 2 }) }
+      default: {
+        const b = i % 8 === 3 ? 0 : 2
+        return { expect: b === 0 ? "PythonError(ZeroDivisionError)" : "ok", run: () => pool.call("divide", { a: i, b }) }
+      }
+    }
+  }))
+}
 
 /**
- * Runs the demo and resolves with its exit code.
+ * Runs the demo and resolves with its exit code: 0 unless something failed that was not
+ * meant to.
  *
  * @example
  * ```ts
- * process.exitCode = await runDemo({ calls: 300, python: "python3" })
+ * process.exitCode = await runDemo({ calls: 400, workers: 4, python: "python3" })
  * ```
  */
-export const runDemo = async (options: { readonly calls: number; readonly python: string }): Promise<number> => {
-  const started = performance.now()
-  const pool = await createPool({ worker: { module: "my_workers", cwd: EXAMPLE, python: options.python } })
-  const readyMs = performance.now() - started
-  const pid = pool.snapshot().workers[0]?.pid
-  console.log(`pool ready in ${readyMs.toFixed(0)} ms (python pid ${pid})`)
-  const durations: Array<number> = []
-  let errors = 0
-  let pythonErrors = 0
-  const t0 = performance.now()
-  await Promise.all(Array.from({ length: options.calls }, async (_, i) => {
-    const s = performance.now()
-    try {
-      switch (i % 4) {
-        case 0: await pool.call("add", { a: i, b: 1 }); break
-        case 1: await pool.call("primes", { limit: 20_000 }); break
-        case 2: await pool.call("slow_echo", { value: i, ms: 2 }); break
-        default: await pool.call("divide", { a: i, b: i % 8 === 3 ? 0 : 2 })
+export const runDemo = async (options: DemoOptions): Promise<number> => {
+  console.log(`pyvisor demo: ${options.workers} workers (+2 overflow) on examples/quickstart/my_workers.py, python ${options.python}`)
+  const pool = await createPool({
+    worker: { module: "my_workers", cwd: EXAMPLE, python: options.python },
+    size: options.workers,
+    overflow: 2,
+    // Lazy, so the warm-up can be watched: an eager createPool resolves only once all are ready.
+    lazy: true,
+    rssCheckIntervalMs: 200
+  })
+  try {
+    const readyMs = await warmUp(pool)
+    console.log(`pool ready: ${options.workers} workers in ${readyMs.toFixed(0)} ms`)
+    const streamed: Array<string> = []
+    const firstToken = { value: 0 }
+    const tasks = workload(pool, options.calls, streamed, firstToken)
+    console.log(`running ${tasks.length} concurrent tasks: ${options.calls} calls (add, primes, slow_echo, divide), ` +
+      `1 token stream, ${TIMEOUTS} calls with timeoutMs ${TIMEOUT_MS} on a 3 s handler`)
+    const t0 = performance.now()
+    const outcomes = await Promise.all(tasks.map(async (task) => {
+      let got: Outcome = "ok"
+      try {
+        await task.run()
+      } catch (error) {
+        got = kindOf(error)
       }
-    } catch (error) {
-      errors++
-      if (error instanceof PythonError) pythonErrors++
-      else throw error
+      return { expect: task.expect, got }
+    }))
+    const wallMs = performance.now() - t0
+    console.log(`stream 'tokens': ${streamed.length} tokens, first after ${firstToken.value.toFixed(0)} ms: "${streamed.join(" ")}"`)
+
+    const snap = pool.snapshot()
+    console.log("\nworkers:")
+    printTable([["id", "pid", "kind", "state", "calls", "restarts", "rss MiB"], ...snap.workers.map((w) => [
+      w.id, String(w.pid ?? "-"), w.overflow ? "overflow" : "permanent", w.state, String(w.calls), String(w.restarts),
+      w.rss === null ? "-" : (w.rss / 1048576).toFixed(1)
+    ])])
+
+    const errors = new Map<string, { intentional: number; unintended: number }>()
+    let unintended = 0
+    for (const { expect, got } of outcomes) {
+      if (got === expect && got === "ok") continue
+      const key = got === "ok" ? `no error (expected ${expect})` : got
+      const entry = errors.get(key) ?? { intentional: 0, unintended: 0 }
+      if (got === expect) entry.intentional++
+      else {
+        entry.unintended++
+        unintended++
+      }
+      errors.set(key, entry)
     }
-    durations.push(performance.now() - s)
-  }))
-  const wall = performance.now() - t0
-  durations.sort((a, b) => a - b)
-  for (const w of pool.snapshot().workers) console.log(`worker ${w.id}  pid ${w.pid}  state ${w.state}  calls ${w.calls}  restarts ${w.restarts}`)
-  console.log(`${options.calls} calls in ${wall.toFixed(0)} ms: ${errors} errors (${pythonErrors} ZeroDivisionError on purpose), ` +
-    `p50 ${percentile(durations, 0.5).toFixed(1)} ms, p99 ${percentile(durations, 0.99).toFixed(1)} ms, time to ready ${readyMs.toFixed(0)} ms`)
-  await pool.close()
-  return errors === pythonErrors ? 0 : 1
+    const { callDurationMs: d, checkoutWaitMs: w, utilization } = snap.metrics
+    console.log(`\nsummary (${wallMs.toFixed(0)} ms of workload):`)
+    console.log(`  tasks         ${outcomes.length}`)
+    console.log(`  errors        ${outcomes.filter((o) => o.got !== "ok").length}`)
+    for (const [kind, n] of errors) {
+      if (n.intentional > 0) console.log(`    ${kind}: ${n.intentional} (intentional: ${WHY[kind] ?? "asked for"})`)
+      if (n.unintended > 0) console.log(`    ${kind}: ${n.unintended} (UNINTENDED)`)
+    }
+    console.log(`  call latency  p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms (${d.count} calls, in the worker)`)
+    console.log(`  queue wait    p50 ${w.p50.toFixed(2)} ms, p99 ${w.p99.toFixed(2)} ms`)
+    console.log(`  utilization   ${(utilization * 100).toFixed(0)}% of worker time busy since start`)
+    console.log(`  time to ready ${readyMs.toFixed(0)} ms`)
+    console.log(unintended === 0 ? "\nok: every error above was intentional" : `\nFAILED: ${unintended} unintended outcome(s)`)
+    return unintended === 0 ? 0 : 1
+  } finally {
+    await pool.close()
+  }
 }

@@ -5,21 +5,61 @@
  */
 import { runDemo } from "./demo.ts"
 
-const [command = "demo", ...rest] = process.argv.slice(2)
-const flag = (name: string, fallback: string): string => {
-  const i = rest.indexOf(`--${name}`)
-  return i >= 0 && rest[i + 1] !== undefined ? rest[i + 1]! : fallback
+const USAGE = "usage: pyvisor demo [--workers N] [--calls N] [--python PATH]"
+
+/** Integer flags: name, default, bounds. */
+const INTEGERS = { workers: [4, 1, 64], calls: [400, 1, 100_000] } as const
+const STRINGS = { python: "python3" } as const
+
+type Parsed = { readonly workers: number; readonly calls: number; readonly python: string }
+
+/** Parses `--name value` / `--name=value` flags; returns an error message naming the flag and the bad value. */
+const parse = (args: ReadonlyArray<string>): Parsed | string => {
+  const given = new Map<string, string>()
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (!arg.startsWith("--")) return `unexpected argument ${JSON.stringify(arg)}`
+    const eq = arg.indexOf("=")
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2)
+    if (!(name in INTEGERS) && !(name in STRINGS)) return `unknown flag --${name}`
+    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i]
+    if (value === undefined || (eq < 0 && value.startsWith("--"))) return `--${name} needs a value`
+    given.set(name, value)
+  }
+  const integer = (name: keyof typeof INTEGERS): number | string => {
+    const [fallback, min, max] = INTEGERS[name]
+    const raw = given.get(name)
+    if (raw === undefined) return fallback
+    const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
+    return Number.isSafeInteger(n) && n >= min && n <= max ? n : `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`
+  }
+  const workers = integer("workers")
+  if (typeof workers === "string") return workers
+  const calls = integer("calls")
+  if (typeof calls === "string") return calls
+  const python = given.get("python") ?? STRINGS.python
+  if (python.length === 0) return `--python must be a path or command name, got ""`
+  return { workers, calls, python }
 }
 
+const [command = "demo", ...rest] = process.argv.slice(2)
+
 if (command === "demo") {
-  const calls = Number(flag("calls", "400"))
-  if (!Number.isInteger(calls) || calls < 1) {
-    console.error(`--calls must be a positive integer, got ${JSON.stringify(flag("calls", ""))}`)
+  const parsed = parse(rest)
+  if (typeof parsed === "string") {
+    console.error(`pyvisor demo: ${parsed}\n${USAGE}`)
     process.exitCode = 2
   } else {
-    process.exitCode = await runDemo({ calls, python: flag("python", "python3") })
+    try {
+      process.exitCode = await runDemo(parsed)
+    } catch (error) {
+      console.error(`pyvisor demo failed: ${error instanceof Error ? error.message : String(error)}`)
+      process.exitCode = 1
+    }
   }
+} else if (command === "--help" || command === "-h" || command === "help") {
+  console.log(USAGE)
 } else {
-  console.error(`unknown command '${command}'; try: pyvisor demo [--calls N] [--python PATH]`)
+  console.error(`unknown command '${command}'; ${USAGE}`)
   process.exitCode = 2
 }

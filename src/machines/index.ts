@@ -3,4 +3,5 @@
  * @module
  */
 export * from "./worker.ts"
+export * from "./pool.ts"
 export * from "./diagram.ts"

@@ -1,3 +1,6 @@
+import type { WorkerActorEvent } from "../actors/worker-actor.ts"
+import type { PoolStateValue } from "../machines/pool.ts"
+
 /** A small typed event emitter: listeners never break the pool (their errors are reported, not thrown). */
 
 /**
@@ -31,4 +34,23 @@ export class Emitter<Events extends Record<string, unknown>> {
       }
     }
   }
+}
+
+/** Events of `pool.on(...)`. */
+export interface PoolEvents {
+  [key: string]: unknown
+  /** A worker changed state, or exited. */
+  worker: Extract<WorkerActorEvent, { type: "state" | "exit" }>
+  /** A line from a worker's stdout/stderr, or a runtime log message. */
+  log: Extract<WorkerActorEvent, { type: "log" }>
+  /** The pool machine changed state. */
+  pool: { readonly state: PoolStateValue; readonly previous: PoolStateValue }
+  /** Every permanent worker is ready for the first time. */
+  ready: { readonly timeToReadyMs: number }
+  /** One more worker finished starting: `ready` of `total` are serving. */
+  warmup: { readonly ready: number; readonly total: number }
+  /** A call had to queue: no worker was idle. */
+  exhausted: { readonly queued: number }
+  /** A worker is being replaced (call count, memory, age, or overflow idle). */
+  recycle: { readonly workerId: string; readonly pid: number | null; readonly reason: string; readonly calls: number }
 }

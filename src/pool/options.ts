@@ -2,6 +2,7 @@
  * Options of `createPool`, their defaults, and validation that names the option and
  * quotes the bad value.
  */
+import { availableParallelism } from "node:os"
 import { inspect } from "node:util"
 import type { InheritEnv } from "../actors/env.ts"
 import type { ProcessSpec } from "../actors/python-process.ts"
@@ -29,10 +30,32 @@ export interface WorkerOptions {
 /** Options of {@link createPool}. */
 export interface PoolOptions {
   readonly worker: WorkerOptions
-  /** Number of workers. Default 1. */
+  /** Permanent workers. Default: `os.availableParallelism()`. */
   readonly size?: number
+  /** Temporary extra workers started under load, stopped after `idleTimeoutMs` idle. Default 0. */
+  readonly overflow?: number
+  /** Start workers on the first call instead of in `createPool`. Default false. */
+  readonly lazy?: boolean
+  /** Workers starting at the same time. Default 8. */
+  readonly startConcurrency?: number
   /** Time for a worker to become ready before it is killed. Default 10 000 ms. */
   readonly initTimeoutMs?: number
+  /** Longest wait in the queue for a free worker. Default 30 000 ms. */
+  readonly checkoutTimeoutMs?: number
+  /** Most calls waiting for a worker; one more gets `QueueFullError`. Default 1 000. */
+  readonly maxQueue?: number
+  /** After a timeout or abort, time for the handler to notice `ctx.cancelled` before its worker is killed. Default 2 000 ms. */
+  readonly cancelGraceMs?: number
+  /** Idle time after which an overflow worker stops. Default 30 000 ms. */
+  readonly idleTimeoutMs?: number
+  /** Replace a worker after this many calls. Default: never. */
+  readonly maxCallsPerWorker?: number
+  /** Replace a worker whose resident memory exceeds this many MiB (checked every `rssCheckIntervalMs`). Default: never. */
+  readonly maxWorkerRssMb?: number
+  /** How often worker memory is read. Default 5 000 ms. */
+  readonly rssCheckIntervalMs?: number
+  /** Replace a worker older than this. Default: never. */
+  readonly workerTtlMs?: number
   /** Largest protocol frame, both directions. Default 64 MiB. */
   readonly maxFrameBytes?: number
   /** Ordered stop: grace after the `shutdown` frame, then SIGTERM, then SIGKILL after `killAfterMs`. */
@@ -43,7 +66,18 @@ export interface PoolOptions {
 export interface ResolvedOptions {
   readonly spec: ProcessSpec
   readonly size: number
+  readonly overflow: number
+  readonly lazy: boolean
+  readonly startConcurrency: number
   readonly initTimeoutMs: number
+  readonly checkoutTimeoutMs: number
+  readonly maxQueue: number
+  readonly cancelGraceMs: number
+  readonly idleTimeoutMs: number
+  readonly maxCallsPerWorker: number
+  readonly maxWorkerRssBytes: number
+  readonly rssCheckIntervalMs: number
+  readonly workerTtlMs: number
   readonly shutdown: { readonly graceMs: number; readonly killAfterMs: number }
 }
 
@@ -53,6 +87,7 @@ const show = (value: unknown): string => inspect(value, { depth: 2, breakLength:
 export const invalid = (option: string, value: unknown, expected: string): InvalidOptionError =>
   new InvalidOptionError({ message: `${option} must be ${expected}, got ${show(value)}`, option, value })
 
+// `fallback` may be Infinity ("never"); given values must be finite integers.
 const integer = (option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
   if (value === undefined) return fallback
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
@@ -117,10 +152,23 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
   if (typeof options !== "object" || options === null) throw invalid("options", options, "an object")
   const maxFrameBytes = integer("maxFrameBytes", options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 1024, 2 ** 32 - 1)
   const shutdown = options.shutdown ?? {}
+  if (options.lazy !== undefined && typeof options.lazy !== "boolean") throw invalid("lazy", options.lazy, "a boolean")
+  const never = Number.POSITIVE_INFINITY
   return {
     spec: worker(options.worker, maxFrameBytes),
-    size: integer("size", options.size, 1, 1, 1024),
+    size: integer("size", options.size, availableParallelism(), 1, 1024),
+    overflow: integer("overflow", options.overflow, 0, 0, 1024),
+    lazy: options.lazy ?? false,
+    startConcurrency: integer("startConcurrency", options.startConcurrency, 8, 1, 1024),
     initTimeoutMs: integer("initTimeoutMs", options.initTimeoutMs, 10_000, 1),
+    checkoutTimeoutMs: integer("checkoutTimeoutMs", options.checkoutTimeoutMs, 30_000, 1),
+    maxQueue: integer("maxQueue", options.maxQueue, 1_000, 0),
+    cancelGraceMs: integer("cancelGraceMs", options.cancelGraceMs, 2_000, 0),
+    idleTimeoutMs: integer("idleTimeoutMs", options.idleTimeoutMs, 30_000, 1),
+    maxCallsPerWorker: integer("maxCallsPerWorker", options.maxCallsPerWorker, never, 1),
+    maxWorkerRssBytes: integer("maxWorkerRssMb", options.maxWorkerRssMb, never, 1) * 1024 * 1024,
+    rssCheckIntervalMs: integer("rssCheckIntervalMs", options.rssCheckIntervalMs, 5_000, 10),
+    workerTtlMs: integer("workerTtlMs", options.workerTtlMs, never, 1),
     shutdown: {
       graceMs: integer("shutdown.graceMs", shutdown.graceMs, 5_000, 0),
       killAfterMs: integer("shutdown.killAfterMs", shutdown.killAfterMs, 2_000, 0)

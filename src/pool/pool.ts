@@ -1,84 +1,87 @@
 /**
- * The pool: a fixed set of worker slots, a FIFO queue of calls, and O(1) hand-off of
- * queued work to a worker the machine says is `ready` (never to one still starting).
+ * The pool: worker slots, a bounded FIFO queue with per-call deadlines, and O(1) hand-off
+ * to a worker its machine says is `ready` (never to one still starting: seed bug #4).
  */
 import { Effect } from "effect"
-import { WorkerActor } from "../actors/worker-actor.ts"
-import type { WorkerActorEvent } from "../actors/worker-actor.ts"
-import { PoolClosedError } from "../errors.ts"
-import type { WorkerStateValue } from "../machines/worker.ts"
+import { createActor } from "xstate"
+import type { WorkerActor, WorkerActorEvent } from "../actors/worker-actor.ts"
+import { AbortError, CallTimeoutError, CheckoutTimeoutError, PoolClosedError, PoolFailedError, QueueFullError } from "../errors.ts"
+import { acceptsCalls, poolMachine } from "../machines/pool.ts"
+import type { PoolStateValue } from "../machines/pool.ts"
 import type { CallArgs } from "../protocol/index.ts"
 import { awaitReady, stopWorker } from "../supervisors/lifecycle.ts"
 import { Emitter } from "./events.ts"
+import type { PoolEvents } from "./events.ts"
+import { Job } from "./job.ts"
+import type { CallOptions, StreamHooks } from "./job.ts"
+import { Maintenance } from "./maintenance.ts"
+import { Histogram, Utilization } from "./metrics.ts"
 import { invalid, resolveOptions } from "./options.ts"
 import type { PoolOptions, ResolvedOptions } from "./options.ts"
-
-/** Per-call options. */
-export interface CallOptions {
-  /** Sent to Python as `ctx.session`. */
-  readonly session?: string
-}
-
-/** Events of {@link Pool.on}. */
-export interface PoolEvents {
-  [key: string]: unknown
-  /** A worker changed state, or exited. */
-  worker: Extract<WorkerActorEvent, { type: "state" | "exit" }>
-  /** A line from a worker's stdout/stderr, or a runtime log message. */
-  log: Extract<WorkerActorEvent, { type: "log" }>
-}
-
-/** One row of {@link Pool.snapshot}. */
-export interface WorkerSnapshot {
-  readonly id: string
-  readonly pid: number | null
-  readonly state: WorkerStateValue | "none"
-  readonly calls: number
-  readonly restarts: number
-}
-
-interface Slot {
-  readonly id: string
-  restarts: number
-  actor: WorkerActor | null
-  starting: Promise<void> | null
-}
-
-interface Job {
-  readonly name: string
-  readonly args: CallArgs | undefined
-  readonly options: CallOptions
-  resolve(value: unknown): void
-  reject(error: unknown): void
-}
+import { Queue } from "./queue.ts"
+import { Slots } from "./slots.ts"
+import type { Slot } from "./slots.ts"
+import { after } from "./timers.ts"
+import { snapshotOf } from "./snapshot.ts"
+import type { PoolSnapshot } from "./snapshot.ts"
+import { openStream } from "./stream.ts"
 
 /**
  * A pool of Python workers. Create it with {@link createPool}.
  *
  * @example
  * ```ts
- * const pool = await createPool({ worker: { module: "my_workers", cwd: "./py" } })
+ * const pool = await createPool({ worker: { module: "my_workers", cwd: "./py" }, size: 4 })
  * await pool.call("add", { a: 1, b: 2 }) // 3
  * await pool.close()
  * ```
  */
 export class Pool {
-  readonly #options: ResolvedOptions
-  readonly #slots: Array<Slot>
-  readonly #idle = new Set<Slot>()
-  readonly #queue: Array<Job> = []
+  /** Resolves when every permanent worker is ready for the first time (lazy pools: after the first call). */
+  readonly ready: Promise<void>
+  readonly #o: ResolvedOptions
+  readonly #slots: Slots
+  readonly #queue = new Queue<Job>()
   readonly #events = new Emitter<PoolEvents>()
+  readonly #machine
+  readonly #retiring = new Set<Promise<void>>()
+  readonly #checkoutWait = new Histogram()
+  readonly #callDuration = new Histogram()
+  readonly #utilization = new Utilization(() => performance.now())
+  readonly #maintenance: Maintenance
+  readonly #createdAt = performance.now()
+  #started = false
   #closing: Promise<void> | null = null
+  #exhausted = false
 
   /** @internal use {@link createPool} */
   constructor(options: ResolvedOptions) {
-    this.#options = options
-    this.#slots = Array.from({ length: options.size }, (_, i) => ({ id: `w${i + 1}`, restarts: 0, actor: null, starting: null }))
+    this.#o = options
+    this.#slots = new Slots(options.size, options.startConcurrency)
+    this.#machine = createActor(poolMachine, { input: { size: options.size } })
+    let previous: PoolStateValue = "starting"
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#machine.subscribe((snap) => {
+        const state = snap.value as PoolStateValue
+        if (state === previous) return
+        this.#events.emit("pool", { state, previous })
+        if (state === "ready" && previous === "starting") {
+          this.#events.emit("ready", { timeToReadyMs: performance.now() - this.#createdAt })
+          resolve()
+        }
+        if (state === "failed" || state === "closed") reject(new PoolClosedError({ message: `pool ${state} before it was ready` }))
+        previous = state
+      })
+    })
+    this.ready.catch(() => {})
+    this.#machine.start()
+    this.#maintenance = new Maintenance(this.#slots, options, (slot, reason) => this.#recycle(slot, reason))
   }
 
-  /** @internal starts every slot; rejects with the first start error. */
+  /** @internal starts the permanent workers; rejects with the first start error. */
   async start(): Promise<void> {
-    await Promise.all(this.#slots.map((slot) => this.#start(slot)))
+    this.#started = true
+    await Promise.all(this.#slots.all.map((slot) => this.#start(slot)))
   }
 
   /**
@@ -86,23 +89,26 @@ export class Pool {
    *
    * @example
    * ```ts
-   * await pool.call("add", { a: 1, b: 2 })  // keyword arguments
-   * await pool.call("add", [1, 2])          // positional
+   * await pool.call("add", { a: 1, b: 2 }, { timeoutMs: 1_000 })
    * ```
    */
   call(name: string, args?: CallArgs, options: CallOptions = {}): Promise<unknown> {
-    if (typeof name !== "string" || name.length === 0) return Promise.reject(invalid("name", name, "a non-empty string"))
-    if (args !== undefined && (typeof args !== "object" || args === null)) {
-      return Promise.reject(invalid("args", args, "an object (keyword arguments) or an array (positional)"))
-    }
-    if (options.session !== undefined && typeof options.session !== "string") {
-      return Promise.reject(invalid("options.session", options.session, "a string"))
-    }
-    if (this.#closing) return Promise.reject(new PoolClosedError({ message: `pool is closed; call '${name}' was not run` }))
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ name, args, options, resolve, reject })
-      this.#pump()
-    })
+    return new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject))
+  }
+
+  /**
+   * Runs a generator handler and yields its items as they come. Breaking out of the loop
+   * cancels the generator in Python; a slow consumer slows the producer (credit-based).
+   *
+   * @example
+   * ```ts
+   * for await (const token of pool.stream("tokens", { n: 3 })) console.log(token)
+   * ```
+   */
+  stream(name: string, args?: CallArgs, options: CallOptions & { readonly window?: number } = {}): AsyncIterableIterator<unknown> {
+    const window = options.window ?? 64
+    if (!Number.isInteger(window) || window < 1) return failingIterator(invalid("options.window", window, "an integer from 1"))
+    return openStream(window, (hooks, signal, resolve, reject) => this.#submit(name, args, { ...options, signal }, hooks, resolve, reject), options.signal)
   }
 
   /** Subscribes to pool events; returns an unsubscribe function. */
@@ -110,59 +116,168 @@ export class Pool {
     return this.#events.on(event, listener)
   }
 
-  /** Workers and queue, as they are now. */
-  snapshot(): { readonly workers: ReadonlyArray<WorkerSnapshot>; readonly queued: number; readonly closed: boolean } {
-    return {
-      workers: this.#slots.map((s) => ({
-        id: s.id, pid: s.actor?.pid ?? null, state: s.actor?.state ?? "none", calls: s.actor?.callsServed ?? 0, restarts: s.restarts
-      })),
-      queued: this.#queue.length,
-      closed: this.#closing !== null
-    }
+  /** Workers, queue, state and metrics, as they are now. */
+  snapshot(): PoolSnapshot {
+    return snapshotOf(this.#slots.all, this.#queue.length, this.#machine.getSnapshot().value as PoolStateValue, {
+      checkoutWaitMs: this.#checkoutWait.summary(),
+      callDurationMs: this.#callDuration.summary(),
+      utilization: this.#utilization.ratio(Math.max(1, this.#slots.all.length))
+    })
   }
 
   /**
-   * Stops taking calls, rejects queued ones with `PoolClosedError`, lets in-flight calls
-   * finish, then stops every worker (shutdown frame, grace, SIGTERM, SIGKILL).
+   * Stops taking calls, rejects queued ones with `PoolClosedError`, gives in-flight calls
+   * `timeoutMs` to finish (default `shutdown.graceMs`), then stops every process.
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#close()
+  close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 0)) {
+      return Promise.reject(invalid("close.timeoutMs", options.timeoutMs, "an integer from 0"))
+    }
+    this.#closing ??= this.#close(options.timeoutMs ?? this.#o.shutdown.graceMs)
     return this.#closing
   }
 
-  async #close(): Promise<void> {
-    for (const job of this.#queue.splice(0)) {
-      job.reject(new PoolClosedError({ message: `pool closed before '${job.name}' was run` }))
-    }
-    await Promise.all(this.#slots.map(async (slot) => {
+  async #close(graceMs: number): Promise<void> {
+    this.#machine.send({ type: "CLOSE" })
+    this.#maintenance.stop()
+    for (const job of this.#queue.drain()) job.fail(new PoolClosedError({ message: `pool closed before '${job.name}' was run` }))
+    const policy = { graceMs, killAfterMs: this.#o.shutdown.killAfterMs }
+    await Promise.all(this.#slots.all.map(async (slot) => {
+      slot.idleTimer?.()
       await slot.starting?.catch(() => {})
-      if (slot.actor) await Effect.runPromise(stopWorker(slot.actor, this.#options.shutdown))
+      if (slot.actor) await Effect.runPromise(stopWorker(slot.actor, policy))
     }))
+    await Promise.all(this.#retiring)
+    this.#machine.send({ type: "DRAINED" })
+  }
+
+  #submit(name: string, args: CallArgs | undefined, options: CallOptions, stream: StreamHooks | undefined, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+    const bad = validateCall(name, args, options)
+    if (bad) return reject(bad)
+    const state = this.#machine.getSnapshot().value as PoolStateValue
+    if (this.#closing || !acceptsCalls(state)) {
+      return reject(state === "failed"
+        ? new PoolFailedError({ message: `pool failed: ${this.#machine.getSnapshot().context.failure}; '${name}' was not run` })
+        : new PoolClosedError({ message: `pool is closed; '${name}' was not run` }))
+    }
+    if (options.signal?.aborted) return reject(abortError(name, options.signal))
+    const job = new Job(name, args, options, stream, performance.now(), resolve, reject)
+    if (options.timeoutMs !== undefined) {
+      job.onSettle(after(options.timeoutMs, () => this.#interrupt(job, new CallTimeoutError({
+        message: `'${name}' did not finish within ${options.timeoutMs} ms`, handler: name, timeoutMs: options.timeoutMs!
+      }))))
+    }
+    if (options.signal) {
+      const signal = options.signal
+      const onAbort = (): void => this.#interrupt(job, abortError(name, signal))
+      signal.addEventListener("abort", onAbort, { once: true })
+      job.onSettle(() => signal.removeEventListener("abort", onAbort))
+    }
+    const slot = this.#slots.pickIdle()
+    if (slot && this.#queue.length === 0 && this.#dispatch(slot, job)) return
+    if (job.phase === "settled") return
+    if (this.#queue.length >= this.#o.maxQueue) {
+      job.fail(new QueueFullError({ message: `queue full (${this.#o.maxQueue} calls waiting); '${name}' was not run`, maxQueue: this.#o.maxQueue }))
+      return
+    }
+    job.node = this.#queue.push(job)
+    job.onSettle(after(this.#o.checkoutTimeoutMs, () => {
+      if (job.node && this.#queue.remove(job.node)) {
+        job.fail(new CheckoutTimeoutError({ message: `no worker free for '${name}' within ${this.#o.checkoutTimeoutMs} ms`, timeoutMs: this.#o.checkoutTimeoutMs }))
+      }
+    }))
+    if (!this.#exhausted && this.#slots.idle.size === 0) {
+      this.#exhausted = true
+      this.#events.emit("exhausted", { queued: this.#queue.length })
+    }
+    this.#grow()
+  }
+
+  /** Sends `job` to `slot`'s worker; false when nothing was sent (the job may have been settled). */
+  #dispatch(slot: Slot, job: Job): boolean {
+    const actor = slot.actor!
+    let handle
+    try {
+      handle = job.stream
+        ? actor.stream(job.name, job.args, { ...sessionOf(job), window: job.stream.window }, job.stream.onChunk)
+        : actor.call(job.name, job.args, sessionOf(job))
+    } catch (error) {
+      job.fail(error)
+      return false
+    }
+    this.#slots.idle.delete(slot)
+    slot.idleTimer?.()
+    slot.idleTimer = null
+    job.phase = "running"
+    job.dispatchedAt = performance.now()
+    this.#checkoutWait.record(job.dispatchedAt - job.createdAt)
+    this.#utilization.busy(slot.id)
+    const id = handle.id
+    job.cancel = () => {
+      actor.cancel(id)
+      // A handler that ignores ctx.cancelled is killed: a hung sync handler cannot be interrupted otherwise.
+      after(this.#o.cancelGraceMs, () => {
+        if (actor.state === "busy" && actor.inFlight === id) actor.kill({ type: "KILL", reason: `call did not stop within cancelGraceMs (${this.#o.cancelGraceMs} ms) of its cancel` })
+      })
+    }
+    job.stream?.onDispatch((n) => actor.credit(id, n))
+    handle.answer.then((value) => job.succeed(value), (error: unknown) => job.fail(error)).finally(() => {
+      this.#callDuration.record(performance.now() - job.dispatchedAt)
+      this.#utilization.idle(slot.id)
+    })
+    return true
+  }
+
+  /** A timeout or abort: release the caller now; a running call also gets `cancel`. */
+  #interrupt(job: Job, error: Error): void {
+    if (job.phase === "queued" && job.node) this.#queue.remove(job.node)
+    const cancel = job.phase === "running" ? job.cancel : null
+    if (job.fail(error)) cancel?.()
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0) {
+      const slot = this.#slots.pickIdle()
+      if (slot === undefined) return this.#grow()
+      const job = this.#queue.shift()!
+      if (!this.#dispatch(slot, job) && slot.actor?.state !== "ready") this.#slots.idle.delete(slot)
+    }
+    this.#exhausted = false
+  }
+
+  /** More capacity for a non-empty queue: first start, replacement of dead slots, then overflow. */
+  #grow(): void {
+    if (this.#closing) return
+    if (!this.#started) {
+      void this.start().catch(() => {})
+      return
+    }
+    let pending = 0
+    for (const slot of this.#slots.all) {
+      if (slot.starting) pending++
+      else if (slot.actor === null) {
+        pending++
+        void this.#start(slot).catch(() => {})
+      }
+    }
+    if (pending >= this.#queue.length) return
+    const room = this.#o.overflow - this.#slots.overflowCount
+    for (let i = 0; i < Math.min(room, this.#queue.length - pending); i++) void this.#start(this.#slots.addOverflow()).catch(() => {})
   }
 
   #start(slot: Slot): Promise<void> {
-    const actor = new WorkerActor({
-      workerId: slot.id,
-      restarts: slot.restarts,
-      spec: this.#options.spec,
-      onEvent: (event) => this.#onWorkerEvent(slot, actor, event)
-    })
-    slot.actor = actor
-    actor.start()
-    slot.starting = Effect.runPromise(awaitReady(actor, this.#options.initTimeoutMs)).then(
-      () => {
-        slot.starting = null
-      },
-      (error: unknown) => {
-        slot.starting = null
-        // Without restart intensity (supervision), a worker that cannot start fails the calls waiting for it.
-        if (!this.#slots.some((s) => s.actor?.state === "ready" || s.actor?.state === "busy")) {
-          for (const job of this.#queue.splice(0)) job.reject(error)
+    return this.#slots.start(slot, this.#o.spec, (actor, event) => this.#onWorkerEvent(slot, actor, event), (actor) =>
+      Effect.runPromise(awaitReady(actor, this.#o.initTimeoutMs)).then(
+        () => {},
+        (error: unknown) => {
+          // A worker that cannot start fails the calls waiting for it, rather than letting them wait for nothing.
+          if (!this.#slots.all.some((s) => s.actor?.state === "ready" || s.actor?.state === "busy")) {
+            for (const job of this.#queue.drain()) job.fail(error)
+          }
+          if (slot.overflow) this.#slots.remove(slot)
+          throw error
         }
-        throw error
-      }
-    )
-    return slot.starting
+      ), performance.now())
   }
 
   #onWorkerEvent(slot: Slot, actor: WorkerActor, event: WorkerActorEvent): void {
@@ -171,58 +286,88 @@ export class Pool {
     if (slot.actor !== actor) return
     if (event.type === "state") {
       if (event.state === "ready") {
-        this.#idle.add(slot)
-        // Never dispatch from inside a transition: the CALL would only be queued by xstate
-        // while the machine still reads `ready`.
+        if (event.previous === "initializing") {
+          const serving = this.#slots.all.filter((s) => s.actor?.state === "ready" || s.actor?.state === "busy").length
+          this.#events.emit("warmup", { ready: serving, total: this.#slots.all.length })
+        }
+        this.#machine.send({ type: "WORKER_READY", workerId: slot.id })
+        const reason = slot.recycle ?? this.#maintenance.dueAfterCall(slot, actor)
+        if (reason) return this.#recycle(slot, reason)
+        this.#slots.idle.add(slot)
+        if (slot.overflow) slot.idleTimer = after(this.#o.idleTimeoutMs, () => this.#retireIdleOverflow(slot))
+        // Never dispatch from inside a transition: xstate would only queue the CALL.
         queueMicrotask(() => this.#pump())
-      } else this.#idle.delete(slot)
+      } else this.#slots.idle.delete(slot)
     } else if (event.type === "exit") {
-      this.#idle.delete(slot)
+      this.#slots.idle.delete(slot)
+      this.#machine.send({ type: "WORKER_LOST", workerId: slot.id })
       slot.actor = null
-      if (!this.#closing) {
-        slot.restarts++
-        if (this.#queue.length > 0) this.#start(slot).catch(() => {})
-      }
+      if (this.#closing) return
+      if (slot.overflow) return this.#slots.remove(slot)
+      slot.restarts++
+      // Replace at once a worker that had served; one that never got ready is replaced on demand.
+      if (actor.wasReady || this.#queue.length > 0) void this.#start(slot).catch(() => {})
     }
   }
 
-  #pump(): void {
-    while (this.#queue.length > 0) {
-      const slot = this.#idle.values().next().value
-      if (slot === undefined) return this.#replaceDead()
-      const job = this.#queue.shift()!
-      let answer: Promise<unknown>
-      try {
-        answer = slot.actor!.call(job.name, job.args, job.options)
-      } catch (error) {
-        // Nothing was sent (unknown handler, unencodable arguments): the worker is still free.
-        job.reject(error)
-        continue
-      }
-      this.#idle.delete(slot)
-      answer.then(job.resolve, job.reject)
+  /** Drains `slot`'s worker and starts a fresh one in its place; no call fails. */
+  #recycle(slot: Slot, reason: string): void {
+    const old = slot.actor
+    if (old === null) return
+    if (old.state === "busy") {
+      slot.recycle = reason
+      return
     }
-  }
-
-  #replaceDead(): void {
+    this.#slots.idle.delete(slot)
+    this.#machine.send({ type: "WORKER_LOST", workerId: slot.id })
+    slot.actor = null
+    slot.recycled++
+    this.#events.emit("recycle", { workerId: slot.id, pid: old.pid, reason, calls: old.callsServed })
+    const retiring = Effect.runPromise(stopWorker(old, this.#o.shutdown)).finally(() => this.#retiring.delete(retiring))
+    this.#retiring.add(retiring)
     if (this.#closing) return
-    for (const slot of this.#slots) {
-      if (slot.actor === null && slot.starting === null) this.#start(slot).catch(() => {})
-    }
+    if (slot.overflow) return this.#slots.remove(slot)
+    void this.#start(slot).catch(() => {})
+  }
+
+  #retireIdleOverflow(slot: Slot): void {
+    slot.idleTimer = null
+    if (slot.actor?.state === "ready" && this.#slots.idle.has(slot)) this.#recycle(slot, `idle for ${this.#o.idleTimeoutMs} ms`)
   }
 }
 
+const failingIterator = (error: Error): AsyncIterableIterator<unknown> => {
+  const it: AsyncIterableIterator<unknown> = { next: () => Promise.reject(error), [Symbol.asyncIterator]: () => it }
+  return it
+}
+
+const sessionOf = (job: Job): { session?: string } => (job.options.session === undefined ? {} : { session: job.options.session })
+
+const abortError = (name: string, signal: AbortSignal): AbortError =>
+  new AbortError({ message: `'${name}' was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ""}`, reason: signal.reason })
+
+const validateCall = (name: unknown, args: unknown, options: CallOptions): Error | undefined => {
+  if (typeof name !== "string" || name.length === 0) return invalid("name", name, "a non-empty string")
+  if (args !== undefined && (typeof args !== "object" || args === null)) return invalid("args", args, "an object (keyword arguments) or an array (positional)")
+  if (typeof options !== "object" || options === null) return invalid("options", options, "an object")
+  if (options.session !== undefined && typeof options.session !== "string") return invalid("options.session", options.session, "a string")
+  if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)) return invalid("options.timeoutMs", options.timeoutMs, "an integer from 1")
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) return invalid("options.signal", options.signal, "an AbortSignal")
+  return undefined
+}
+
 /**
- * Starts a pool and resolves once every worker is ready.
+ * Starts a pool. Eager pools resolve once every worker is ready; lazy ones at once.
  *
  * @example
  * ```ts
  * import { createPool } from "pyvisor"
- * const pool = await createPool({ worker: { module: "my_workers", cwd: "./py" } })
+ * const pool = await createPool({ worker: { module: "my_workers", cwd: "./py" }, size: 4, overflow: 2 })
  * ```
  */
 export const createPool = async (options: PoolOptions): Promise<Pool> => {
   const pool = new Pool(resolveOptions(options))
+  if (resolveOptions(options).lazy) return pool
   try {
     await pool.start()
   } catch (error) {

@@ -9,7 +9,7 @@ describe.each(INTERPRETERS)("calls on $python ($codec)", ({ python, codec }) => 
     await pool?.close()
     pool = undefined
   })
-  const start = async (): Promise<Pool> => (pool = await createPool({ worker: { module: "basic", cwd: FIXTURES, python } }))
+  const start = async (): Promise<Pool> => (pool = await createPool({ worker: { module: "basic", cwd: FIXTURES, python }, size: 1 }))
 
   it("returns values with keyword and positional arguments", async () => {
     const p = await start()

@@ -10,7 +10,7 @@ afterEach(async () => {
 })
 
 const start = async (module = "basic", extra: Record<string, unknown> = {}): Promise<Pool> =>
-  (pool = await createPool({ worker: { module, cwd: FIXTURES }, ...extra }))
+  (pool = await createPool({ worker: { module, cwd: FIXTURES }, size: 1, ...extra }))
 
 const states = (p: Pool): Array<string> => {
   const seen: Array<string> = []

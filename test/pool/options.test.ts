@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os"
 import { describe, expect, it } from "vitest"
 import { createPool, InvalidOptionError } from "../../src/index.ts"
 import type { PoolOptions } from "../../src/index.ts"
@@ -7,7 +8,11 @@ const base = { worker: { module: "basic" } }
 
 describe("options", () => {
   it("applies defaults", () => {
-    expect(resolveOptions(base)).toMatchObject({ size: 1, initTimeoutMs: 10_000, shutdown: { graceMs: 5_000, killAfterMs: 2_000 } })
+    expect(resolveOptions(base)).toMatchObject({
+      size: availableParallelism(), overflow: 0, lazy: false, startConcurrency: 8, initTimeoutMs: 10_000, checkoutTimeoutMs: 30_000,
+      maxQueue: 1_000, cancelGraceMs: 2_000, maxCallsPerWorker: Infinity, workerTtlMs: Infinity, shutdown: { graceMs: 5_000, killAfterMs: 2_000 }
+    })
+    expect(resolveOptions({ ...base, maxWorkerRssMb: 2 }).maxWorkerRssBytes).toBe(2 * 1024 * 1024)
   })
 
   it.each([
@@ -23,7 +28,15 @@ describe("options", () => {
     [{ worker: { module: "m", env: { A: 1 } } }, "worker.env.A", /worker.env.A must be a string, got 1/],
     [{ worker: { module: "m", preload: "numpy" } }, "worker.preload", /an array of strings, got 'numpy'/],
     [{ worker: { module: "m", inheritEnv: "some" } }, "worker.inheritEnv", /got 'some'/],
-    [{ worker: "basic" }, "worker", /worker must be an object/]
+    [{ worker: "basic" }, "worker", /worker must be an object/],
+    [{ ...base, overflow: -1 }, "overflow", /overflow must be an integer from 0/],
+    [{ ...base, lazy: "yes" }, "lazy", /lazy must be a boolean, got 'yes'/],
+    [{ ...base, startConcurrency: 0 }, "startConcurrency", /got 0/],
+    [{ ...base, checkoutTimeoutMs: 0 }, "checkoutTimeoutMs", /got 0/],
+    [{ ...base, maxQueue: -1 }, "maxQueue", /got -1/],
+    [{ ...base, maxCallsPerWorker: 0 }, "maxCallsPerWorker", /got 0/],
+    [{ ...base, maxWorkerRssMb: Infinity }, "maxWorkerRssMb", /got Infinity/],
+    [{ ...base, workerTtlMs: 1.5 }, "workerTtlMs", /got 1.5/]
   ])("rejects %o naming %s", (options, option, message) => {
     let error: unknown
     try {

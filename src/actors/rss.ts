@@ -1,0 +1,79 @@
+/**
+ * Resident set size of a process, for recycling workers that grew past `maxWorkerRssMb`.
+ * Linux reads `/proc/<pid>/status` (no subprocess, so it is cheap enough to poll every worker);
+ * other platforms ask `ps`.
+ * @module
+ */
+import { existsSync } from "node:fs"
+import { readFile } from "node:fs/promises"
+import { execa } from "execa"
+
+const KIB = 1024
+/** `ps` normally answers in milliseconds; the bound only keeps a wedged `ps` from stalling the poller. */
+const PS_TIMEOUT_MS = 5_000
+
+const checkPid = (pid: number): void => {
+  // 0 and negative pids name process groups to `ps`/`kill`, never a single process.
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError(`expected a pid (integer > 0), got ${String(pid)}`)
+}
+
+const errorCode = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "code" in error ? error.code : undefined
+
+/**
+ * RSS of `pid` in bytes from `ps -o rss= -p <pid>` (kB → bytes), run without a shell; null when no
+ * such process exists. Used by {@link readRssBytes} where there is no `/proc`; exported so that the
+ * fallback is tested on Linux too. Throws when `ps` itself cannot be run or prints something unexpected.
+ *
+ * @example
+ * ```ts
+ * await readRssBytesPs(process.pid) // e.g. 52_428_800
+ * await readRssBytesPs(4_194_305) // null: above any pid_max
+ * ```
+ */
+export const readRssBytesPs = async (pid: number): Promise<number | null> => {
+  checkPid(pid)
+  // LC_ALL=C: the number must not be printed with locale digit grouping.
+  const result = await execa("ps", ["-o", "rss=", "-p", String(pid)], {
+    reject: false, timeout: PS_TIMEOUT_MS, env: { LC_ALL: "C" }, stdin: "ignore"
+  })
+  if (result.exitCode === undefined) throw new Error(`cannot read RSS with ps: ${result.shortMessage ?? "ps failed"}`)
+  const text = result.stdout.trim()
+  // ps exits 1 with no output when the pid does not exist.
+  if (text === "") return null
+  if (!/^\d+$/.test(text)) throw new Error(`cannot read RSS with ps: unexpected output ${JSON.stringify(text)}`)
+  return Number(text) * KIB
+}
+
+let procfs: boolean | undefined
+/** Whether `/proc/<pid>/status` is the source of truth (checked once: a Linux container may lack `/proc`). */
+const hasProcfs = (): boolean => (procfs ??= process.platform === "linux" && existsSync("/proc/self/status"))
+
+const readRssBytesProc = async (pid: number): Promise<number | null> => {
+  let status: string
+  try {
+    status = await readFile(`/proc/${pid}/status`, "utf8")
+  } catch (error) {
+    // ENOENT: no such process; ESRCH: it exited while the file was being read.
+    if (errorCode(error) === "ENOENT" || errorCode(error) === "ESRCH") return null
+    throw error
+  }
+  // A zombie (exited, not yet reaped) has no VmRSS line: it holds no memory any more, so it counts as gone.
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)
+  return match?.[1] === undefined ? null : Number(match[1]) * KIB
+}
+
+/**
+ * Resident set size of process `pid` in bytes, or null when the process is gone (or a zombie, on
+ * Linux). Linux reads `VmRSS` from `/proc/<pid>/status`; elsewhere it runs {@link readRssBytesPs}.
+ *
+ * @example
+ * ```ts
+ * const rss = await readRssBytes(worker.pid)
+ * if (rss !== null && rss > options.maxWorkerRssBytes) recycle(worker)
+ * ```
+ */
+export const readRssBytes = async (pid: number): Promise<number | null> => {
+  checkPid(pid)
+  return hasProcfs() ? readRssBytesProc(pid) : readRssBytesPs(pid)
+}

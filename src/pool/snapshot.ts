@@ -1,0 +1,58 @@
+/** What `pool.snapshot()` returns. */
+import type { WorkerStateValue } from "../machines/worker.ts"
+import type { PoolStateValue } from "../machines/pool.ts"
+import type { Slot } from "./slots.ts"
+
+/** Latency percentiles in milliseconds. */
+export interface LatencySummary {
+  readonly count: number
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+  readonly max: number
+  readonly mean: number
+}
+
+/** One worker slot. */
+export interface WorkerSnapshot {
+  readonly id: string
+  readonly pid: number | null
+  /** `none` while the slot waits for a (re)start. */
+  readonly state: WorkerStateValue | "none"
+  readonly calls: number
+  readonly restarts: number
+  readonly recycled: number
+  /** Resident memory in bytes at the last reading, or null. */
+  readonly rss: number | null
+  readonly overflow: boolean
+}
+
+/** The whole pool. */
+export interface PoolSnapshot {
+  readonly state: PoolStateValue
+  readonly workers: ReadonlyArray<WorkerSnapshot>
+  readonly queued: number
+  readonly metrics: {
+    readonly checkoutWaitMs: LatencySummary
+    readonly callDurationMs: LatencySummary
+    /** Fraction of worker time spent busy since the pool started. */
+    readonly utilization: number
+  }
+}
+
+/** @internal */
+export const snapshotOf = (slots: ReadonlyArray<Slot>, queued: number, state: PoolStateValue, metrics: PoolSnapshot["metrics"]): PoolSnapshot => ({
+  state,
+  workers: slots.map((s) => ({
+    id: s.id,
+    pid: s.actor?.pid ?? null,
+    state: s.actor?.state ?? "none",
+    calls: s.actor?.callsServed ?? 0,
+    restarts: s.restarts,
+    recycled: s.recycled,
+    rss: s.actor ? s.rss : null,
+    overflow: s.overflow
+  })),
+  queued,
+  metrics
+})

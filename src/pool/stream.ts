@@ -1,0 +1,90 @@
+/**
+ * The consumer side of `pool.stream`: an async iterator over chunks, granting credit to
+ * Python as chunks are taken (so a fast generator cannot fill host memory), and
+ * cancelling the Python generator when the loop is left early.
+ */
+import type { StreamHooks } from "./job.ts"
+
+type Submit = (hooks: StreamHooks, signal: AbortSignal, resolve: (v: unknown) => void, reject: (e: unknown) => void) => void
+
+/** @internal */
+export const openStream = (window: number, submit: Submit, userSignal?: AbortSignal): AsyncIterableIterator<unknown> => {
+  const buffer: Array<unknown> = []
+  const stop = new AbortController()
+  const signal = userSignal ? AbortSignal.any([userSignal, stop.signal]) : stop.signal
+  let started = false
+  let finished = false
+  let failure: { error: unknown } | null = null
+  let waiter: { resolve: (r: IteratorResult<unknown>) => void; reject: (e: unknown) => void } | null = null
+  let grant: ((n: number) => void) | null = null
+  let taken = 0
+  const half = Math.max(1, Math.floor(window / 2))
+
+  const took = (): void => {
+    if (++taken >= half && grant && !finished) {
+      grant(taken)
+      taken = 0
+    }
+  }
+  const wake = (): void => {
+    const w = waiter
+    if (w === null) return
+    waiter = null
+    if (buffer.length > 0) {
+      w.resolve({ value: buffer.shift(), done: false })
+      took()
+    } else if (failure) {
+      w.reject(failure.error)
+      failure = null
+    } else if (finished) w.resolve({ value: undefined, done: true })
+  }
+  const hooks: StreamHooks = {
+    window,
+    onChunk: (value) => {
+      if (stop.signal.aborted) return
+      buffer.push(value)
+      wake()
+    },
+    onDispatch: (g) => {
+      grant = g
+    }
+  }
+  const iterator: AsyncIterableIterator<unknown> = {
+    next() {
+      if (!started) {
+        started = true
+        submit(hooks, signal, () => {
+          finished = true
+          wake()
+        }, (error) => {
+          finished = true
+          if (!stop.signal.aborted) failure = { error }
+          wake()
+        })
+      }
+      if (buffer.length > 0) {
+        const value = buffer.shift()
+        took()
+        return Promise.resolve({ value, done: false })
+      }
+      if (failure) {
+        const { error } = failure
+        failure = null
+        return Promise.reject(error)
+      }
+      if (finished) return Promise.resolve({ value: undefined, done: true })
+      return new Promise((resolve, reject) => (waiter = { resolve, reject }))
+    },
+    return() {
+      // Leaving the loop early: the Python generator is cancelled (or the queued call dropped).
+      if (!finished) stop.abort(new Error("stream consumer stopped"))
+      finished = true
+      buffer.length = 0
+      return Promise.resolve({ value: undefined, done: true })
+    },
+    [Symbol.asyncIterator]() {
+      return iterator
+    }
+  }
+  return iterator
+}
