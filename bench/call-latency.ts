@@ -36,7 +36,7 @@ const rawEcho = async (python: string, payload: Uint8Array): Promise<Summary> =>
 }
 
 const pyvisorNoop = async (python: string): Promise<Summary> => {
-  const pool = await createPool({ worker: { module: "bench_handlers", cwd: FIXTURES, python } })
+  const pool = await createPool({ worker: { module: "bench_handlers", cwd: FIXTURES, python }, size: 1 })
   for (let i = 0; i < WARMUP; i++) await pool.call("noop")
   const samples: Array<number> = []
   const t0 = process.hrtime.bigint()

@@ -33,3 +33,11 @@ def slow_echo(ctx: Context, value, ms: int = 20):
 @handler
 def divide(a, b):
     return a / b
+
+
+@handler
+def tokens(text: str, ms: int = 15):
+    """A generator handler: `pool.stream("tokens", ...)` receives each word as it is produced."""
+    for word in text.split():
+        time.sleep(ms / 1000)  # stands in for a model producing one token at a time
+        yield word

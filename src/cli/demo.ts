@@ -44,31 +44,15 @@ const printTable = (rows: ReadonlyArray<ReadonlyArray<string>>): void => {
   for (const row of rows) console.log("  " + row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())
 }
 
-/** Starts the pool and prints warm-up progress; resolves with the time to ready (ms). */
-const warmUp = async (pool: Pool): Promise<number> => {
-  const tty = process.stdout.isTTY === true
-  let timeToReadyMs = 0
-  let allWarm: () => void = () => {}
-  const warm = new Promise<void>((resolve) => (allWarm = resolve))
-  const offWarmup = pool.on("warmup", ({ ready, total }) => {
-    const line = `warming up: ${ready}/${total} workers ready`
-    if (tty) process.stdout.write(`\r${line}`)
+/** Listeners that print warm-up progress and remember the time to ready. */
+const warmUpListeners = (tty: boolean, ready: { ms: number }) => ({
+  warmup: ({ ready: n, total }: { readonly ready: number; readonly total: number }) => {
+    const line = `warming up: ${n}/${total} workers ready`
+    if (tty) process.stdout.write(`\r${line}${n >= total ? "\n" : ""}`)
     else console.log(line)
-    if (ready >= total) allWarm()
-  })
-  const offReady = pool.on("ready", (e) => (timeToReadyMs = e.timeToReadyMs))
-  try {
-    // A lazy pool starts every permanent worker on its first call: this one kicks it off.
-    await Promise.all([pool.ready, pool.call("add", { a: 0, b: 0 })])
-    // The last `warmup` event may trail `ready` by a tick: give it a moment, so the line ends at n/n.
-    await Promise.race([warm, new Promise((resolve) => setTimeout(resolve, 200).unref())])
-  } finally {
-    offWarmup()
-    offReady()
-    if (tty) process.stdout.write("\n")
-  }
-  return timeToReadyMs
-}
+  },
+  ready: (e: { readonly timeToReadyMs: number }) => (ready.ms = e.timeToReadyMs)
+})
 
 const workload = (pool: Pool, calls: number, streamed: Array<string>, firstTokenMs: { value: number }): Array<Task> => {
   const tasks: Array<Task> = []
@@ -111,16 +95,17 @@ const workload = (pool: Pool, calls: number, streamed: Array<string>, firstToken
  */
 export const runDemo = async (options: DemoOptions): Promise<number> => {
   console.log(`pyvisor demo: ${options.workers} workers (+2 overflow) on examples/quickstart/my_workers.py, python ${options.python}`)
+  const ready = { ms: 0 }
   const pool = await createPool({
     worker: { module: "my_workers", cwd: EXAMPLE, python: options.python },
     size: options.workers,
     overflow: 2,
-    // Lazy, so the warm-up can be watched: an eager createPool resolves only once all are ready.
-    lazy: true,
-    rssCheckIntervalMs: 200
+    rssCheckIntervalMs: 200,
+    // Registered before the first worker starts, so the warm-up can be watched.
+    on: warmUpListeners(process.stdout.isTTY === true, ready)
   })
   try {
-    const readyMs = await warmUp(pool)
+    const readyMs = ready.ms
     console.log(`pool ready: ${options.workers} workers in ${readyMs.toFixed(0)} ms`)
     const streamed: Array<string> = []
     const firstToken = { value: 0 }

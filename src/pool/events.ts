@@ -37,8 +37,8 @@ export class Emitter<Events extends Record<string, unknown>> {
 }
 
 /** Events of `pool.on(...)`. */
-export interface PoolEvents {
-  [key: string]: unknown
+// A type alias, not an interface: it satisfies Emitter's Record constraint without an index signature.
+export type PoolEvents = {
   /** A worker changed state, or exited. */
   worker: Extract<WorkerActorEvent, { type: "state" | "exit" }>
   /** A line from a worker's stdout/stderr, or a runtime log message. */

@@ -8,6 +8,7 @@ import type { InheritEnv } from "../actors/env.ts"
 import type { ProcessSpec } from "../actors/python-process.ts"
 import { InvalidOptionError } from "../errors.ts"
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
+import type { PoolEvents } from "./events.ts"
 
 /** How to start each Python worker. */
 export interface WorkerOptions {
@@ -56,6 +57,8 @@ export interface PoolOptions {
   readonly rssCheckIntervalMs?: number
   /** Replace a worker older than this. Default: never. */
   readonly workerTtlMs?: number
+  /** Listeners registered before any worker starts, so an eager pool's `warmup` events can be seen. */
+  readonly on?: { readonly [K in keyof PoolEvents]?: (event: PoolEvents[K]) => void }
   /** Largest protocol frame, both directions. Default 64 MiB. */
   readonly maxFrameBytes?: number
   /** Ordered stop: grace after the `shutdown` frame, then SIGTERM, then SIGKILL after `killAfterMs`. */
@@ -78,6 +81,7 @@ export interface ResolvedOptions {
   readonly maxWorkerRssBytes: number
   readonly rssCheckIntervalMs: number
   readonly workerTtlMs: number
+  readonly on: Readonly<Record<string, (event: never) => void>>
   readonly shutdown: { readonly graceMs: number; readonly killAfterMs: number }
 }
 
@@ -113,6 +117,18 @@ const record = (option: string, value: unknown): Readonly<Record<string, string>
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(option, value, "an object of strings")
   for (const [k, v] of Object.entries(value)) if (typeof v !== "string") throw invalid(`${option}.${k}`, v, "a string")
   return value as Record<string, string>
+}
+
+const EVENTS = ["worker", "log", "pool", "ready", "warmup", "exhausted", "recycle"]
+
+const listeners = (value: unknown): Readonly<Record<string, (event: never) => void>> => {
+  if (value === undefined) return {}
+  if (typeof value !== "object" || value === null) throw invalid("on", value, "an object of event listeners")
+  for (const [name, listener] of Object.entries(value)) {
+    if (!EVENTS.includes(name)) throw invalid(`on.${name}`, name, `one of the events ${EVENTS.join(", ")}`)
+    if (typeof listener !== "function") throw invalid(`on.${name}`, listener, "a function")
+  }
+  return value as Record<string, (event: never) => void>
 }
 
 const MODULE = /^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)*$/
@@ -169,6 +185,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
     maxWorkerRssBytes: integer("maxWorkerRssMb", options.maxWorkerRssMb, never, 1) * 1024 * 1024,
     rssCheckIntervalMs: integer("rssCheckIntervalMs", options.rssCheckIntervalMs, 5_000, 10),
     workerTtlMs: integer("workerTtlMs", options.workerTtlMs, never, 1),
+    on: listeners(options.on),
     shutdown: {
       graceMs: integer("shutdown.graceMs", shutdown.graceMs, 5_000, 0),
       killAfterMs: integer("shutdown.killAfterMs", shutdown.killAfterMs, 2_000, 0)

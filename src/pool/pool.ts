@@ -5,7 +5,7 @@
 import { Effect } from "effect"
 import { createActor } from "xstate"
 import type { WorkerActor, WorkerActorEvent } from "../actors/worker-actor.ts"
-import { AbortError, CallTimeoutError, CheckoutTimeoutError, PoolClosedError, PoolFailedError, QueueFullError } from "../errors.ts"
+import { CallTimeoutError, CheckoutTimeoutError, PoolClosedError, PoolFailedError, QueueFullError } from "../errors.ts"
 import { acceptsCalls, poolMachine } from "../machines/pool.ts"
 import type { PoolStateValue } from "../machines/pool.ts"
 import type { CallArgs } from "../protocol/index.ts"
@@ -16,6 +16,7 @@ import { Job } from "./job.ts"
 import type { CallOptions, StreamHooks } from "./job.ts"
 import { Maintenance } from "./maintenance.ts"
 import { Histogram, Utilization } from "./metrics.ts"
+import { abortError, failingIterator, sessionOf, validateCall } from "./call-checks.ts"
 import { invalid, resolveOptions } from "./options.ts"
 import type { PoolOptions, ResolvedOptions } from "./options.ts"
 import { Queue } from "./queue.ts"
@@ -75,6 +76,7 @@ export class Pool {
     })
     this.ready.catch(() => {})
     this.#machine.start()
+    for (const [name, listener] of Object.entries(options.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
     this.#maintenance = new Maintenance(this.#slots, options, (slot, reason) => this.#recycle(slot, reason))
   }
 
@@ -211,7 +213,6 @@ export class Pool {
     job.phase = "running"
     job.dispatchedAt = performance.now()
     this.#checkoutWait.record(job.dispatchedAt - job.createdAt)
-    this.#utilization.busy(slot.id)
     const id = handle.id
     job.cancel = () => {
       actor.cancel(id)
@@ -223,7 +224,6 @@ export class Pool {
     job.stream?.onDispatch((n) => actor.credit(id, n))
     handle.answer.then((value) => job.succeed(value), (error: unknown) => job.fail(error)).finally(() => {
       this.#callDuration.record(performance.now() - job.dispatchedAt)
-      this.#utilization.idle(slot.id)
     })
     return true
   }
@@ -283,6 +283,11 @@ export class Pool {
   #onWorkerEvent(slot: Slot, actor: WorkerActor, event: WorkerActorEvent): void {
     if (event.type === "log") return this.#events.emit("log", event)
     this.#events.emit("worker", event)
+    // Busy time follows the machine, so a call dispatched before the previous answer's callbacks ran is counted.
+    if (event.type === "state") {
+      if (event.state === "busy") this.#utilization.busy(`${slot.id}:${actor.pid}`)
+      else if (event.previous === "busy") this.#utilization.idle(`${slot.id}:${actor.pid}`)
+    }
     if (slot.actor !== actor) return
     if (event.type === "state") {
       if (event.state === "ready") {
@@ -336,26 +341,6 @@ export class Pool {
   }
 }
 
-const failingIterator = (error: Error): AsyncIterableIterator<unknown> => {
-  const it: AsyncIterableIterator<unknown> = { next: () => Promise.reject(error), [Symbol.asyncIterator]: () => it }
-  return it
-}
-
-const sessionOf = (job: Job): { session?: string } => (job.options.session === undefined ? {} : { session: job.options.session })
-
-const abortError = (name: string, signal: AbortSignal): AbortError =>
-  new AbortError({ message: `'${name}' was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ""}`, reason: signal.reason })
-
-const validateCall = (name: unknown, args: unknown, options: CallOptions): Error | undefined => {
-  if (typeof name !== "string" || name.length === 0) return invalid("name", name, "a non-empty string")
-  if (args !== undefined && (typeof args !== "object" || args === null)) return invalid("args", args, "an object (keyword arguments) or an array (positional)")
-  if (typeof options !== "object" || options === null) return invalid("options", options, "an object")
-  if (options.session !== undefined && typeof options.session !== "string") return invalid("options.session", options.session, "a string")
-  if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)) return invalid("options.timeoutMs", options.timeoutMs, "an integer from 1")
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) return invalid("options.signal", options.signal, "an AbortSignal")
-  return undefined
-}
-
 /**
  * Starts a pool. Eager pools resolve once every worker is ready; lazy ones at once.
  *
@@ -366,8 +351,9 @@ const validateCall = (name: unknown, args: unknown, options: CallOptions): Error
  * ```
  */
 export const createPool = async (options: PoolOptions): Promise<Pool> => {
-  const pool = new Pool(resolveOptions(options))
-  if (resolveOptions(options).lazy) return pool
+  const resolved = resolveOptions(options)
+  const pool = new Pool(resolved)
+  if (resolved.lazy) return pool
   try {
     await pool.start()
   } catch (error) {

@@ -36,7 +36,9 @@ describe("options", () => {
     [{ ...base, maxQueue: -1 }, "maxQueue", /got -1/],
     [{ ...base, maxCallsPerWorker: 0 }, "maxCallsPerWorker", /got 0/],
     [{ ...base, maxWorkerRssMb: Infinity }, "maxWorkerRssMb", /got Infinity/],
-    [{ ...base, workerTtlMs: 1.5 }, "workerTtlMs", /got 1.5/]
+    [{ ...base, workerTtlMs: 1.5 }, "workerTtlMs", /got 1.5/],
+    [{ ...base, on: { started: () => {} } }, "on.started", /one of the events worker, log/],
+    [{ ...base, on: { ready: "yes" } }, "on.ready", /a function, got 'yes'/]
   ])("rejects %o naming %s", (options, option, message) => {
     let error: unknown
     try {

@@ -34,8 +34,15 @@ describe("scheduling", () => {
     expect(pool.snapshot().metrics.callDurationMs.count).toBe(200)
   })
 
-  it("eager: all 8 workers are up before createPool resolves", async () => {
-    pool = await createPool({ worker, size: 8 })
+  it("eager: all 8 workers are up before createPool resolves, with warm-up progress and time to ready", async () => {
+    const progress: Array<string> = []
+    const order: Array<string> = []
+    pool = await createPool({
+      worker, size: 8,
+      on: { warmup: (e) => progress.push(`${e.ready}/${e.total}`), ready: (e) => order.push(`ready:${e.timeToReadyMs > 0}`) }
+    })
+    expect(progress).toEqual(["1/8", "2/8", "3/8", "4/8", "5/8", "6/8", "7/8", "8/8"])
+    expect(order).toEqual(["ready:true"])
     const snap = pool.snapshot()
     expect(snap.state).toBe("ready")
     expect(snap.workers.map((w) => w.state)).toEqual(Array(8).fill("ready"))
@@ -57,6 +64,15 @@ describe("scheduling", () => {
     expect(progress).toHaveLength(3)
     expect(progress.at(-1)).toBe("3/3")
     expect(readyEvent!.timeToReadyMs).toBeGreaterThan(0)
+  })
+
+  it("utilization follows busy time exactly under back-to-back load", async () => {
+    const p = (pool = await createPool({ worker, size: 1 }))
+    await Promise.all(Array.from({ length: 20 }, () => p.call("span", { ms: 20 })))
+    const { utilization, callDurationMs } = p.snapshot().metrics
+    expect(callDurationMs.count).toBe(20)
+    // One worker busy for ~400 ms since a start of well under a second: far above the 1.5 % once reported.
+    expect(utilization).toBeGreaterThan(0.2)
   })
 
   it("lazy: no process before the first call", async () => {

@@ -1,0 +1,25 @@
+/** Checks of a call's arguments and the small values built from them. @internal */
+import { AbortError } from "../errors.ts"
+import type { Job, CallOptions } from "./job.ts"
+import { invalid } from "./options.ts"
+
+export const failingIterator = (error: Error): AsyncIterableIterator<unknown> => {
+  const it: AsyncIterableIterator<unknown> = { next: () => Promise.reject(error), [Symbol.asyncIterator]: () => it }
+  return it
+}
+
+export const sessionOf = (job: Job): { session?: string } => (job.options.session === undefined ? {} : { session: job.options.session })
+
+export const abortError = (name: string, signal: AbortSignal): AbortError =>
+  new AbortError({ message: `'${name}' was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ""}`, reason: signal.reason })
+
+export const validateCall = (name: unknown, args: unknown, options: CallOptions): Error | undefined => {
+  if (typeof name !== "string" || name.length === 0) return invalid("name", name, "a non-empty string")
+  if (args !== undefined && (typeof args !== "object" || args === null)) return invalid("args", args, "an object (keyword arguments) or an array (positional)")
+  if (typeof options !== "object" || options === null) return invalid("options", options, "an object")
+  if (options.session !== undefined && typeof options.session !== "string") return invalid("options.session", options.session, "a string")
+  if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)) return invalid("options.timeoutMs", options.timeoutMs, "an integer from 1")
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) return invalid("options.signal", options.signal, "an AbortSignal")
+  return undefined
+}
+

@@ -1,0 +1,179 @@
+/**
+ * Exponential restart backoff with jitter, capped, and reset after a healthy period.
+ *
+ * The n-th consecutive restart (n = 0, 1, ...) waits `min(maxMs, initialMs * factor^n)`,
+ * scaled by a random factor in `[1 - jitter, 1 + jitter]` and capped again at `maxMs`. A child
+ * that stayed up at least `resetAfterMs` starts over from `initialMs`, so a worker crashing
+ * once a day never accumulates a 5 s delay.
+ *
+ * The core is pure and takes the random number as an argument; {@link nextBackoffEffect} and
+ * {@link backoffSchedule} read it from Effect's `Random` service so tests can pin it.
+ *
+ * @example
+ * ```ts
+ * const options = resolveBackoff({ initialMs: 10, maxMs: 100, jitter: 0 })
+ * nextBackoff(INITIAL_BACKOFF, 0, 0.5, options) // { delayMs: 10, state: { attempt: 1 } }
+ * ```
+ * @module
+ */
+import { Duration, Effect, Random, Schedule } from "effect"
+import { InvalidOptionError } from "../errors.ts"
+
+/** Backoff options; `factor`, `jitter` and `resetAfterMs` have defaults. */
+export interface BackoffOptions {
+  /** Delay before the first restart in a series (ms, >= 0). */
+  readonly initialMs: number
+  /** Upper bound of any delay, jitter included (ms, >= initialMs). */
+  readonly maxMs: number
+  /** Growth per consecutive restart (>= 1). Default 2. */
+  readonly factor?: number
+  /** Relative random spread, 0..1: 0.2 means ±20 %. Default 0.2. */
+  readonly jitter?: number
+  /** Uptime (ms, > 0, may be Infinity) after which the series restarts from `initialMs`. Default 30 s. */
+  readonly resetAfterMs?: number
+}
+
+/** {@link BackoffOptions} with every default filled in. */
+export type ResolvedBackoff = Required<BackoffOptions>
+
+/**
+ * Defaults: 10 ms, doubling, up to 5 s, ±20 % jitter, reset after 30 s of health.
+ *
+ * @example
+ * ```ts
+ * const options = resolveBackoff({ ...DEFAULT_BACKOFF, maxMs: 1_000 })
+ * ```
+ */
+export const DEFAULT_BACKOFF: ResolvedBackoff = { initialMs: 10, maxMs: 5_000, factor: 2, jitter: 0.2, resetAfterMs: 30_000 }
+
+/** Where a child is in its backoff series: how many restarts in a row without a healthy period. */
+export interface BackoffState {
+  readonly attempt: number
+}
+
+/**
+ * The state of a child that has not been restarted yet.
+ *
+ * @example
+ * ```ts
+ * let state = INITIAL_BACKOFF
+ * ```
+ */
+export const INITIAL_BACKOFF: BackoffState = { attempt: 0 }
+
+const invalid = (option: string, value: unknown, expected: string): InvalidOptionError =>
+  new InvalidOptionError({ message: `${option} must be ${expected}, got ${String(value)}`, option, value })
+
+/**
+ * Fills in defaults and validates; throws `InvalidOptionError` naming the bad option.
+ *
+ * @example
+ * ```ts
+ * resolveBackoff({ initialMs: 10, maxMs: 5 }) // throws: maxMs must be >= initialMs (10), got 5
+ * ```
+ */
+export const resolveBackoff = (options: BackoffOptions): ResolvedBackoff => {
+  const resolved: ResolvedBackoff = {
+    initialMs: options.initialMs,
+    maxMs: options.maxMs,
+    factor: options.factor ?? DEFAULT_BACKOFF.factor,
+    jitter: options.jitter ?? DEFAULT_BACKOFF.jitter,
+    resetAfterMs: options.resetAfterMs ?? DEFAULT_BACKOFF.resetAfterMs
+  }
+  if (!Number.isFinite(resolved.initialMs) || resolved.initialMs < 0) {
+    throw invalid("initialMs", resolved.initialMs, "a finite number >= 0")
+  }
+  if (!Number.isFinite(resolved.maxMs) || resolved.maxMs < resolved.initialMs) {
+    throw invalid("maxMs", resolved.maxMs, `a finite number >= initialMs (${resolved.initialMs})`)
+  }
+  if (!Number.isFinite(resolved.factor) || resolved.factor < 1) {
+    throw invalid("factor", resolved.factor, "a finite number >= 1")
+  }
+  if (!(resolved.jitter >= 0 && resolved.jitter <= 1)) {
+    throw invalid("jitter", resolved.jitter, "between 0 and 1")
+  }
+  if (!(resolved.resetAfterMs > 0)) {
+    throw invalid("resetAfterMs", resolved.resetAfterMs, "> 0 (Infinity disables the reset)")
+  }
+  return resolved
+}
+
+/**
+ * The delay for the given attempt before jitter: `min(maxMs, initialMs * factor^attempt)`.
+ *
+ * @example
+ * ```ts
+ * baseDelay(3, resolveBackoff({ initialMs: 10, maxMs: 1_000 })) // 80
+ * ```
+ */
+export const baseDelay = (attempt: number, options: ResolvedBackoff): number =>
+  Math.min(options.maxMs, options.initialMs * options.factor ** attempt)
+
+/**
+ * Computes the delay before the next restart and the state after it. `uptimeMs` is how long
+ * the child ran before this exit; `random` is in [0, 1) (0.5 means no jitter at all).
+ *
+ * @example
+ * ```ts
+ * const options = resolveBackoff({ initialMs: 10, maxMs: 5_000, jitter: 0 })
+ * const first = nextBackoff(INITIAL_BACKOFF, 0, 0, options)   // delayMs 10
+ * const second = nextBackoff(first.state, 0, 0, options)      // delayMs 20
+ * ```
+ */
+export const nextBackoff = (
+  state: BackoffState,
+  uptimeMs: number,
+  random: number,
+  options: ResolvedBackoff
+): { readonly delayMs: number; readonly state: BackoffState } => {
+  // A long enough healthy run means the previous crashes were unrelated: start the series over.
+  const attempt = uptimeMs >= options.resetAfterMs ? 0 : state.attempt
+  const base = baseDelay(attempt, options)
+  const spread = base * options.jitter * (2 * random - 1)
+  // Rounded to whole ms: TestClock and logs deal in ms; capped again because jitter can overshoot.
+  const delayMs = Math.max(0, Math.min(options.maxMs, Math.round(base + spread)))
+  return { delayMs, state: { attempt: attempt + 1 } }
+}
+
+/**
+ * {@link nextBackoff} with the random number taken from Effect's `Random` service.
+ *
+ * @example
+ * ```ts
+ * const { delayMs, state } = yield* nextBackoffEffect(INITIAL_BACKOFF, uptimeMs, options)
+ * yield* Effect.sleep(delayMs)
+ * ```
+ */
+export const nextBackoffEffect = (
+  state: BackoffState,
+  uptimeMs: number,
+  options: ResolvedBackoff
+): Effect.Effect<{ readonly delayMs: number; readonly state: BackoffState }> =>
+  Effect.map(Random.next, (random) => nextBackoff(state, uptimeMs, random, options))
+
+/**
+ * The same policy as a `Schedule` for `Effect.retry` / `Effect.repeat`. Uptime is the time
+ * between the previous retry (after its delay) and this failure, so a run that lasted
+ * `resetAfterMs` resets the series. Never stops on its own: bound it with `Schedule.upTo`
+ * or pair it with restart intensity. Outputs the chosen delay.
+ *
+ * @example
+ * ```ts
+ * const supervised = runWorker.pipe(Effect.retry(backoffSchedule(DEFAULT_BACKOFF)))
+ * ```
+ */
+export const backoffSchedule = (options: BackoffOptions): Schedule.Schedule<Duration.Duration> => {
+  const resolved = resolveBackoff(options)
+  return Schedule.fromStep(Effect.sync(() => {
+    let state = INITIAL_BACKOFF
+    let resumedAt: number | undefined
+    return (now: number, _input: unknown) =>
+      Effect.map(Random.next, (random): [Duration.Duration, Duration.Duration] => {
+        const next = nextBackoff(state, resumedAt === undefined ? 0 : now - resumedAt, random, resolved)
+        state = next.state
+        resumedAt = now + next.delayMs
+        const delay = Duration.millis(next.delayMs)
+        return [delay, delay]
+      })
+  }))
+}
