@@ -1,6 +1,7 @@
 import { createActor, type EventFromLogic, type InputFrom, type SnapshotFrom } from "xstate"
 import { createTestModel } from "xstate/graph"
 import { describe, expect, expectTypeOf, it } from "vitest"
+import { coveredEdges, reachedStates } from "./model.ts"
 import {
   acceptsCalls,
   POOL_STATES,
@@ -111,14 +112,10 @@ describe("pool machine (model-based, shortest paths)", () => {
     expect(checked).toBe(path.steps.length) // every step's state was checked, including the initial one
   })
 
-  const edges = new Set(
-    paths.flatMap((p) =>
-      p.steps.slice(1).map((step, i) => `${String(p.steps[i]?.state.value)} -${step.event.type}-> ${String(step.state.value)}`)
-    )
-  )
+  const edges = coveredEdges(paths)
 
   it("reaches every state", () => {
-    expect(new Set(paths.flatMap((p) => p.steps.map((s) => s.state.value)))).toEqual(new Set(POOL_STATES))
+    expect(reachedStates(paths)).toEqual(new Set(POOL_STATES))
   })
 
   it("covers exactly the expected transitions", () => {
