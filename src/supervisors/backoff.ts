@@ -69,7 +69,7 @@ const invalid = (option: string, value: unknown, expected: string): InvalidOptio
  *
  * @example
  * ```ts
- * resolveBackoff({ initialMs: 10, maxMs: 5 }) // throws: maxMs must be >= initialMs (10), got 5
+ * resolveBackoff({ initialMs: 10, maxMs: 5 }) // throws: maxMs must be a finite number >= initialMs (10), got 5
  * ```
  */
 export const resolveBackoff = (options: BackoffOptions): ResolvedBackoff => {

@@ -75,6 +75,18 @@ describe("scheduling", () => {
     expect(utilization).toBeGreaterThan(0.2)
   })
 
+  it("reports exhaustion once per episode: queue non-empty and no idle worker", async () => {
+    const p = (pool = await createPool({ worker, size: 1 }))
+    const exhausted: Array<number> = []
+    p.on("exhausted", (e) => exhausted.push(e.queued))
+    await Promise.all([p.call("span", { ms: 50 }), p.call("pid"), p.call("pid")])
+    expect(exhausted).toEqual([1])
+    await p.call("pid")
+    expect(exhausted).toEqual([1])
+    await Promise.all([p.call("span", { ms: 50 }), p.call("pid")])
+    expect(exhausted).toEqual([1, 1])
+  })
+
   it("lazy: no process before the first call", async () => {
     pool = await createPool({ worker, size: 2, lazy: true })
     expect(pythonChildren()).toEqual([])

@@ -1,0 +1,254 @@
+/**
+ * A generic OTP-style supervisor in Effect. A child is anything startable: an Effect that
+ * acquires it in a `Scope` (closing that scope stops it) and hands back a {@link Child} whose
+ * `exit` completes when it ends on its own. Knows nothing about Python processes.
+ *
+ * All restart decisions run on one controller fiber, one exit at a time (like OTP's single
+ * supervisor process), so strategies never interleave. See docs/supervision.md.
+ *
+ * @example
+ * ```ts
+ * const sup = yield* Supervisor.make({
+ *   id: "app",
+ *   strategy: "rest_for_one",
+ *   children: [{ id: "db", start: startDb, restart: "permanent" }, { id: "api", start: startApi, restart: "permanent" }]
+ * })
+ * yield* sup.await // fails with SupervisorEscalation when restart intensity is exceeded
+ * ```
+ * @module
+ */
+import { Cause, Clock, Data, Effect, Exit, Fiber, FiberMap, Queue, Scope } from "effect"
+import { DEFAULT_BACKOFF, INITIAL_BACKOFF, nextBackoffEffect, resolveBackoff } from "./backoff.ts"
+import type { BackoffOptions, BackoffState } from "./backoff.ts"
+import { DEFAULT_INTENSITY, makeIntensity } from "./intensity.ts"
+import type { IntensityOptions } from "./intensity.ts"
+
+/** How a child ended. `normal: true` is a clean, intended exit (OTP's `normal`/`shutdown`). */
+export interface ExitReason {
+  readonly normal: boolean
+  readonly reason: string
+}
+
+/** A running child: `exit` completes (never fails) when the child ends by itself. */
+export interface Child {
+  readonly exit: Effect.Effect<ExitReason>
+}
+
+/** permanent: always restarted; transient: only after an abnormal exit; temporary: never. */
+export type RestartType = "permanent" | "transient" | "temporary"
+
+/** Which children are restarted when one of them must be (always in start order). */
+export type Strategy = "one_for_one" | "one_for_all" | "rest_for_one"
+
+/** How to start one child. `start` acquires the child in the Scope it is given. */
+export interface ChildSpec<E = never, R = never> {
+  readonly id: string
+  readonly start: Effect.Effect<Child, E, Scope.Scope | R>
+  readonly restart: RestartType
+}
+
+/** Supervisor options; `strategy`, `intensity` and `backoff` have defaults. */
+export interface SupervisorOptions<E = never, R = never> {
+  readonly id: string
+  /** Default `one_for_one`. */
+  readonly strategy?: Strategy
+  /** Started in this order; stopped in reverse. Ids must be unique. */
+  readonly children: ReadonlyArray<ChildSpec<E, R>>
+  /** Default 10 restarts in 60 s. */
+  readonly intensity?: IntensityOptions
+  /** Default 10 ms doubling to 5 s, jitter 0.2, reset after 30 s. */
+  readonly backoff?: BackoffOptions
+}
+
+/**
+ * Restart intensity was exceeded: every child has been stopped (reverse start order) and the
+ * supervisor gave up. A parent supervisor (or the pool) decides what happens next.
+ *
+ * @example
+ * ```ts
+ * sup.await.pipe(Effect.catchTag("SupervisorEscalation", (e) => Effect.log(e.lastReason.reason)))
+ * ```
+ */
+export class SupervisorEscalation extends Data.TaggedError("SupervisorEscalation")<{
+  readonly message: string
+  readonly supervisorId: string
+  /** Restarts inside the window, the refused one included (maxRestarts + 1). */
+  readonly restarts: number
+  readonly withinMs: number
+  /** The child whose exit was one too many, and why it exited. */
+  readonly childId: string
+  readonly lastReason: ExitReason
+}> {
+  readonly code = "SUPERVISOR_ESCALATION"
+}
+
+/** A running supervisor. Its lifetime is the Scope `make` ran in. */
+export interface Supervisor {
+  readonly id: string
+  /** Never succeeds; fails with {@link SupervisorEscalation} when the supervisor gives up. */
+  readonly await: Effect.Effect<never, SupervisorEscalation>
+  /** Ids of the children currently running, in start order. */
+  readonly children: Effect.Effect<ReadonlyArray<string>>
+}
+
+interface Slot<E, R> {
+  readonly spec: ChildSpec<E, R>
+  scope: Scope.Closeable | undefined
+  startedAt: number
+  backoff: BackoffState
+  /** Bumped at every start and stop so exits reported by an old incarnation are ignored. */
+  generation: number
+}
+
+interface ExitEvent {
+  readonly id: string
+  readonly generation: number
+  readonly reason: ExitReason
+}
+
+const shouldRestart = (type: RestartType, reason: ExitReason): boolean =>
+  type === "permanent" || (type === "transient" && !reason.normal)
+
+/** The slots restarted with `failed`, in start order (OTP's restart sets). */
+const restartSet = <S>(strategy: Strategy, slots: ReadonlyArray<S>, failed: S): ReadonlyArray<S> =>
+  strategy === "one_for_one" ? [failed] : strategy === "one_for_all" ? slots : slots.slice(slots.indexOf(failed))
+
+/**
+ * Starts the children in order and supervises them until the surrounding Scope closes (which
+ * stops them in reverse start order). If a child fails to start initially, the ones already
+ * started are stopped in reverse order and `make` fails with that child's error. Throws
+ * `InvalidOptionError` for bad intensity/backoff options.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sup = yield* make({ id: "root", children: [{ id: "a", start: startA, restart: "permanent" }] })
+ *   return yield* sup.await
+ * }))
+ * ```
+ */
+export const make = Effect.fnUntraced(function*<E, R>(options: SupervisorOptions<E, R>) {
+  const strategy = options.strategy ?? "one_for_one"
+  const intensityOptions = options.intensity ?? DEFAULT_INTENSITY
+  const intensity = yield* makeIntensity(intensityOptions)
+  const backoff = resolveBackoff(options.backoff ?? DEFAULT_BACKOFF)
+  const ids = new Set(options.children.map((spec) => spec.id))
+  if (ids.size !== options.children.length) {
+    return yield* Effect.die(new Error(`supervisor ${options.id}: child ids must be unique`))
+  }
+
+  // Mutated only by the controller fiber (and by the finalizer, after the controller is
+  // interrupted), so plain mutable state is safe and keeps start order explicit.
+  let slots: Array<Slot<E, R>> = options.children.map((spec) => ({ spec, scope: undefined, startedAt: 0, backoff: INITIAL_BACKOFF, generation: 0 }))
+  const events = yield* Queue.unbounded<ExitEvent>()
+  const watchers = yield* FiberMap.make<string>()
+
+  const stopSlot = (slot: Slot<E, R>) =>
+    Effect.uninterruptible(Effect.gen(function*() {
+      slot.generation++
+      // Stop watching first, so the exit caused by stopping is not mistaken for a crash.
+      yield* FiberMap.remove(watchers, slot.spec.id)
+      const scope = slot.scope
+      slot.scope = undefined
+      if (scope !== undefined) yield* Scope.close(scope, Exit.void)
+    }))
+
+  const stopAll = Effect.suspend(() => Effect.forEach([...slots].reverse(), stopSlot, { discard: true }))
+
+  const watch = (slot: Slot<E, R>, child: Child, generation: number) =>
+    child.exit.pipe(
+      // A defect in `exit` is a crash; our own interruption (we stopped watching) is not.
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.succeed<ExitReason>({ normal: false, reason: Cause.pretty(cause) })
+      ),
+      Effect.flatMap((reason) => Queue.offer(events, { id: slot.spec.id, generation, reason }))
+    )
+
+  const startSlot = (slot: Slot<E, R>) =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      // Recorded before `start` runs so a shutdown during a slow start still closes it.
+      slot.scope = scope
+      slot.generation++
+      slot.startedAt = yield* Clock.currentTimeMillis
+      const generation = slot.generation
+      const child = yield* Scope.provide(slot.spec.start, scope)
+      yield* FiberMap.run(watchers, slot.spec.id, watch(slot, child, generation))
+    })
+
+  /** Restart-time start: a failure counts as an immediate abnormal exit (OTP retries it too). */
+  const restartSlot = (slot: Slot<E, R>) =>
+    startSlot(slot).pipe(
+      Effect.as(true),
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.as(Queue.offer(events, { id: slot.spec.id, generation: slot.generation, reason: { normal: false, reason: `start failed: ${Cause.pretty(cause)}` } }), false)
+      )
+    )
+
+  const handle = Effect.fnUntraced(function*(event: ExitEvent) {
+    const slot = slots.find((s) => s.spec.id === event.id)
+    if (slot === undefined || slot.generation !== event.generation) return
+    const uptime = (yield* Clock.currentTimeMillis) - slot.startedAt
+    // The child is already gone; closing its scope releases whatever it still held.
+    yield* stopSlot(slot)
+    if (!shouldRestart(slot.spec.restart, event.reason)) {
+      if (slot.spec.restart === "temporary") slots = slots.filter((s) => s !== slot)
+      return
+    }
+    const verdict = yield* intensity.record
+    if (verdict.exceeded) {
+      yield* stopAll
+      return yield* new SupervisorEscalation({
+        message: `supervisor ${options.id}: ${verdict.restarts.length} restarts within ${intensityOptions.withinMs} ms (max ${intensityOptions.maxRestarts}); last: child ${slot.spec.id}: ${event.reason.reason}`,
+        supervisorId: options.id,
+        restarts: verdict.restarts.length,
+        withinMs: intensityOptions.withinMs,
+        childId: slot.spec.id,
+        lastReason: event.reason
+      })
+    }
+    const group = restartSet(strategy, slots, slot)
+    yield* Effect.forEach([...group].reverse(), stopSlot, { discard: true })
+    // Temporary siblings are stopped but never restarted (OTP drops them too).
+    slots = slots.filter((s) => s === slot || s.spec.restart !== "temporary" || !group.includes(s))
+    const next = yield* nextBackoffEffect(slot.backoff, uptime, backoff)
+    slot.backoff = next.state
+    yield* Effect.sleep(next.delayMs)
+    for (const s of group) {
+      if (s.spec.restart === "temporary") continue
+      if (!(yield* restartSlot(s))) break
+    }
+  })
+
+  // Registered before anything starts: finalizers run in reverse, so on close the controller
+  // is interrupted first (it is forked last), then the children stop in reverse start order.
+  yield* Effect.addFinalizer(() => stopAll)
+  for (const slot of slots) {
+    yield* startSlot(slot).pipe(Effect.onError(() => stopAll))
+  }
+  const controller = yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(events), handle)))
+
+  const supervisor: Supervisor = {
+    id: options.id,
+    await: Fiber.join(controller),
+    children: Effect.sync(() => slots.filter((s) => s.scope !== undefined).map((s) => s.spec.id))
+  }
+  return supervisor
+})
+
+/**
+ * Wraps a supervisor as a child of another supervisor: its escalation becomes an abnormal
+ * exit of the child, so the parent applies its own strategy, as nested OTP supervisors do.
+ *
+ * @example
+ * ```ts
+ * const root = yield* make({ id: "root", children: [asChild({ id: "workers", children: workerSpecs })] })
+ * ```
+ */
+export const asChild = <E, R>(options: SupervisorOptions<E, R>, restart: RestartType = "permanent"): ChildSpec<E, R> => ({
+  id: options.id,
+  restart,
+  start: Effect.map(make(options), (sup): Child => ({
+    exit: Effect.catch(sup.await, (e) => Effect.succeed<ExitReason>({ normal: false, reason: e.message }))
+  }))
+})

@@ -1,0 +1,127 @@
+// Backoff: exact sequences with jitter 0, jitter bounds, the healthy-period reset, validation,
+// and the Random-driven Effect and Schedule forms.
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Duration, Effect, Fiber, Random, Schedule } from "effect"
+import { TestClock } from "effect/testing"
+import { InvalidOptionError } from "../../src/errors.ts"
+import { backoffSchedule, INITIAL_BACKOFF, nextBackoff, nextBackoffEffect, resolveBackoff } from "../../src/supervisors/backoff.ts"
+import type { BackoffOptions, BackoffState, ResolvedBackoff } from "../../src/supervisors/backoff.ts"
+
+/** Delays for consecutive crashes, each after `uptimeMs` of running. */
+const sequence = (options: ResolvedBackoff, uptimes: ReadonlyArray<number>, random = 0.5): Array<number> => {
+  let state: BackoffState = INITIAL_BACKOFF
+  return uptimes.map((uptime) => {
+    const next = nextBackoff(state, uptime, random, options)
+    state = next.state
+    return next.delayMs
+  })
+}
+
+const fixedRandom = (value: number): Random.Random => ({ nextDoubleUnsafe: () => value, nextIntUnsafe: () => 0 })
+
+describe("nextBackoff", () => {
+  const options = resolveBackoff({ initialMs: 10, maxMs: 5_000, jitter: 0 })
+
+  it("doubles from initialMs and caps at maxMs", () => {
+    assert.deepStrictEqual(sequence(options, Array(12).fill(0)), [10, 20, 40, 80, 160, 320, 640, 1_280, 2_560, 5_000, 5_000, 5_000])
+  })
+
+  it("honours a custom factor", () => {
+    const triple = resolveBackoff({ initialMs: 1, maxMs: 100, factor: 3, jitter: 0 })
+    assert.deepStrictEqual(sequence(triple, [0, 0, 0, 0, 0, 0]), [1, 3, 9, 27, 81, 100])
+  })
+
+  it("starts over from initialMs after a healthy period of resetAfterMs", () => {
+    const withReset = resolveBackoff({ initialMs: 10, maxMs: 5_000, jitter: 0, resetAfterMs: 1_000 })
+    assert.deepStrictEqual(sequence(withReset, [0, 0, 0, 999, 1_000, 0, 5_000, 0]), [10, 20, 40, 80, 10, 20, 10, 20])
+  })
+
+  it("spreads by ±jitter and stays within [base·(1-j), base·(1+j)]", () => {
+    const jittered = resolveBackoff({ initialMs: 100, maxMs: 5_000, jitter: 0.2 })
+    assert.deepStrictEqual(sequence(jittered, [0], 0), [80])
+    assert.deepStrictEqual(sequence(jittered, [0], 0.5), [100])
+    assert.deepStrictEqual(sequence(jittered, [0], 0.999_999), [120])
+  })
+
+  it("never exceeds maxMs, even with jitter", () => {
+    const capped = resolveBackoff({ initialMs: 1_000, maxMs: 1_000, jitter: 1 })
+    assert.deepStrictEqual(sequence(capped, [0, 0], 0.999), [1_000, 1_000])
+    assert.deepStrictEqual(sequence(capped, [0], 0), [0])
+  })
+
+  it("fills in the documented defaults", () => {
+    assert.deepStrictEqual(resolveBackoff({ initialMs: 10, maxMs: 5_000 }), { initialMs: 10, maxMs: 5_000, factor: 2, jitter: 0.2, resetAfterMs: 30_000 })
+  })
+})
+
+describe("resolveBackoff validation", () => {
+  const cases: ReadonlyArray<[BackoffOptions, string]> = [
+    [{ initialMs: -1, maxMs: 10 }, "initialMs"],
+    [{ initialMs: Number.NaN, maxMs: 10 }, "initialMs"],
+    [{ initialMs: 10, maxMs: 5 }, "maxMs"],
+    [{ initialMs: 10, maxMs: Number.POSITIVE_INFINITY }, "maxMs"],
+    [{ initialMs: 10, maxMs: 100, factor: 0.5 }, "factor"],
+    [{ initialMs: 10, maxMs: 100, jitter: 1.5 }, "jitter"],
+    [{ initialMs: 10, maxMs: 100, jitter: -0.1 }, "jitter"],
+    [{ initialMs: 10, maxMs: 100, resetAfterMs: 0 }, "resetAfterMs"]
+  ]
+  for (const [options, option] of cases) {
+    it(`rejects ${option} in ${JSON.stringify(options)}`, () => {
+      try {
+        resolveBackoff(options)
+        assert.fail("expected InvalidOptionError")
+      } catch (error) {
+        assert.instanceOf(error, InvalidOptionError)
+        assert.strictEqual(error.option, option)
+        assert.include(error.message, option)
+      }
+    })
+  }
+
+  it("accepts resetAfterMs Infinity (never reset)", () => {
+    assert.strictEqual(resolveBackoff({ initialMs: 1, maxMs: 2, resetAfterMs: Number.POSITIVE_INFINITY }).resetAfterMs, Number.POSITIVE_INFINITY)
+  })
+})
+
+describe("Effect forms", () => {
+  it.effect("nextBackoffEffect takes its jitter from the Random service", () =>
+    Effect.gen(function*() {
+      const options = resolveBackoff({ initialMs: 100, maxMs: 5_000, jitter: 0.5 })
+      const low = yield* nextBackoffEffect(INITIAL_BACKOFF, 0, options).pipe(Effect.provideService(Random.Random, fixedRandom(0)))
+      const high = yield* nextBackoffEffect(low.state, 0, options).pipe(Effect.provideService(Random.Random, fixedRandom(0.75)))
+      assert.deepStrictEqual([low.delayMs, high.delayMs], [50, 250])
+    }))
+
+  it.effect("is reproducible with a seeded Random", () =>
+    Effect.gen(function*() {
+      const options = resolveBackoff({ initialMs: 100, maxMs: 5_000 })
+      const run = Effect.gen(function*() {
+        const a = yield* nextBackoffEffect(INITIAL_BACKOFF, 0, options)
+        const b = yield* nextBackoffEffect(a.state, 0, options)
+        return [a.delayMs, b.delayMs]
+      }).pipe(Random.withSeed("pyvisor"))
+      assert.deepStrictEqual(yield* run, yield* run)
+    }))
+
+  it.effect("backoffSchedule drives Effect.retry with TestClock and resets after a healthy run", () =>
+    Effect.gen(function*() {
+      const attempts: Array<number> = []
+      // Fails on attempts 1-3 at once; attempt 4 "runs healthy" for 1 s before failing; then succeeds.
+      const task = Effect.gen(function*() {
+        attempts.push(yield* Clock.currentTimeMillis)
+        if (attempts.length === 4) yield* Effect.sleep(1_000)
+        if (attempts.length <= 4) return yield* Effect.fail("boom")
+        return "ok"
+      })
+      const schedule = backoffSchedule({ initialMs: 10, maxMs: 1_000, jitter: 0, resetAfterMs: 1_000 })
+      const fiber = yield* Effect.forkChild(Effect.retry(task, schedule))
+      yield* TestClock.adjust(Duration.seconds(10))
+      assert.strictEqual(yield* Fiber.join(fiber), "ok")
+      // Delays 10, 20, 40, then the 1 s healthy run resets the series to 10.
+      assert.deepStrictEqual(attempts, [0, 10, 30, 70, 1_080])
+    }))
+
+  it("backoffSchedule is a Schedule", () => {
+    assert.isTrue(Schedule.isSchedule(backoffSchedule({ initialMs: 1, maxMs: 2 })))
+  })
+})
