@@ -20,6 +20,8 @@ export const validateCall = (name: unknown, args: unknown, options: CallOptions)
   if (options.session !== undefined && typeof options.session !== "string") return invalid("options.session", options.session, "a string")
   if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)) return invalid("options.timeoutMs", options.timeoutMs, "an integer from 1")
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) return invalid("options.signal", options.signal, "an AbortSignal")
+  if (options.idempotent !== undefined && typeof options.idempotent !== "boolean") return invalid("options.idempotent", options.idempotent, "a boolean")
+  if (options.retries !== undefined && (!Number.isInteger(options.retries) || options.retries < 0 || options.retries > 100)) return invalid("options.retries", options.retries, "an integer from 0 to 100")
   return undefined
 }
 

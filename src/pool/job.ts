@@ -13,6 +13,13 @@ export interface CallOptions {
   readonly timeoutMs?: number
   /** Reject with `AbortError` when it fires; Python gets `cancel`. A queued call never reaches Python. */
   readonly signal?: AbortSignal
+  /**
+   * The handler may safely run twice: if its worker crashes mid-call, the call is retried on
+   * another worker (up to `retries` times) instead of rejecting with `WorkerCrashedError`.
+   */
+  readonly idempotent?: boolean
+  /** Retries of an idempotent call after crashes. Default 1. */
+  readonly retries?: number
 }
 
 /** Streaming details of a job. */
@@ -37,6 +44,10 @@ export class Job {
   /** Set while running: lets a timeout or abort cancel the Python side. */
   cancel: (() => void) | null = null
   dispatchedAt = 0
+  /** Times the call was sent to a worker. */
+  attempts = 0
+  /** Cancels the current checkout deadline (a retried call gets a fresh one). */
+  checkoutTimer: (() => void) | null = null
   readonly #resolve: (value: unknown) => void
   readonly #reject: (error: unknown) => void
   readonly #cleanups: Array<() => void> = []

@@ -8,6 +8,10 @@ import type { InheritEnv } from "../actors/env.ts"
 import type { ProcessSpec } from "../actors/python-process.ts"
 import { InvalidOptionError } from "../errors.ts"
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
+import { DEFAULT_BACKOFF, resolveBackoff } from "../supervisors/backoff.ts"
+import type { BackoffOptions, ResolvedBackoff } from "../supervisors/backoff.ts"
+import { DEFAULT_INTENSITY } from "../supervisors/intensity.ts"
+import type { IntensityOptions } from "../supervisors/intensity.ts"
 import type { PoolEvents } from "./events.ts"
 
 /** How to start each Python worker. */
@@ -63,6 +67,16 @@ export interface PoolOptions {
   readonly maxFrameBytes?: number
   /** Ordered stop: grace after the `shutdown` frame, then SIGTERM, then SIGKILL after `killAfterMs`. */
   readonly shutdown?: { readonly graceMs?: number; readonly killAfterMs?: number }
+  /**
+   * Restart policy (see docs/supervision.md): more than `maxRestarts` restarts within `withinMs`
+   * (default 10 in 60 s) fail the pool; each worker waits `backoff` before it is restarted
+   * (default 10 ms doubling to 5 s, jitter 0.2, reset after 30 s up).
+   */
+  readonly restart?: {
+    readonly maxRestarts?: number
+    readonly withinMs?: number
+    readonly backoff?: Partial<BackoffOptions>
+  }
 }
 
 /** Options with defaults applied. */
@@ -83,6 +97,7 @@ export interface ResolvedOptions {
   readonly workerTtlMs: number
   readonly on: Readonly<Record<string, (event: never) => void>>
   readonly shutdown: { readonly graceMs: number; readonly killAfterMs: number }
+  readonly restart: { readonly intensity: IntensityOptions; readonly backoff: ResolvedBackoff }
 }
 
 const show = (value: unknown): string => inspect(value, { depth: 2, breakLength: Infinity })
@@ -129,6 +144,25 @@ const listeners = (value: unknown): Readonly<Record<string, (event: never) => vo
     if (typeof listener !== "function") throw invalid(`on.${name}`, listener, "a function")
   }
   return value as Record<string, (event: never) => void>
+}
+
+const restart = (value: unknown): ResolvedOptions["restart"] => {
+  if (value === undefined) return { intensity: DEFAULT_INTENSITY, backoff: DEFAULT_BACKOFF }
+  if (typeof value !== "object" || value === null) throw invalid("restart", value, "an object like { maxRestarts: 10, withinMs: 60000 }")
+  const r = value as Record<string, unknown>
+  const intensity = {
+    maxRestarts: integer("restart.maxRestarts", r["maxRestarts"], DEFAULT_INTENSITY.maxRestarts, 0),
+    withinMs: integer("restart.withinMs", r["withinMs"], DEFAULT_INTENSITY.withinMs, 1)
+  }
+  const b = r["backoff"] ?? {}
+  if (typeof b !== "object" || b === null) throw invalid("restart.backoff", b, "an object like { initialMs: 10, maxMs: 5000 }")
+  try {
+    return { intensity, backoff: resolveBackoff({ ...DEFAULT_BACKOFF, ...(b as Partial<BackoffOptions>) }) }
+  } catch (error) {
+    // resolveBackoff names the bare option; the user wrote it under restart.backoff.
+    if (error instanceof InvalidOptionError) throw invalid(`restart.backoff.${error.option}`, error.value, error.message.replace(/^\S+ must be (.*), got .*$/s, "$1"))
+    throw error
+  }
 }
 
 const MODULE = /^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)*$/
@@ -189,6 +223,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
     shutdown: {
       graceMs: integer("shutdown.graceMs", shutdown.graceMs, 5_000, 0),
       killAfterMs: integer("shutdown.killAfterMs", shutdown.killAfterMs, 2_000, 0)
-    }
+    },
+    restart: restart(options.restart)
   }
 }

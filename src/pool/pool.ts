@@ -2,14 +2,13 @@
  * The pool: worker slots, a bounded FIFO queue with per-call deadlines, and O(1) hand-off
  * to a worker its machine says is `ready` (never to one still starting: seed bug #4).
  */
-import { Effect } from "effect"
 import { createActor } from "xstate"
 import type { WorkerActor, WorkerActorEvent } from "../actors/worker-actor.ts"
-import { CallTimeoutError, CheckoutTimeoutError, PoolClosedError, PoolFailedError, QueueFullError } from "../errors.ts"
+import { CallTimeoutError, CheckoutTimeoutError, PoolClosedError, PoolFailedError, QueueFullError, WorkerCrashedError } from "../errors.ts"
 import { acceptsCalls, poolMachine } from "../machines/pool.ts"
 import type { PoolStateValue } from "../machines/pool.ts"
 import type { CallArgs } from "../protocol/index.ts"
-import { awaitReady, stopWorker } from "../supervisors/lifecycle.ts"
+import type { SupervisorEscalation } from "../supervisors/supervisor.ts"
 import { Emitter } from "./events.ts"
 import type { PoolEvents } from "./events.ts"
 import { Job } from "./job.ts"
@@ -24,6 +23,7 @@ import { Slots } from "./slots.ts"
 import type { Slot } from "./slots.ts"
 import { after } from "./timers.ts"
 import { snapshotOf } from "./snapshot.ts"
+import { SupervisedWorkers } from "./supervised.ts"
 import type { PoolSnapshot } from "./snapshot.ts"
 import { openStream } from "./stream.ts"
 
@@ -51,6 +51,8 @@ export class Pool {
   readonly #utilization = new Utilization(() => performance.now())
   readonly #maintenance: Maintenance
   readonly #createdAt = performance.now()
+  readonly #workers: SupervisedWorkers
+  #failure: PoolFailedError | null = null
   #started = false
   #closing: Promise<void> | null = null
   #exhausted = false
@@ -70,7 +72,8 @@ export class Pool {
           this.#events.emit("ready", { timeToReadyMs: performance.now() - this.#createdAt })
           resolve()
         }
-        if (state === "failed" || state === "closed") reject(new PoolClosedError({ message: `pool ${state} before it was ready` }))
+        if (state === "failed") reject(this.#failure)
+        if (state === "closed") reject(new PoolClosedError({ message: "pool closed before it was ready" }))
         previous = state
       })
     })
@@ -78,6 +81,7 @@ export class Pool {
     this.#machine.start()
     for (const [name, listener] of Object.entries(options.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
     this.#maintenance = new Maintenance(this.#slots, options, (slot, reason) => this.#recycle(slot, reason))
+    this.#workers = new SupervisedWorkers(options, this.#slots, (slot, actor, event) => this.#onWorkerEvent(slot, actor, event), (e) => this.#fail(e))
   }
 
   /** @internal starts the permanent workers; rejects with the first start error. */
@@ -143,12 +147,11 @@ export class Pool {
     this.#machine.send({ type: "CLOSE" })
     this.#maintenance.stop()
     for (const job of this.#queue.drain()) job.fail(new PoolClosedError({ message: `pool closed before '${job.name}' was run` }))
-    const policy = { graceMs, killAfterMs: this.#o.shutdown.killAfterMs }
     await Promise.all(this.#slots.all.map(async (slot) => {
       slot.idleTimer?.()
       await slot.starting?.catch(() => {})
-      if (slot.actor) await Effect.runPromise(stopWorker(slot.actor, policy))
     }))
+    await this.#workers.close({ graceMs, killAfterMs: this.#o.shutdown.killAfterMs })
     await Promise.all(this.#retiring)
     this.#machine.send({ type: "DRAINED" })
   }
@@ -158,8 +161,8 @@ export class Pool {
     if (bad) return reject(bad)
     const state = this.#machine.getSnapshot().value as PoolStateValue
     if (this.#closing || !acceptsCalls(state)) {
-      return reject(state === "failed"
-        ? new PoolFailedError({ message: `pool failed: ${this.#machine.getSnapshot().context.failure}; '${name}' was not run` })
+      return reject(state === "failed" && this.#failure
+        ? this.#failure
         : new PoolClosedError({ message: `pool is closed; '${name}' was not run` }))
     }
     if (options.signal?.aborted) return reject(abortError(name, options.signal))
@@ -182,12 +185,20 @@ export class Pool {
       job.fail(new QueueFullError({ message: `queue full (${this.#o.maxQueue} calls waiting); '${name}' was not run`, maxQueue: this.#o.maxQueue }))
       return
     }
-    job.node = this.#queue.push(job)
-    job.onSettle(after(this.#o.checkoutTimeoutMs, () => {
-      if (job.node && this.#queue.remove(job.node)) {
-        job.fail(new CheckoutTimeoutError({ message: `no worker free for '${name}' within ${this.#o.checkoutTimeoutMs} ms`, timeoutMs: this.#o.checkoutTimeoutMs }))
+    this.#enqueue(job, false)
+  }
+
+  /** Queues `job` (first, for a retry) with a fresh checkout deadline, and asks for capacity. */
+  #enqueue(job: Job, first: boolean): void {
+    job.node = first ? this.#queue.unshift(job) : this.#queue.push(job)
+    const node = job.node
+    job.checkoutTimer?.()
+    job.checkoutTimer = after(this.#o.checkoutTimeoutMs, () => {
+      if (this.#queue.remove(node)) {
+        job.fail(new CheckoutTimeoutError({ message: `no worker free for '${job.name}' within ${this.#o.checkoutTimeoutMs} ms`, timeoutMs: this.#o.checkoutTimeoutMs }))
       }
-    }))
+    })
+    job.onSettle(() => job.checkoutTimer?.())
     if (!this.#exhausted && this.#slots.idle.size === 0) {
       this.#exhausted = true
       this.#events.emit("exhausted", { queued: this.#queue.length })
@@ -211,6 +222,9 @@ export class Pool {
     slot.idleTimer?.()
     slot.idleTimer = null
     job.phase = "running"
+    job.attempts++
+    job.checkoutTimer?.()
+    job.checkoutTimer = null
     job.dispatchedAt = performance.now()
     this.#checkoutWait.record(job.dispatchedAt - job.createdAt)
     const id = handle.id
@@ -222,10 +236,31 @@ export class Pool {
       })
     }
     job.stream?.onDispatch((n) => actor.credit(id, n))
-    handle.answer.then((value) => job.succeed(value), (error: unknown) => job.fail(error)).finally(() => {
+    handle.answer.then((value) => job.succeed(value), (error: unknown) => this.#failOrRetry(job, error)).finally(() => {
       this.#callDuration.record(performance.now() - job.dispatchedAt)
     })
     return true
+  }
+
+  /** An idempotent call whose worker crashed goes back to the head of the queue, for another worker. */
+  #failOrRetry(job: Job, error: unknown): void {
+    const retries = job.options.retries ?? 1
+    if (!(error instanceof WorkerCrashedError) || job.options.idempotent !== true || job.stream || job.attempts > retries || job.phase !== "running" || this.#closing || this.#failure) {
+      job.fail(error)
+      return
+    }
+    job.phase = "queued"
+    job.cancel = null
+    this.#enqueue(job, true)
+  }
+
+  /** The supervisor gave up (restart intensity exceeded): every waiting and future call fails. */
+  #fail(escalation: SupervisorEscalation): void {
+    if (this.#closing) return
+    this.#failure = new PoolFailedError({ message: `pool failed: ${escalation.message}`, cause: escalation.lastReason.cause ?? escalation })
+    this.#maintenance.stop()
+    this.#machine.send({ type: "FAIL", reason: escalation.message })
+    for (const job of this.#queue.drain()) job.fail(this.#failure)
   }
 
   /** A timeout or abort: release the caller now; a running call also gets `cancel`. */
@@ -255,7 +290,7 @@ export class Pool {
     let pending = 0
     for (const slot of this.#slots.all) {
       if (slot.starting) pending++
-      else if (slot.actor === null) {
+      else if (slot.actor === null && !this.#workers.supervises(slot)) {
         pending++
         void this.#start(slot).catch(() => {})
       }
@@ -265,19 +300,16 @@ export class Pool {
     for (let i = 0; i < Math.min(room, this.#queue.length - pending); i++) void this.#start(this.#slots.addOverflow()).catch(() => {})
   }
 
+  /** A first start (not a restart: those belong to the supervisor). */
   #start(slot: Slot): Promise<void> {
-    return this.#slots.start(slot, this.#o.spec, (actor, event) => this.#onWorkerEvent(slot, actor, event), (actor) =>
-      Effect.runPromise(awaitReady(actor, this.#o.initTimeoutMs)).then(
-        () => {},
-        (error: unknown) => {
-          // A worker that cannot start fails the calls waiting for it, rather than letting them wait for nothing.
-          if (!this.#slots.all.some((s) => s.actor?.state === "ready" || s.actor?.state === "busy")) {
-            for (const job of this.#queue.drain()) job.fail(error)
-          }
-          if (slot.overflow) this.#slots.remove(slot)
-          throw error
-        }
-      ), performance.now())
+    return this.#workers.start(slot).catch((error: unknown) => {
+      // A worker that cannot start fails the calls waiting for it, rather than letting them wait for nothing.
+      if (!this.#slots.all.some((s) => s.actor?.state === "ready" || s.actor?.state === "busy")) {
+        for (const job of this.#queue.drain()) job.fail(error)
+      }
+      if (slot.overflow) this.#slots.remove(slot)
+      throw error
+    })
   }
 
   #onWorkerEvent(slot: Slot, actor: WorkerActor, event: WorkerActorEvent): void {
@@ -309,9 +341,8 @@ export class Pool {
       slot.actor = null
       if (this.#closing) return
       if (slot.overflow) return this.#slots.remove(slot)
-      slot.restarts++
-      // Replace at once a worker that had served; one that never got ready is replaced on demand.
-      if (actor.wasReady || this.#queue.length > 0) void this.#start(slot).catch(() => {})
+      // The supervisor restarts it (after its backoff); queued calls wait for the replacement.
+      if (this.#workers.supervises(slot)) slot.restarts++
     }
   }
 
@@ -328,7 +359,7 @@ export class Pool {
     slot.actor = null
     slot.recycled++
     this.#events.emit("recycle", { workerId: slot.id, pid: old.pid, reason, calls: old.callsServed })
-    const retiring = Effect.runPromise(stopWorker(old, this.#o.shutdown)).finally(() => this.#retiring.delete(retiring))
+    const retiring = this.#workers.retire(slot).finally(() => this.#retiring.delete(retiring))
     this.#retiring.add(retiring)
     if (this.#closing) return
     if (slot.overflow) return this.#slots.remove(slot)

@@ -34,6 +34,16 @@ export class Queue<T> {
     return node
   }
 
+  /** Puts `value` first: a call retried after a crash does not lose its turn. */
+  unshift(value: T): QueueNode<T> {
+    const node: QueueNode<T> = { value, prev: null, next: this.#head, queued: true }
+    if (this.#head) this.#head.prev = node
+    else this.#tail = node
+    this.#head = node
+    this.#length++
+    return node
+  }
+
   shift(): T | undefined {
     const node = this.#head
     if (node === null) return undefined

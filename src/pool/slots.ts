@@ -14,7 +14,9 @@ export interface Slot {
   recycled: number
   actor: WorkerActor | null
   /** While starting: settles when the incarnation is ready or failed. */
-  starting: Promise<void> | null
+  starting: Promise<unknown> | null
+  /** The supervisor's id for this slot's current child (changes when the slot is recycled). */
+  childId: string | null
   bornAt: number
   /** Recycle at the next ready (set while busy). */
   recycle: string | null
@@ -60,35 +62,35 @@ export class Slots {
 
   /**
    * Spawns a new incarnation in `slot` once fewer than `startConcurrency` are starting;
-   * `whenReady` is the init-timeout wait for it.
+   * `whenReady` is the init-timeout wait for it. Resolves with the ready actor.
    */
-  start(slot: Slot, spec: ProcessSpec, onEvent: (actor: WorkerActor, e: WorkerActorEvent) => void, whenReady: (actor: WorkerActor) => Promise<void>, now: number): Promise<void> {
-    const launch = (): Promise<void> => {
+  start(slot: Slot, spec: ProcessSpec, onEvent: (actor: WorkerActor, e: WorkerActorEvent) => void, whenReady: (actor: WorkerActor) => Promise<void>): Promise<WorkerActor> {
+    const launch = (): Promise<WorkerActor> => {
       this.#starting++
       const actor: WorkerActor = new WorkerActor({ workerId: slot.id, restarts: slot.restarts, spec, onEvent: (e) => onEvent(actor, e) })
       slot.actor = actor
-      slot.bornAt = now
+      slot.bornAt = performance.now()
       slot.recycle = null
       // A reading of the previous incarnation would recycle this one at once.
       slot.rss = null
       actor.start()
-      return whenReady(actor).finally(() => {
+      return whenReady(actor).then(() => actor).finally(() => {
         this.#starting--
         this.#waitingToStart.shift()?.()
       })
     }
     const started = this.#starting < this.#concurrency
       ? launch()
-      : new Promise<void>((resolve, reject) => this.#waitingToStart.push(() => launch().then(resolve, reject)))
-    slot.starting = started.finally(() => {
+      : new Promise<WorkerActor>((resolve, reject) => this.#waitingToStart.push(() => launch().then(resolve, reject)))
+    const guarded: Promise<unknown> = started.finally(() => {
       if (slot.starting === guarded) slot.starting = null
     })
-    const guarded = slot.starting
-    slot.starting.catch(() => {})
-    return guarded
+    slot.starting = guarded
+    guarded.catch(() => {})
+    return started
   }
 }
 
 const newSlot = (id: string, overflow: boolean): Slot => ({
-  id, overflow, restarts: 0, recycled: 0, actor: null, starting: null, bornAt: 0, recycle: null, rss: null, idleTimer: null
+  id, overflow, restarts: 0, recycled: 0, actor: null, starting: null, childId: null, bornAt: 0, recycle: null, rss: null, idleTimer: null
 })

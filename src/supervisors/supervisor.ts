@@ -27,6 +27,8 @@ import type { IntensityOptions } from "./intensity.ts"
 export interface ExitReason {
   readonly normal: boolean
   readonly reason: string
+  /** The error behind an abnormal exit, when there is one (e.g. a `WorkerCrashedError`). */
+  readonly cause?: unknown
 }
 
 /** A running child: `exit` completes (never fails) when the child ends by itself. */
@@ -106,7 +108,8 @@ interface ExitEvent {
   readonly reason: ExitReason
 }
 
-const shouldRestart = (type: RestartType, reason: ExitReason): boolean =>
+/** @internal OTP's rule: does a child of this restart type come back after this exit? */
+export const shouldRestart = (type: RestartType, reason: ExitReason): boolean =>
   type === "permanent" || (type === "transient" && !reason.normal)
 
 /** The slots restarted with `failed`, in start order (OTP's restart sets). */

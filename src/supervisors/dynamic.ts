@@ -1,0 +1,204 @@
+/**
+ * OTP's `simple_one_for_one`: a supervisor of children added and removed at run time, each
+ * restarted on its own (`one_for_one`) under one shared restart intensity, with a per-child
+ * exponential backoff. The pool runs its workers under it; it knows nothing about Python.
+ *
+ * As in OTP, a child that fails its first start is not retried (the caller gets the error),
+ * while a restart that fails counts as one more exit: a child that crashes at every start
+ * exhausts the intensity and the supervisor escalates instead of looping forever.
+ *
+ * @example
+ * ```ts
+ * const sup = yield* makeDynamic({ id: "pool", intensity: { maxRestarts: 10, withinMs: 60_000 } })
+ * yield* sup.startChild("w1", { start: startWorker, restart: "permanent" })
+ * yield* sup.await // fails with SupervisorEscalation
+ * ```
+ * @module
+ */
+import { Cause, Clock, Deferred, Effect, Exit, FiberMap, Option, Queue, Scope } from "effect"
+import { DEFAULT_BACKOFF, INITIAL_BACKOFF, nextBackoffEffect, resolveBackoff } from "./backoff.ts"
+import type { BackoffOptions, BackoffState } from "./backoff.ts"
+import { DEFAULT_INTENSITY, makeIntensity } from "./intensity.ts"
+import type { IntensityOptions } from "./intensity.ts"
+import { SupervisorEscalation, shouldRestart } from "./supervisor.ts"
+import type { Child, ExitReason, RestartType } from "./supervisor.ts"
+
+/** How to start one dynamic child; `start` acquires it in the Scope it is given. */
+export interface DynamicChildSpec<E> {
+  readonly start: Effect.Effect<Child, E, Scope.Scope>
+  readonly restart: RestartType
+}
+
+/** Options of {@link makeDynamic}. */
+export interface DynamicOptions {
+  readonly id: string
+  /** Shared by all children. Default 10 restarts in 60 s. */
+  readonly intensity?: IntensityOptions
+  /** Per child. Default 10 ms doubling to 5 s, jitter 0.2, reset after 30 s. */
+  readonly backoff?: BackoffOptions
+}
+
+/** A running dynamic supervisor; its lifetime is the Scope `makeDynamic` ran in. */
+export interface DynamicSupervisor<E> {
+  readonly id: string
+  /** Starts a child; fails with its start error (and does not retry it) if the first start fails. */
+  readonly startChild: (id: string, spec: DynamicChildSpec<E>) => Effect.Effect<void, E>
+  /** Stops a child for good (its release runs); false if there was none. A pending restart is cancelled. */
+  readonly terminateChild: (id: string) => Effect.Effect<boolean>
+  /** Ids of the children being supervised (running, or waiting for a restart). */
+  readonly children: Effect.Effect<ReadonlyArray<string>>
+  /** Never succeeds; fails with {@link SupervisorEscalation} once intensity is exceeded. */
+  readonly await: Effect.Effect<never, SupervisorEscalation>
+}
+
+interface Slot<E> {
+  readonly id: string
+  readonly spec: DynamicChildSpec<E>
+  scope: Scope.Closeable | undefined
+  startedAt: number
+  backoff: BackoffState
+  /** Bumped at every start and stop so an old incarnation's exit is ignored. */
+  generation: number
+}
+
+interface ExitEvent {
+  readonly id: string
+  readonly generation: number
+  readonly reason: ExitReason
+}
+
+const startFailure = (cause: Cause.Cause<unknown>): ExitReason => {
+  // The typed failure itself (a WorkerCrashedError for the pool), not a squashed wrapper.
+  const failure = Cause.findErrorOption(cause)
+  const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
+  return { normal: false, reason: `start failed: ${error instanceof Error ? error.message : String(error)}`, cause: error }
+}
+
+/**
+ * Makes a dynamic (simple_one_for_one) supervisor in the current Scope. Closing that Scope
+ * stops every child, in parallel as OTP does for simple_one_for_one. Throws
+ * `InvalidOptionError` for bad intensity or backoff options.
+ *
+ * @example
+ * ```ts
+ * Effect.scoped(Effect.gen(function*() {
+ *   const sup = yield* makeDynamic({ id: "pool" })
+ *   yield* sup.startChild("w1", { start: startWorker, restart: "permanent" })
+ * }))
+ * ```
+ */
+export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOptions) {
+  const intensityOptions = options.intensity ?? DEFAULT_INTENSITY
+  const intensity = yield* makeIntensity(intensityOptions)
+  const backoff = resolveBackoff(options.backoff ?? DEFAULT_BACKOFF)
+  // Touched only by the controller fiber, startChild and terminateChild, which never yield
+  // between reading and writing a slot; map order is start order.
+  const slots = new Map<string, Slot<E>>()
+  const events = yield* Queue.unbounded<ExitEvent>()
+  const watchers = yield* FiberMap.make<string>()
+  const restarts = yield* FiberMap.make<string>()
+  const escalated = yield* Deferred.make<never, SupervisorEscalation>()
+
+  const stopSlot = (slot: Slot<E>) =>
+    Effect.uninterruptible(Effect.gen(function*() {
+      slot.generation++
+      // Stop watching first, so the exit caused by stopping is not taken for a crash.
+      yield* FiberMap.remove(watchers, slot.id)
+      const scope = slot.scope
+      slot.scope = undefined
+      if (scope !== undefined) yield* Scope.close(scope, Exit.void)
+    }))
+
+  const stopAll = Effect.suspend(() => {
+    const all = [...slots.values()]
+    slots.clear()
+    return Effect.forEach(all, (slot) => Effect.andThen(FiberMap.remove(restarts, slot.id), stopSlot(slot)), { concurrency: "unbounded", discard: true })
+  })
+
+  const watch = (slot: Slot<E>, child: Child, generation: number) =>
+    child.exit.pipe(
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.succeed<ExitReason>({ normal: false, reason: Cause.pretty(cause), cause: Cause.squash(cause) })
+      ),
+      Effect.flatMap((reason) => Queue.offer(events, { id: slot.id, generation, reason }))
+    )
+
+  const startSlot = (slot: Slot<E>) =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      slot.scope = scope
+      slot.generation++
+      slot.startedAt = yield* Clock.currentTimeMillis
+      const generation = slot.generation
+      const child = yield* Scope.provide(slot.spec.start, scope).pipe(
+        Effect.onError(() => Effect.andThen(Effect.sync(() => {
+          if (slot.scope === scope) slot.scope = undefined
+        }), Scope.close(scope, Exit.void)))
+      )
+      if (slot.generation !== generation) return // terminated while starting: the scope is closed
+      yield* FiberMap.run(watchers, slot.id, watch(slot, child, generation))
+    })
+
+  const restart = (slot: Slot<E>, delayMs: number) =>
+    Effect.sleep(delayMs).pipe(
+      Effect.andThen(startSlot(slot)),
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Queue.offer(events, { id: slot.id, generation: slot.generation, reason: startFailure(cause) })
+      )
+    )
+
+  const handle = Effect.fnUntraced(function*(event: ExitEvent) {
+    const slot = slots.get(event.id)
+    if (slot === undefined || slot.generation !== event.generation) return
+    const uptime = (yield* Clock.currentTimeMillis) - slot.startedAt
+    yield* stopSlot(slot)
+    if (!shouldRestart(slot.spec.restart, event.reason)) {
+      slots.delete(slot.id)
+      return
+    }
+    const verdict = yield* intensity.record
+    if (verdict.exceeded) {
+      yield* stopAll
+      const error = new SupervisorEscalation({
+        message: `supervisor ${options.id}: ${verdict.restarts.length} restarts within ${intensityOptions.withinMs} ms (max ${intensityOptions.maxRestarts}); last: child ${slot.id}: ${event.reason.reason}`,
+        supervisorId: options.id,
+        restarts: verdict.restarts.length,
+        withinMs: intensityOptions.withinMs,
+        childId: slot.id,
+        lastReason: event.reason
+      })
+      yield* Deferred.fail(escalated, error)
+      return yield* Effect.interrupt
+    }
+    const next = yield* nextBackoffEffect(slot.backoff, uptime, backoff)
+    slot.backoff = next.state
+    // Forked, so one child's backoff never delays another child's restart.
+    yield* FiberMap.run(restarts, slot.id, restart(slot, next.delayMs))
+  })
+
+  yield* Effect.addFinalizer(() => stopAll)
+  yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(events), handle)))
+
+  const supervisor: DynamicSupervisor<E> = {
+    id: options.id,
+    startChild: (id, spec) =>
+      Effect.suspend(() => {
+        if (slots.has(id)) return Effect.die(new Error(`supervisor ${options.id}: child ${id} already exists`))
+        const slot: Slot<E> = { id, spec, scope: undefined, startedAt: 0, backoff: INITIAL_BACKOFF, generation: 0 }
+        slots.set(id, slot)
+        return startSlot(slot).pipe(Effect.onError(() => Effect.sync(() => {
+          if (slots.get(id) === slot) slots.delete(id)
+        })))
+      }),
+    terminateChild: (id) =>
+      Effect.suspend(() => {
+        const slot = slots.get(id)
+        if (slot === undefined) return Effect.succeed(false)
+        slots.delete(id)
+        return FiberMap.remove(restarts, id).pipe(Effect.andThen(stopSlot(slot)), Effect.as(true))
+      }),
+    children: Effect.sync(() => [...slots.keys()]),
+    await: Deferred.await(escalated)
+  }
+  return supervisor
+})
