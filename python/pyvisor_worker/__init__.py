@@ -6,7 +6,9 @@
     def add(a, b):
         return a + b
 
-Only the names below are public; the rest of the package is the runtime behind
+Handlers that take `ctx` reach the host store through `ctx.store` (get/put/delete/keys, cached
+per worker by version) and stored programs through `ctx.programs` with `@program("kind")`
+factories. Only the names below are public; the rest of the package is the runtime behind
 `python -m pyvisor_worker` and may change.
 """
 from .context import Context, HostCallError, HostCallTimeout
@@ -14,4 +16,15 @@ from .protocol import UnserializableError
 from .registry import handler
 
 __version__ = "0.1.0"
-__all__ = ["Context", "HostCallError", "HostCallTimeout", "UnserializableError", "handler"]
+__all__ = ["Context", "HostCallError", "HostCallTimeout", "ProgramNotFound", "UnknownProgramKind",
+           "UnserializableError", "handler", "program"]
+_LAZY = frozenset(("ProgramNotFound", "UnknownProgramKind", "program"))
+
+
+def __getattr__(name):
+    # The programs module loads when first named, so workers that never use it start faster.
+    if name in _LAZY:
+        from . import programs  # noqa: PLC0415
+
+        return getattr(programs, name)
+    raise AttributeError(f"module 'pyvisor_worker' has no attribute {name!r}")

@@ -53,6 +53,20 @@ class Context:
         """True once the host sent `cancel` for this call; the handler decides how to stop."""
         return self._cancelled
 
+    @property
+    def store(self):
+        """The host store in this call's scope (its session, or global without one); see store.py."""
+        from .store import Store  # noqa: PLC0415 (imported on first use: workers without it start faster)
+
+        return Store(self)
+
+    @property
+    def programs(self):
+        """Programs stored in this call's scope, built once per worker; see programs.py."""
+        from .programs import Programs  # noqa: PLC0415
+
+        return Programs(self)
+
     def emit(self, value):
         """Send one stream item, waiting for credit if the host's window is full.
 

@@ -182,3 +182,87 @@ class WorkerTest(unittest.TestCase):
         start = time.monotonic()
         self.assertEqual(worker.wait(within), code, worker.err())
         return time.monotonic() - start
+
+
+class FakeStore:
+    """Test-side host store: answers a worker's `pyvisor.store.*` host calls from a dict.
+
+    Scoped like the real host: by the session of the call the worker is running (None = global),
+    which the test host knows because it sent that call. Versions come from one store-wide
+    counter, so a key deleted and created again never reuses a version. `counts` tells how many
+    get replies carried a value ("get_full"), said "get_unchanged" or "get_missing"; `requests`
+    keeps (session, name, args) of every host call; `fail_next[name] = (type, message)` makes the
+    next call of that host handler fail with host_error.
+    """
+
+    def __init__(self):
+        import collections  # noqa: PLC0415
+
+        self.data = {}  # (session, key) -> (version, value)
+        self.last_version = 0
+        self.counts = collections.Counter()
+        self.requests = []
+        self.fail_next = {}
+
+    def set(self, key, value, session=None):
+        """Write as another worker would; returns the new version."""
+        self.last_version += 1
+        self.data[(session, key)] = (self.last_version, value)
+        return self.last_version
+
+    def value(self, key, session=None):
+        entry = self.data.get((session, key))
+        return None if entry is None else entry[1]
+
+    def handle(self, name, args, session):
+        """(True, value) or (False, (type, message)) for one host call."""
+        self.requests.append((session, name, args))
+        if name in self.fail_next:
+            return False, self.fail_next.pop(name)
+        args = args or {}
+        if name == "pyvisor.store.get":
+            entry = self.data.get((session, args["key"]))
+            if entry is None:
+                self.counts["get_missing"] += 1
+                return True, None
+            if args.get("version") == entry[0]:
+                self.counts["get_unchanged"] += 1
+                return True, {"version": entry[0], "unchanged": True}
+            self.counts["get_full"] += 1
+            return True, {"version": entry[0], "value": entry[1]}
+        if name == "pyvisor.store.put":
+            self.counts["put"] += 1
+            return True, {"version": self.set(args["key"], args["value"], session)}
+        if name == "pyvisor.store.delete":
+            self.counts["delete"] += 1
+            return True, self.data.pop((session, args["key"]), None) is not None
+        if name == "pyvisor.store.list":
+            self.counts["list"] += 1
+            prefix = args.get("prefix", "")
+            return True, sorted(k for s, k in self.data if s == session and k.startswith(prefix))
+        return False, ("pyvisor.UnknownHostHandler", f"no host handler {name!r}")
+
+    def call(self, worker, name, args=None, timeout=TIMEOUT, **extra):
+        """Final frame (result or error) of a call, answering its store host calls on the way."""
+        call_id = worker.start_call(name, args, **extra)
+        session = extra.get("session")
+        while True:
+            msg = worker.recv(timeout)
+            kind = msg["kind"]
+            if kind == "log":
+                continue
+            if kind == "host_call":
+                ok, value = self.handle(msg["name"], msg.get("args"), session)
+                if ok:
+                    worker.send({"kind": "host_result", "id": msg["id"], "value": value})
+                else:
+                    worker.send({"kind": "host_error", "id": msg["id"], "type": value[0], "message": value[1]})
+                continue
+            assert msg.get("id") == call_id and kind in ("result", "error"), (msg, call_id)
+            return msg
+
+    def value_of(self, worker, name, args=None, **extra):
+        """The result value of a call that must succeed."""
+        msg = self.call(worker, name, args, **extra)
+        assert msg["kind"] == "result", msg
+        return msg["value"]
