@@ -1,54 +1,24 @@
 /**
  * The worker actor binds one Python process, its channel and one worker machine.
  * It performs the IO; the machine decides which transitions are legal. It owns no
- * timers: the supervisor measures time and feeds INIT_TIMEOUT / HEARTBEAT_TIMEOUT.
+ * timers: the supervisors measure time, feed INIT_TIMEOUT / HEARTBEAT_TIMEOUT, and ping.
  */
 import { createActor } from "xstate"
 import type { Actor, EventFromLogic } from "xstate"
-import { PythonError, SerializationError, UnknownHandlerError } from "../errors.ts"
-import { workerMachine } from "../machines/worker.ts"
+import { isLive, workerMachine } from "../machines/worker.ts"
 import type { ExitInfo, WorkerStateValue } from "../machines/worker.ts"
-import { chooseCodec, DEFAULT_MAX_FRAME_BYTES, UnserializableError } from "../protocol/index.ts"
-import type { CallArgs, ErrorMessage, Ready } from "../protocol/index.ts"
+import { chooseCodec, DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
+import type { CallArgs, Ready } from "../protocol/index.ts"
+import { answerError, argumentsError, drained, unknownHandlerError } from "./answers.ts"
 import { Channel } from "./channel.ts"
 import { crashError } from "./crash.ts"
 import { LineSplitter, Tail } from "./output.ts"
+import { Pings } from "./pings.ts"
 import { spawnPython } from "./python-process.ts"
-import type { ProcessExit, ProcessSpec, PythonProcess } from "./python-process.ts"
+import type { ProcessSpec, PythonProcess } from "./python-process.ts"
+import type { CallHandle, CallOptions, KillEvent, WorkerActorEvent, WorkerActorOptions } from "./worker-types.ts"
 
-/** What a worker actor reports to its owner. */
-export type WorkerActorEvent =
-  | { readonly type: "state"; readonly workerId: string; readonly pid: number | null; readonly state: WorkerStateValue; readonly previous: WorkerStateValue }
-  | { readonly type: "log"; readonly workerId: string; readonly pid: number | null; readonly stream: "stdout" | "stderr" | "worker"; readonly level: "debug" | "info" | "warning" | "error"; readonly line: string }
-  | { readonly type: "exit"; readonly workerId: string; readonly pid: number | null; readonly exit: ExitInfo | null; readonly process: ProcessExit; readonly error: Error | null }
-
-/** Options of one worker incarnation. */
-export interface WorkerActorOptions {
-  readonly workerId: string
-  readonly restarts?: number
-  readonly spec: ProcessSpec
-  readonly onEvent?: (event: WorkerActorEvent) => void
-}
-
-/** Options of one call. */
-export interface CallOptions {
-  readonly session?: string
-  readonly deadline?: number
-}
-
-/** A dispatched call: its protocol id (for cancel/credit) and its answer. */
-export interface CallHandle {
-  readonly id: number
-  readonly answer: Promise<unknown>
-}
-
-/** Events that end an incarnation from the host's side; the actor then SIGKILLs the process. */
-export type KillEvent =
-  | { readonly type: "INIT_TIMEOUT" }
-  | { readonly type: "HEARTBEAT_TIMEOUT" }
-  | { readonly type: "KILL"; readonly reason: string }
-
-const UNKNOWN_HANDLER = "pyvisor.UnknownHandler"
+export type { CallHandle, CallOptions, KillEvent, WorkerActorEvent, WorkerActorOptions } from "./worker-types.ts"
 
 /**
  * One incarnation of a Python worker.
@@ -76,6 +46,9 @@ export class WorkerActor {
   #initError: Ready & { status: "error" } | undefined
   #wasReady = false
   #settleReady!: { resolve: (h: ReadonlyArray<string>) => void; reject: (e: Error) => void }
+  readonly #pings = new Pings()
+  /** Set when a heartbeat kill ended this incarnation: what was missed. */
+  #heartbeatMissed: string | undefined
 
   constructor(options: WorkerActorOptions) {
     this.id = options.workerId
@@ -119,7 +92,7 @@ export class WorkerActor {
       },
       log: (log) => this.#log("worker", log.level, log.message),
       hostCall: (call) => this.#channel.send({ kind: "host_error", id: call.id, type: "pyvisor.NoHostHandler", message: `no host handler '${call.name}'` }),
-      pong: () => {},
+      pong: (id) => this.#pings.pong(id),
       violation: (error) => this.#violation(error.message)
     })
     const out = new LineSplitter((line) => this.#log("stdout", "info", line))
@@ -204,7 +177,7 @@ export class WorkerActor {
     if (snapshot.value !== "ready") throw new Error(`worker ${this.id} is ${String(snapshot.value)}, not ready`)
     // The machine can read `ready` while a CALL sent from inside a transition is still queued.
     if (this.#channel.pending > 0) throw new Error(`worker ${this.id} already has a call in flight`)
-    if (!snapshot.context.handlers.includes(name)) throw this.#unknownHandler(name, snapshot.context.handlers)
+    if (!snapshot.context.handlers.includes(name)) throw unknownHandlerError(name, snapshot.context.handlers)
     let settle!: { resolve: (value: unknown) => void; reject: (error: unknown) => void }
     const answer = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }))
     let id: number
@@ -223,7 +196,7 @@ export class WorkerActor {
         },
         error: (message) => {
           done()
-          settle.reject(this.#pythonError(name, message))
+          settle.reject(answerError(this.id, name, message, this.handlers))
         },
         chunk: stream?.onChunk,
         end: () => {
@@ -233,17 +206,32 @@ export class WorkerActor {
         fail: settle.reject
       })
     } catch (error) {
-      throw error instanceof UnserializableError
-        ? new SerializationError({ message: `arguments of '${name}': ${error.message}` })
-        : error
+      throw argumentsError(name, error)
     }
     this.#send({ type: "CALL", id })
     return { id, answer }
   }
 
+  /**
+   * Sends a `ping`; resolves on its `pong`. The Python reader thread answers even while a
+   * handler runs, but not while C code holds the GIL. Rejects at once before `ready` or after
+   * a crash, and when the process exits. Measures no time: see `heartbeat`.
+   */
+  ping(): Promise<void> {
+    if (!this.#wasReady || !isLive(this.state)) return Promise.reject(new Error(`worker ${this.id} is ${this.state}: no ping`))
+    return this.#pings.open((id) => this.#channel.send({ kind: "ping", id }))
+  }
+
   /** Ends this incarnation at once: the machine goes `crashed`, the process gets SIGKILL. */
   kill(event: KillEvent): void {
-    this.#send(event)
+    if (event.type !== "HEARTBEAT_TIMEOUT") this.#send(event)
+    else if (isLive(this.state)) {
+      // Only a kill that ends a live incarnation names the heartbeat in the crash error.
+      this.#heartbeatMissed = event.reason ?? "no pong within the heartbeat timeout"
+      // The machine takes HEARTBEAT_TIMEOUT in ready/busy only; a draining worker is simply killed.
+      const accepted = this.#machine.getSnapshot().can({ type: "HEARTBEAT_TIMEOUT" })
+      this.#send(accepted ? { type: "HEARTBEAT_TIMEOUT" } : { type: "KILL", reason: `missed heartbeats: ${this.#heartbeatMissed}` })
+    }
     this.#proc.kill("SIGKILL")
   }
 
@@ -276,19 +264,6 @@ export class WorkerActor {
     this.#proc.kill("SIGKILL")
   }
 
-  #unknownHandler(name: string, available: ReadonlyArray<string>): UnknownHandlerError {
-    return new UnknownHandlerError({
-      message: `no handler '${name}' in the worker; available: ${available.length ? available.join(", ") : "(none)"}`,
-      handler: name,
-      available
-    })
-  }
-
-  #pythonError(name: string, m: ErrorMessage): Error {
-    if (m.type === UNKNOWN_HANDLER) return this.#unknownHandler(name, this.handlers)
-    return new PythonError({ message: `${m.type}: ${m.message}`, type: m.type, traceback: m.traceback, handler: name, workerId: this.id })
-  }
-
   async #awaitExit(out: LineSplitter, err: LineSplitter): Promise<ExitInfo | null> {
     const processExit = await this.#proc.exited
     // Let answers already written before the exit be read; bounded, since a grandchild may hold fd 4.
@@ -304,8 +279,10 @@ export class WorkerActor {
       exit,
       process: processExit,
       stderrTail: this.#stderr.toString(),
-      ...(this.#initError ? { initError: this.#initError } : {})
+      ...(this.#initError ? { initError: this.#initError } : {}),
+      ...(this.#heartbeatMissed === undefined ? {} : { heartbeatMissed: this.#heartbeatMissed })
     })
+    this.#pings.close(error ?? new Error(`worker ${this.id} exited`))
     if (error) {
       this.#settleReady.reject(error)
       for (const sink of sinks) sink.fail(error)
@@ -315,15 +292,3 @@ export class WorkerActor {
     return exit
   }
 }
-
-const drained = (stream: NodeJS.ReadableStream): Promise<void> =>
-  new Promise((resolve) => {
-    if ((stream as { readableEnded?: boolean }).readableEnded) return resolve()
-    const done = (): void => {
-      clearTimeout(timer)
-      resolve()
-    }
-    const timer = setTimeout(done, 200)
-    stream.once("end", done)
-    stream.once("close", done)
-  })

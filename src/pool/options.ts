@@ -10,6 +10,8 @@ import { InvalidOptionError } from "../errors.ts"
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
 import { DEFAULT_BACKOFF, resolveBackoff } from "../supervisors/backoff.ts"
 import type { BackoffOptions, ResolvedBackoff } from "../supervisors/backoff.ts"
+import { resolveHeartbeat } from "../supervisors/heartbeat.ts"
+import type { HeartbeatOptions } from "../supervisors/heartbeat.ts"
 import { DEFAULT_INTENSITY } from "../supervisors/intensity.ts"
 import type { IntensityOptions } from "../supervisors/intensity.ts"
 import type { PoolEvents } from "./events.ts"
@@ -77,6 +79,12 @@ export interface PoolOptions {
     readonly withinMs?: number
     readonly backoff?: Partial<BackoffOptions>
   }
+  /**
+   * A `ping` every `intervalMs`; `misses` unanswered in a row and the worker is killed and
+   * replaced (an interpreter wedged in C code holding the GIL cannot answer). Default
+   * 5 000 ms × 3; `false` turns it off.
+   */
+  readonly heartbeat?: { readonly intervalMs?: number; readonly misses?: number } | false
 }
 
 /** Options with defaults applied. */
@@ -98,6 +106,7 @@ export interface ResolvedOptions {
   readonly on: Readonly<Record<string, (event: never) => void>>
   readonly shutdown: { readonly graceMs: number; readonly killAfterMs: number }
   readonly restart: { readonly intensity: IntensityOptions; readonly backoff: ResolvedBackoff }
+  readonly heartbeat: HeartbeatOptions | undefined
 }
 
 const show = (value: unknown): string => inspect(value, { depth: 2, breakLength: Infinity })
@@ -224,6 +233,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
       graceMs: integer("shutdown.graceMs", shutdown.graceMs, 5_000, 0),
       killAfterMs: integer("shutdown.killAfterMs", shutdown.killAfterMs, 2_000, 0)
     },
-    restart: restart(options.restart)
+    restart: restart(options.restart),
+    heartbeat: resolveHeartbeat(options.heartbeat)
   }
 }

@@ -6,6 +6,7 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import type { WorkerActor, WorkerActorEvent } from "../actors/worker-actor.ts"
+import { actorHeartbeat, heartbeat } from "../supervisors/heartbeat.ts"
 import { awaitReady, stopWorker } from "../supervisors/lifecycle.ts"
 import type { StopPolicy } from "../supervisors/lifecycle.ts"
 import { makeDynamic } from "../supervisors/dynamic.ts"
@@ -90,10 +91,14 @@ export class SupervisedWorkers {
       return Effect.acquireRelease(
         Effect.tryPromise({ try: () => this.#slots.start(slot, this.#o.spec, onEvent, whenReady), catch: (error) => error }),
         (actor) => Effect.suspend(() => stopWorker(actor, this.#stopPolicy))
-      ).pipe(Effect.map((actor): Child => ({
-        exit: Effect.map(Effect.promise(() => actor.exited), (): ExitReason =>
-          crash === null ? { normal: true, reason: "stopped" } : { normal: false, reason: crash.message, cause: crash })
-      })))
+      ).pipe(
+        // In the incarnation's scope: stopping or losing the worker interrupts its heartbeat.
+        Effect.tap((actor) => this.#o.heartbeat ? Effect.forkScoped(heartbeat(actorHeartbeat(actor), this.#o.heartbeat)) : Effect.void),
+        Effect.map((actor): Child => ({
+          exit: Effect.map(Effect.promise(() => actor.exited), (): ExitReason =>
+            crash === null ? { normal: true, reason: "stopped" } : { normal: false, reason: crash.message, cause: crash })
+        }))
+      )
     })
   }
 }

@@ -82,6 +82,27 @@ describe("crash recovery", () => {
   })
 })
 
+describe("heartbeat", () => {
+  it("a worker wedged in C code holding the GIL is killed by the heartbeat and replaced", async () => {
+    const p = (pool = await createPool({ worker: { module: "wedged", cwd: FIXTURES }, size: 2, heartbeat: { intervalMs: 200, misses: 3 } }))
+    const call = p.call("wedge").catch((e: unknown) => e)
+    const pid = await busyPid(p)
+    const error = await call
+    expect(error).toBeInstanceOf(WorkerCrashedError)
+    expect(error).toMatchObject({ reason: "heartbeat", signal: "SIGKILL", pid })
+    expect((error as Error).message).toMatch(/missing heartbeats: no pong to 3 heartbeats \(every 200 ms\)/)
+    expect(await eventually(() => allReady(p, 2))).toBe(true)
+    expect(await p.call("add", { a: 2, b: 3 })).toBe(5)
+  })
+
+  it("validates the heartbeat option, naming it", async () => {
+    const worker = { module: "wedged", cwd: FIXTURES }
+    await expect(createPool({ worker, heartbeat: { intervalMs: 0 } })).rejects.toThrow(/heartbeat\.intervalMs/)
+    await expect(createPool({ worker, heartbeat: { misses: 1.5 } })).rejects.toThrow(/heartbeat\.misses/)
+    await expect(createPool({ worker, heartbeat: true as never })).rejects.toBeInstanceOf(InvalidOptionError)
+  })
+})
+
 describe("restart intensity", () => {
   it("a worker that crashes at every restart fails the pool: calls get PoolFailedError, no restart loop", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pyvisor-flaky-"))

@@ -1,0 +1,165 @@
+/**
+ * The heartbeat: `ping` a worker every `intervalMs`; after `misses` consecutive pings without a
+ * pong within `intervalMs`, kill it (it is replaced like any crashed worker). The Python reader
+ * thread answers pings while a handler runs, so only a process that cannot run Python at all —
+ * typically C code holding the GIL — misses them.
+ *
+ * Time comes from Effect's `Clock` (`Effect.sleep`, `Effect.timeoutOption`), so `TestClock`
+ * drives it. The target is a small interface, so the logic is testable with a fake.
+ *
+ * @example
+ * ```ts
+ * const options = resolveHeartbeat({ intervalMs: 1_000 }) // { intervalMs: 1_000, misses: 3 }
+ * if (options) yield* Effect.forkIn(heartbeat(actorHeartbeat(actor), options), workerScope)
+ * ```
+ * @module
+ */
+import { Duration, Effect, Option, Ref } from "effect"
+import type { WorkerActor } from "../actors/worker-actor.ts"
+import { InvalidOptionError } from "../errors.ts"
+import { isLive } from "../machines/worker.ts"
+
+/** How often to ping, and how many consecutive unanswered pings kill the worker. */
+export interface HeartbeatOptions {
+  /** Time between pings, and how long each ping waits for its pong (a positive integer of ms). */
+  readonly intervalMs: number
+  /** Consecutive unanswered pings that kill the worker (an integer >= 1). */
+  readonly misses: number
+}
+
+/**
+ * Defaults: a ping every 5 s, killed after 3 missed in a row (15 s without any pong).
+ *
+ * @example
+ * ```ts
+ * const options: HeartbeatOptions = { ...DEFAULT_HEARTBEAT, misses: 5 }
+ * ```
+ */
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 5_000, misses: 3 }
+
+/** What the heartbeat watches. */
+export interface HeartbeatTarget {
+  /** Sends a ping; resolves on its pong. Rejecting means the target is gone: the heartbeat ends. */
+  readonly ping: () => Promise<void>
+  /** Kills the target; called at most once, with a readable reason. */
+  readonly kill: (reason: string) => void
+  /** Checked before each ping; false ends the heartbeat without a kill. Default: always true. */
+  readonly isAlive?: () => boolean
+}
+
+/** Why a heartbeat ended. */
+export type HeartbeatEnd =
+  | { readonly _tag: "Killed"; readonly reason: string }
+  | { readonly _tag: "Gone" }
+
+const invalid = (option: string, value: unknown, expected: string): InvalidOptionError =>
+  new InvalidOptionError({ message: `${option} must be ${expected}, got ${String(value)}`, option, value })
+
+const integerAtLeast = (option: string, value: unknown, min: number): number => {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw invalid(option, value, min === 1 ? "a positive integer" : `an integer >= ${min}`)
+  }
+  return value
+}
+
+/**
+ * Checks heartbeat options and returns them, or throws `InvalidOptionError` naming the option
+ * (`heartbeat.intervalMs`, `heartbeat.misses`) and quoting the bad value.
+ *
+ * @example
+ * ```ts
+ * validateHeartbeat({ intervalMs: 0, misses: 3 }) // throws: heartbeat.intervalMs must be a positive integer, got 0
+ * ```
+ */
+export const validateHeartbeat = (options: HeartbeatOptions): HeartbeatOptions => ({
+  intervalMs: integerAtLeast("heartbeat.intervalMs", options.intervalMs, 1),
+  misses: integerAtLeast("heartbeat.misses", options.misses, 1)
+})
+
+/**
+ * The pool's `heartbeat` option with defaults applied: `undefined` (not given) means the
+ * defaults, `false` disables the heartbeat (returns `undefined`), an object overrides fields.
+ * Throws `InvalidOptionError` for anything else or for bad fields.
+ *
+ * @example
+ * ```ts
+ * resolveHeartbeat(undefined)            // { intervalMs: 5_000, misses: 3 }
+ * resolveHeartbeat({ misses: 5 })        // { intervalMs: 5_000, misses: 5 }
+ * resolveHeartbeat(false)                // undefined: no heartbeat
+ * ```
+ */
+export const resolveHeartbeat = (options: Partial<HeartbeatOptions> | false | undefined): HeartbeatOptions | undefined => {
+  if (options === false) return undefined
+  if (options === undefined) return DEFAULT_HEARTBEAT
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw invalid("heartbeat", options, "an object { intervalMs?, misses? } or false")
+  }
+  return validateHeartbeat({
+    intervalMs: options.intervalMs ?? DEFAULT_HEARTBEAT.intervalMs,
+    misses: options.misses ?? DEFAULT_HEARTBEAT.misses
+  })
+}
+
+// Some(true): pong; Some(false): the target is gone; None: no pong within the interval.
+const answer = (target: HeartbeatTarget, interval: Duration.Duration): Effect.Effect<Option.Option<boolean>> =>
+  Effect.callback<boolean>((resume) => {
+    let pong: Promise<void>
+    try {
+      pong = target.ping()
+    } catch {
+      return resume(Effect.succeed(false))
+    }
+    pong.then(() => resume(Effect.succeed(true)), () => resume(Effect.succeed(false)))
+  }).pipe(Effect.timeoutOption(interval))
+
+/**
+ * Watches `target`: pings at once and then every `intervalMs`, each ping waiting up to
+ * `intervalMs` for its pong. A pong resets the count of consecutive misses; at `misses` the
+ * target is killed with reason `no pong to N heartbeats (every I ms)` and the effect ends with
+ * `Killed`, which happens `misses × intervalMs` after the first unanswered ping. It ends with
+ * `Gone` once `isAlive()` is false or a ping rejects. Never fails; fork it in the worker's scope.
+ * Options are validated eagerly (throws `InvalidOptionError`).
+ *
+ * @example
+ * ```ts
+ * const end = yield* heartbeat({ ping, kill, isAlive }, { intervalMs: 1_000, misses: 3 })
+ * if (end._tag === "Killed") console.log(end.reason) // "no pong to 3 heartbeats (every 1000 ms)"
+ * ```
+ */
+export const heartbeat = (target: HeartbeatTarget, options: HeartbeatOptions): Effect.Effect<HeartbeatEnd> => {
+  const { intervalMs, misses } = validateHeartbeat(options)
+  const interval = Duration.millis(intervalMs)
+  const reason = `no pong to ${misses} heartbeat${misses === 1 ? "" : "s"} (every ${intervalMs} ms)`
+  return Effect.flatMap(Ref.make(0), (missed) => {
+    const beat: Effect.Effect<HeartbeatEnd | undefined> = Effect.gen(function*() {
+      if (target.isAlive?.() === false) return { _tag: "Gone" } as const
+      // Each beat lasts exactly one interval, so pings go out at 0, I, 2I... whatever the answers.
+      const [answered] = yield* Effect.zip(answer(target, interval), Effect.sleep(interval), { concurrent: true })
+      if (Option.isSome(answered)) {
+        if (!answered.value) return { _tag: "Gone" } as const
+        yield* Ref.set(missed, 0)
+        return undefined
+      }
+      if ((yield* Ref.updateAndGet(missed, (n) => n + 1)) < misses) return undefined
+      target.kill(reason)
+      return { _tag: "Killed", reason } as const
+    })
+    return Effect.repeat(beat, { until: (end): end is HeartbeatEnd => end !== undefined })
+  })
+}
+
+/**
+ * Adapts a worker actor: pings while it is live, kills it with `HEARTBEAT_TIMEOUT` so its
+ * pending call rejects with `WorkerCrashedError` (reason `heartbeat`, message "... was killed
+ * for missing heartbeats: no pong to 3 heartbeats (every 5000 ms) (killed by SIGKILL)").
+ *
+ * @example
+ * ```ts
+ * yield* Effect.forkIn(heartbeat(actorHeartbeat(actor), options), scope)
+ * ```
+ */
+export const actorHeartbeat = (actor: WorkerActor): HeartbeatTarget => ({
+  ping: () => actor.ping(),
+  kill: (reason) => actor.kill({ type: "HEARTBEAT_TIMEOUT", reason }),
+  isAlive: () => isLive(actor.state)
+})
