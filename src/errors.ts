@@ -127,3 +127,20 @@ export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
 export type CallError =
   | PythonError | WorkerCrashedError | CallTimeoutError | CheckoutTimeoutError | QueueFullError
   | PoolClosedError | PoolFailedError | ProtocolError | UnknownHandlerError | AbortError | SerializationError
+
+/**
+ * A `strict` session's worker died: its state cannot be assumed on any other worker.
+ *
+ * @example
+ * ```ts
+ * await session.call("step").catch((e) => e instanceof SessionAffinityError && session.close())
+ * ```
+ */
+export class SessionAffinityError extends Data.TaggedError("SessionAffinityError")<{
+  readonly message: string
+  readonly sessionId: string
+  readonly workerId: string
+  readonly pid: number | null
+}> {
+  readonly code = "SESSION_AFFINITY"
+}

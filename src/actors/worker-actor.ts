@@ -12,6 +12,8 @@ import type { CallArgs, Ready } from "../protocol/index.ts"
 import { answerError, argumentsError, drained, unknownHandlerError } from "./answers.ts"
 import { Channel } from "./channel.ts"
 import { crashError } from "./crash.ts"
+import { answerHostCall } from "./host-calls.ts"
+import type { HostCallHandler } from "./host-calls.ts"
 import { LineSplitter, Tail } from "./output.ts"
 import { Pings } from "./pings.ts"
 import { spawnPython } from "./python-process.ts"
@@ -38,6 +40,9 @@ export class WorkerActor {
   readonly exited: Promise<ExitInfo | null>
   readonly #machine: Actor<typeof workerMachine>
   readonly #spec: ProcessSpec
+  readonly #onHostCall: HostCallHandler | undefined
+  /** Session of the call in flight (one at a time), for host calls made during it. */
+  #session: string | undefined
   #proc!: PythonProcess
   #channel!: Channel
   #settleExited!: (exit: ExitInfo | null) => void
@@ -66,6 +71,7 @@ export class WorkerActor {
     })
     this.#machine.start()
     this.#spec = options.spec
+    this.#onHostCall = options.onHostCall
     this.exited = new Promise((resolve) => (this.#settleExited = resolve))
   }
 
@@ -91,7 +97,7 @@ export class WorkerActor {
         }
       },
       log: (log) => this.#log("worker", log.level, log.message),
-      hostCall: (call) => this.#channel.send({ kind: "host_error", id: call.id, type: "pyvisor.NoHostHandler", message: `no host handler '${call.name}'` }),
+      hostCall: (call) => answerHostCall(call, this.#onHostCall, { workerId: this.id, pid: this.pid, callId: this.inFlight, session: this.inFlight === null ? undefined : this.#session }, (m) => this.#channel.send(m)),
       pong: (id) => this.#pings.pong(id),
       violation: (error) => this.#violation(error.message)
     })
@@ -182,6 +188,7 @@ export class WorkerActor {
     const answer = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }))
     let id: number
     const done = (): void => this.#send({ type: "DONE", id })
+    this.#session = options.session
     try {
       id = this.#channel.call({
         name,

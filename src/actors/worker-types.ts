@@ -8,6 +8,7 @@
  * ```
  * @module
  */
+import type { HostCallHandler } from "./host-calls.ts"
 import type { ExitInfo, WorkerStateValue } from "../machines/worker.ts"
 import type { ProcessExit, ProcessSpec } from "./python-process.ts"
 
@@ -23,6 +24,8 @@ export interface WorkerActorOptions {
   readonly restarts?: number
   readonly spec: ProcessSpec
   readonly onEvent?: (event: WorkerActorEvent) => void
+  /** Answers the worker's `ctx.call_host(...)`; without it they fail with `pyvisor.NoHostHandler`. */
+  readonly onHostCall?: HostCallHandler
 }
 
 /** Options of one call. */

@@ -22,6 +22,7 @@ export const validateCall = (name: unknown, args: unknown, options: CallOptions)
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) return invalid("options.signal", options.signal, "an AbortSignal")
   if (options.idempotent !== undefined && typeof options.idempotent !== "boolean") return invalid("options.idempotent", options.idempotent, "a boolean")
   if (options.retries !== undefined && (!Number.isInteger(options.retries) || options.retries < 0 || options.retries > 100)) return invalid("options.retries", options.retries, "an integer from 0 to 100")
+  if (options.affinity !== undefined && options.affinity !== "prefer" && options.affinity !== "strict") return invalid("options.affinity", options.affinity, "'prefer' or 'strict'")
   return undefined
 }
 

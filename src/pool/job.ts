@@ -3,7 +3,7 @@
  * exactly once, and settling clears its timers and its abort listener.
  */
 import type { CallArgs } from "../protocol/index.ts"
-import type { QueueNode } from "./queue.ts"
+import type { Queue, QueueNode } from "./queue.ts"
 
 /** Options a caller gives to `pool.call`. */
 export interface CallOptions {
@@ -20,6 +20,8 @@ export interface CallOptions {
   readonly idempotent?: boolean
   /** Retries of an idempotent call after crashes. Default 1. */
   readonly retries?: number
+  /** With `session`: `prefer` (default) its last worker, or `strict`ly that worker. See `pool.session`. */
+  readonly affinity?: "prefer" | "strict"
 }
 
 /** Streaming details of a job. */
@@ -41,6 +43,8 @@ export class Job {
   readonly createdAt: number
   phase: Phase = "queued"
   node: QueueNode<Job> | null = null
+  /** The queue `node` is in (the pool's, or a strict session's worker's). */
+  queue: Queue<Job> | null = null
   /** Set while running: lets a timeout or abort cancel the Python side. */
   cancel: (() => void) | null = null
   dispatchedAt = 0

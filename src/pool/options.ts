@@ -14,7 +14,9 @@ import { resolveHeartbeat } from "../supervisors/heartbeat.ts"
 import type { HeartbeatOptions } from "../supervisors/heartbeat.ts"
 import { DEFAULT_INTENSITY } from "../supervisors/intensity.ts"
 import type { IntensityOptions } from "../supervisors/intensity.ts"
+import type { SessionStore } from "../store/index.ts"
 import type { PoolEvents } from "./events.ts"
+import type { HostHandler } from "./host-router.ts"
 
 /** How to start each Python worker. */
 export interface WorkerOptions {
@@ -85,6 +87,16 @@ export interface PoolOptions {
    * 5 000 ms × 3; `false` turns it off.
    */
   readonly heartbeat?: { readonly intervalMs?: number; readonly misses?: number } | false
+  /**
+   * Host functions workers may call with `ctx.call_host(name, args)`; each gets the args and
+   * who is asking (worker, session). Names starting with `pyvisor.` are reserved.
+   */
+  readonly hostHandlers?: Readonly<Record<string, HostHandler>>
+  /**
+   * Where sessions and `ctx.store` live. Default: a `memoryStore()` the pool owns and closes.
+   * Give a `redisStore(...)` to share sessions and programs between hosts.
+   */
+  readonly store?: SessionStore
 }
 
 /** Options with defaults applied. */
@@ -107,6 +119,8 @@ export interface ResolvedOptions {
   readonly shutdown: { readonly graceMs: number; readonly killAfterMs: number }
   readonly restart: { readonly intensity: IntensityOptions; readonly backoff: ResolvedBackoff }
   readonly heartbeat: HeartbeatOptions | undefined
+  readonly hostHandlers: Readonly<Record<string, HostHandler>>
+  readonly store: SessionStore | undefined
 }
 
 const show = (value: unknown): string => inspect(value, { depth: 2, breakLength: Infinity })
@@ -174,6 +188,25 @@ const restart = (value: unknown): ResolvedOptions["restart"] => {
   }
 }
 
+const hostHandlers = (value: unknown): Readonly<Record<string, HostHandler>> => {
+  if (value === undefined) return {}
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid("hostHandlers", value, "an object of functions")
+  for (const [name, handler] of Object.entries(value)) {
+    if (name.startsWith("pyvisor.")) throw invalid(`hostHandlers.${name}`, name, "a name not starting with 'pyvisor.' (reserved)")
+    if (typeof handler !== "function") throw invalid(`hostHandlers.${name}`, handler, "a function")
+  }
+  return value as Record<string, HostHandler>
+}
+
+const STORE_METHODS = ["get", "getIfChanged", "put", "delete", "list", "createSession", "touchSession", "closeSession", "close"]
+
+const store = (value: unknown): SessionStore | undefined => {
+  if (value === undefined) return undefined
+  const missing = typeof value === "object" && value !== null ? STORE_METHODS.filter((m) => typeof (value as Record<string, unknown>)[m] !== "function") : STORE_METHODS
+  if (missing.length > 0) throw invalid("store", value, `a SessionStore such as memoryStore() or redisStore(...) (missing ${missing.join(", ")})`)
+  return value as SessionStore
+}
+
 const MODULE = /^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)*$/
 
 const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
@@ -234,6 +267,8 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
       killAfterMs: integer("shutdown.killAfterMs", shutdown.killAfterMs, 2_000, 0)
     },
     restart: restart(options.restart),
-    heartbeat: resolveHeartbeat(options.heartbeat)
+    heartbeat: resolveHeartbeat(options.heartbeat),
+    hostHandlers: hostHandlers(options.hostHandlers),
+    store: store(options.store)
   }
 }

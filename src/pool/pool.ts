@@ -4,12 +4,17 @@
  */
 import { createActor } from "xstate"
 import type { WorkerActor, WorkerActorEvent } from "../actors/worker-actor.ts"
-import { CallTimeoutError, CheckoutTimeoutError, PoolClosedError, PoolFailedError, QueueFullError, WorkerCrashedError } from "../errors.ts"
+import { CallTimeoutError, CheckoutTimeoutError, PoolClosedError, PoolFailedError, QueueFullError, SessionAffinityError, WorkerCrashedError } from "../errors.ts"
 import { acceptsCalls, poolMachine } from "../machines/pool.ts"
 import type { PoolStateValue } from "../machines/pool.ts"
 import type { CallArgs } from "../protocol/index.ts"
+import { memoryStore, SessionNotFoundError } from "../store/index.ts"
+import type { SessionStore } from "../store/index.ts"
+import { checkSessionId } from "../store/validate.ts"
 import type { SupervisorEscalation } from "../supervisors/supervisor.ts"
+import { Affinity } from "./affinity.ts"
 import { Emitter } from "./events.ts"
+import { hostRouter } from "./host-router.ts"
 import type { PoolEvents } from "./events.ts"
 import { Job } from "./job.ts"
 import type { CallOptions, StreamHooks } from "./job.ts"
@@ -19,6 +24,8 @@ import { abortError, failingIterator, sessionOf, validateCall } from "./call-che
 import { invalid, resolveOptions } from "./options.ts"
 import type { PoolOptions, ResolvedOptions } from "./options.ts"
 import { Queue } from "./queue.ts"
+import { PoolSession } from "./session.ts"
+import type { SessionOptions } from "./session.ts"
 import { Slots } from "./slots.ts"
 import type { Slot } from "./slots.ts"
 import { after } from "./timers.ts"
@@ -52,6 +59,8 @@ export class Pool {
   readonly #maintenance: Maintenance
   readonly #createdAt = performance.now()
   readonly #workers: SupervisedWorkers
+  readonly #store: SessionStore
+  readonly #affinity = new Affinity()
   #failure: PoolFailedError | null = null
   #started = false
   #closing: Promise<void> | null = null
@@ -60,7 +69,8 @@ export class Pool {
   /** @internal use {@link createPool} */
   constructor(options: ResolvedOptions) {
     this.#o = options
-    this.#slots = new Slots(options.size, options.startConcurrency)
+    this.#store = options.store ?? memoryStore()
+    this.#slots = new Slots(options.size, options.startConcurrency, hostRouter(this.#store, options.hostHandlers))
     this.#machine = createActor(poolMachine, { input: { size: options.size } })
     let previous: PoolStateValue = "starting"
     this.ready = new Promise<void>((resolve, reject) => {
@@ -99,7 +109,43 @@ export class Pool {
    * ```
    */
   call(name: string, args?: CallArgs, options: CallOptions = {}): Promise<unknown> {
-    return new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject))
+    if (options?.session === undefined) return new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject))
+    return this.#openSession(options.session).then(() => new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject)))
+  }
+
+  /**
+   * A session: its calls share `ctx.store`'s session scope and, with affinity, a worker.
+   * Throws `InvalidSessionIdError` for a bad id. See docs/sessions.md.
+   *
+   * @example
+   * ```ts
+   * const s = pool.session("user-42", { affinity: "strict" })
+   * await s.call("remember", { fact: "likes tea" })
+   * await s.close()
+   * ```
+   */
+  session(id: string, options: SessionOptions = {}): PoolSession {
+    checkSessionId(id)
+    const affinity = options.affinity ?? "prefer"
+    if (affinity !== "prefer" && affinity !== "strict") throw invalid("session.affinity", affinity, "'prefer' or 'strict'")
+    return new PoolSession({
+      call: (name, args, o) => this.call(name, args, o),
+      stream: (name, args, o) => this.stream(name, args, o),
+      closeSession: async (sessionId) => {
+        this.#affinity.forget(sessionId)
+        await this.#store.closeSession(sessionId)
+      }
+    }, id, affinity)
+  }
+
+  /** A live session is touched (its TTL restarts); an unknown one is created; an expired one rejects. */
+  async #openSession(id: string): Promise<void> {
+    try {
+      await this.#store.touchSession(id)
+    } catch (error) {
+      if (!(error instanceof SessionNotFoundError)) throw error
+      await this.#store.createSession(id)
+    }
   }
 
   /**
@@ -114,7 +160,11 @@ export class Pool {
   stream(name: string, args?: CallArgs, options: CallOptions & { readonly window?: number } = {}): AsyncIterableIterator<unknown> {
     const window = options.window ?? 64
     if (!Number.isInteger(window) || window < 1) return failingIterator(invalid("options.window", window, "an integer from 1"))
-    return openStream(window, (hooks, signal, resolve, reject) => this.#submit(name, args, { ...options, signal }, hooks, resolve, reject), options.signal)
+    const session = options.session
+    return openStream(window, (hooks, signal, resolve, reject) => {
+      if (session === undefined) return this.#submit(name, args, { ...options, signal }, hooks, resolve, reject)
+      this.#openSession(session).then(() => this.#submit(name, args, { ...options, signal }, hooks, resolve, reject), reject)
+    }, options.signal)
   }
 
   /** Subscribes to pool events; returns an unsubscribe function. */
@@ -146,13 +196,14 @@ export class Pool {
   async #close(graceMs: number): Promise<void> {
     this.#machine.send({ type: "CLOSE" })
     this.#maintenance.stop()
-    for (const job of this.#queue.drain()) job.fail(new PoolClosedError({ message: `pool closed before '${job.name}' was run` }))
+    for (const job of [...this.#queue.drain(), ...this.#affinity.drain()]) job.fail(new PoolClosedError({ message: `pool closed before '${job.name}' was run` }))
     await Promise.all(this.#slots.all.map(async (slot) => {
       slot.idleTimer?.()
       await slot.starting?.catch(() => {})
     }))
     await this.#workers.close({ graceMs, killAfterMs: this.#o.shutdown.killAfterMs })
     await Promise.all(this.#retiring)
+    if (this.#o.store === undefined) await this.#store.close()
     this.#machine.send({ type: "DRAINED" })
   }
 
@@ -178,8 +229,14 @@ export class Pool {
       signal.addEventListener("abort", onAbort, { once: true })
       job.onSettle(() => signal.removeEventListener("abort", onAbort))
     }
-    const slot = this.#slots.pickIdle()
-    if (slot && this.#queue.length === 0 && this.#dispatch(slot, job)) return
+    const route = options.session === undefined ? undefined : this.#affinity.route(job, this.#slots.idle)
+    if (route?.kind === "lost") {
+      job.fail(new SessionAffinityError({ message: `session '${options.session}' is strictly bound to worker ${route.workerId} (pid ${route.pid}), which is gone; '${name}' was not run`, sessionId: options.session!, workerId: route.workerId, pid: route.pid }))
+      return
+    }
+    if (route?.kind === "wait") return this.#enqueue(job, false, route.queue)
+    const slot = route?.kind === "slot" ? route.slot : this.#queue.length === 0 ? this.#slots.pickIdle() : undefined
+    if (slot && this.#dispatch(slot, job)) return
     if (job.phase === "settled") return
     if (this.#queue.length >= this.#o.maxQueue) {
       job.fail(new QueueFullError({ message: `queue full (${this.#o.maxQueue} calls waiting); '${name}' was not run`, maxQueue: this.#o.maxQueue }))
@@ -189,16 +246,18 @@ export class Pool {
   }
 
   /** Queues `job` (first, for a retry) with a fresh checkout deadline, and asks for capacity. */
-  #enqueue(job: Job, first: boolean): void {
-    job.node = first ? this.#queue.unshift(job) : this.#queue.push(job)
+  #enqueue(job: Job, first: boolean, queue = this.#queue): void {
+    job.node = first ? queue.unshift(job) : queue.push(job)
+    job.queue = queue
     const node = job.node
     job.checkoutTimer?.()
     job.checkoutTimer = after(this.#o.checkoutTimeoutMs, () => {
-      if (this.#queue.remove(node)) {
+      if (queue.remove(node)) {
         job.fail(new CheckoutTimeoutError({ message: `no worker free for '${job.name}' within ${this.#o.checkoutTimeoutMs} ms`, timeoutMs: this.#o.checkoutTimeoutMs }))
       }
     })
     job.onSettle(() => job.checkoutTimer?.())
+    if (queue !== this.#queue) return
     if (!this.#exhausted && this.#slots.idle.size === 0) {
       this.#exhausted = true
       this.#events.emit("exhausted", { queued: this.#queue.length })
@@ -221,6 +280,7 @@ export class Pool {
     this.#slots.idle.delete(slot)
     slot.idleTimer?.()
     slot.idleTimer = null
+    if (job.options.session !== undefined) this.#affinity.bind(job.options.session, slot)
     job.phase = "running"
     job.attempts++
     job.checkoutTimer?.()
@@ -260,17 +320,20 @@ export class Pool {
     this.#failure = new PoolFailedError({ message: `pool failed: ${escalation.message}`, cause: escalation.lastReason.cause ?? escalation })
     this.#maintenance.stop()
     this.#machine.send({ type: "FAIL", reason: escalation.message })
-    for (const job of this.#queue.drain()) job.fail(this.#failure)
+    for (const job of [...this.#queue.drain(), ...this.#affinity.drain()]) job.fail(this.#failure)
   }
 
   /** A timeout or abort: release the caller now; a running call also gets `cancel`. */
   #interrupt(job: Job, error: Error): void {
-    if (job.phase === "queued" && job.node) this.#queue.remove(job.node)
+    if (job.phase === "queued" && job.node) job.queue?.remove(job.node)
     const cancel = job.phase === "running" ? job.cancel : null
     if (job.fail(error)) cancel?.()
   }
 
-  #pump(): void {
+  #pump(ready?: Slot): void {
+    // A strict session waiting for exactly this worker goes first.
+    const pinned = ready && this.#slots.idle.has(ready) ? this.#affinity.takePinned(ready) : undefined
+    if (pinned && ready) this.#dispatch(ready, pinned)
     while (this.#queue.length > 0) {
       const slot = this.#slots.pickIdle()
       if (slot === undefined) return this.#grow()
@@ -333,10 +396,11 @@ export class Pool {
         this.#slots.idle.add(slot)
         if (slot.overflow) slot.idleTimer = after(this.#o.idleTimeoutMs, () => this.#retireIdleOverflow(slot))
         // Never dispatch from inside a transition: xstate would only queue the CALL.
-        queueMicrotask(() => this.#pump())
+        queueMicrotask(() => this.#pump(slot))
       } else this.#slots.idle.delete(slot)
     } else if (event.type === "exit") {
       this.#slots.idle.delete(slot)
+      this.#affinityLost(slot, actor, "died")
       this.#machine.send({ type: "WORKER_LOST", workerId: slot.id })
       slot.actor = null
       if (this.#closing) return
@@ -356,6 +420,7 @@ export class Pool {
     }
     this.#slots.idle.delete(slot)
     this.#machine.send({ type: "WORKER_LOST", workerId: slot.id })
+    this.#affinityLost(slot, old, "was recycled")
     slot.actor = null
     slot.recycled++
     this.#events.emit("recycle", { workerId: slot.id, pid: old.pid, reason, calls: old.callsServed })
@@ -364,6 +429,14 @@ export class Pool {
     if (this.#closing) return
     if (slot.overflow) return this.#slots.remove(slot)
     void this.#start(slot).catch(() => {})
+  }
+
+  /** Strict session calls waiting for a worker that is gone cannot run anywhere else. */
+  #affinityLost(slot: Slot, actor: WorkerActor, what: string): void {
+    for (const job of this.#affinity.lost(actor)) {
+      const sessionId = job.options.session!
+      job.fail(new SessionAffinityError({ message: `session '${sessionId}' is strictly bound to worker ${slot.id} (pid ${actor.pid}), which ${what}; '${job.name}' was not run`, sessionId, workerId: slot.id, pid: actor.pid }))
+    }
   }
 
   #retireIdleOverflow(slot: Slot): void {

@@ -4,6 +4,7 @@
  */
 import { WorkerActor } from "../actors/worker-actor.ts"
 import type { WorkerActorEvent } from "../actors/worker-actor.ts"
+import type { HostCallHandler } from "../actors/host-calls.ts"
 import type { ProcessSpec } from "../actors/python-process.ts"
 
 /** @internal one place a worker runs. */
@@ -33,8 +34,11 @@ export class Slots {
   #overflowSeq = 0
   readonly #concurrency: number
 
-  constructor(size: number, concurrency: number) {
+  readonly #onHostCall: HostCallHandler
+
+  constructor(size: number, concurrency: number, onHostCall: HostCallHandler) {
     this.#concurrency = concurrency
+    this.#onHostCall = onHostCall
     for (let i = 0; i < size; i++) this.all.push(newSlot(`w${i + 1}`, false))
   }
 
@@ -67,7 +71,7 @@ export class Slots {
   start(slot: Slot, spec: ProcessSpec, onEvent: (actor: WorkerActor, e: WorkerActorEvent) => void, whenReady: (actor: WorkerActor) => Promise<void>): Promise<WorkerActor> {
     const launch = (): Promise<WorkerActor> => {
       this.#starting++
-      const actor: WorkerActor = new WorkerActor({ workerId: slot.id, restarts: slot.restarts, spec, onEvent: (e) => onEvent(actor, e) })
+      const actor: WorkerActor = new WorkerActor({ workerId: slot.id, restarts: slot.restarts, spec, onEvent: (e) => onEvent(actor, e), onHostCall: this.#onHostCall })
       slot.actor = actor
       slot.bornAt = performance.now()
       slot.recycle = null

@@ -1,0 +1,71 @@
+/**
+ * Session affinity: which worker incarnation served a session last, and the calls of
+ * `strict` sessions waiting for that very incarnation. `prefer` uses the binding when that
+ * worker is idle and falls back to any worker; `strict` waits for it (bounded by the
+ * checkout timeout) and fails once it is gone.
+ * @internal
+ */
+import type { WorkerActor } from "../actors/worker-actor.ts"
+import type { Job } from "./job.ts"
+import { Queue } from "./queue.ts"
+import type { Slot } from "./slots.ts"
+
+interface Binding {
+  readonly slot: Slot
+  readonly actor: WorkerActor
+}
+
+/** Where a session's call goes now. */
+export type Route =
+  | { readonly kind: "any" }
+  | { readonly kind: "slot"; readonly slot: Slot }
+  | { readonly kind: "wait"; readonly queue: Queue<Job> }
+  | { readonly kind: "lost"; readonly workerId: string; readonly pid: number | null }
+
+/** @internal */
+export class Affinity {
+  readonly #bound = new Map<string, Binding>()
+  readonly #pinned = new Map<WorkerActor, { slot: Slot; queue: Queue<Job> }>()
+
+  /** Records that `session` was served by `slot`'s current worker. */
+  bind(session: string, slot: Slot): void {
+    if (slot.actor) this.#bound.set(session, { slot, actor: slot.actor })
+  }
+
+  forget(session: string): void {
+    this.#bound.delete(session)
+  }
+
+  route(job: Job, idle: ReadonlySet<Slot>): Route {
+    const session = job.options.session
+    const binding = session === undefined ? undefined : this.#bound.get(session)
+    if (binding === undefined) return { kind: "any" }
+    const alive = binding.slot.actor === binding.actor
+    if (alive && idle.has(binding.slot)) return { kind: "slot", slot: binding.slot }
+    if (job.options.affinity !== "strict") return { kind: "any" }
+    if (!alive) return { kind: "lost", workerId: binding.slot.id, pid: binding.actor.pid }
+    let pinned = this.#pinned.get(binding.actor)
+    if (pinned === undefined) this.#pinned.set(binding.actor, (pinned = { slot: binding.slot, queue: new Queue<Job>() }))
+    return { kind: "wait", queue: pinned.queue }
+  }
+
+  /** A strict call waiting for `slot`'s current worker, if that worker is idle now. */
+  takePinned(slot: Slot): Job | undefined {
+    const pinned = slot.actor ? this.#pinned.get(slot.actor) : undefined
+    return pinned?.queue.shift()
+  }
+
+  /** The worker is gone: its waiting strict calls, to be failed by the caller. */
+  lost(actor: WorkerActor): Array<Job> {
+    const pinned = this.#pinned.get(actor)
+    this.#pinned.delete(actor)
+    return pinned ? pinned.queue.drain() : []
+  }
+
+  /** Every waiting strict call (at close or failure). */
+  drain(): Array<Job> {
+    const jobs = [...this.#pinned.values()].flatMap((p) => p.queue.drain())
+    this.#pinned.clear()
+    return jobs
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * A session on the pool: calls that share the session's store scope and, with affinity,
+ * its worker. Created with `pool.session(id, options)`.
+ */
+import type { CallArgs } from "../protocol/index.ts"
+import { SessionNotFoundError } from "../store/index.ts"
+import type { CallOptions } from "./job.ts"
+
+/** Options of `pool.session`. */
+export interface SessionOptions {
+  /**
+   * `prefer` (default): the session's last worker when it is idle, else any worker.
+   * `strict`: always that worker; wait for it (up to the checkout timeout) and fail with
+   * `SessionAffinityError` if it died.
+   */
+  readonly affinity?: "prefer" | "strict"
+}
+
+/** What a session needs from its pool. @internal */
+export interface SessionHost {
+  call(name: string, args: CallArgs | undefined, options: CallOptions): Promise<unknown>
+  stream(name: string, args: CallArgs | undefined, options: CallOptions & { readonly window?: number }): AsyncIterableIterator<unknown>
+  closeSession(id: string): Promise<void>
+}
+
+type SessionCallOptions = Omit<CallOptions, "session" | "affinity">
+
+/**
+ * A session handle. Its calls see `ctx.session == id` in Python, and `ctx.store` is the
+ * session's own scope. Closing it deletes the session's keys.
+ *
+ * @example
+ * ```ts
+ * const s = pool.session("user-42", { affinity: "prefer" })
+ * const id = await s.call("create_program", { signature: "question -> answer", demos })
+ * await s.call("run_program", { program_id: id, inputs: { question: "2+2?" } })
+ * await s.close()
+ * ```
+ */
+export class PoolSession {
+  readonly id: string
+  readonly affinity: "prefer" | "strict"
+  readonly #host: SessionHost
+  #closed = false
+
+  /** @internal use `pool.session` */
+  constructor(host: SessionHost, id: string, affinity: "prefer" | "strict") {
+    this.#host = host
+    this.id = id
+    this.affinity = affinity
+  }
+
+  /** Runs handler `name` in this session. */
+  call(name: string, args?: CallArgs, options: SessionCallOptions = {}): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closedError())
+    return this.#host.call(name, args, { ...options, session: this.id, affinity: this.affinity })
+  }
+
+  /** Streams generator handler `name` in this session. */
+  stream(name: string, args?: CallArgs, options: SessionCallOptions & { readonly window?: number } = {}): AsyncIterableIterator<unknown> {
+    if (this.#closed) {
+      const error = this.#closedError()
+      const it: AsyncIterableIterator<unknown> = { next: () => Promise.reject(error), [Symbol.asyncIterator]: () => it }
+      return it
+    }
+    return this.#host.stream(name, args, { ...options, session: this.id, affinity: this.affinity })
+  }
+
+  /** Ends the session: its keys are deleted; further calls on this handle reject. */
+  close(): Promise<void> {
+    this.#closed = true
+    return this.#host.closeSession(this.id)
+  }
+
+  #closedError(): SessionNotFoundError {
+    return new SessionNotFoundError({ message: `session '${this.id}' was closed`, sessionId: this.id })
+  }
+}
