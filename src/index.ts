@@ -10,7 +10,8 @@
  * ```
  * @module
  */
-export { createPool, Pool } from "./pool/pool.ts"
+export { createPool } from "./pool/create.ts"
+export { Pool } from "./pool/pool.ts"
 export type { CallOptions } from "./pool/job.ts"
 export type { PoolEvents } from "./pool/events.ts"
 export type { LatencySummary, PoolSnapshot, WorkerSnapshot } from "./pool/snapshot.ts"

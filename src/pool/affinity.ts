@@ -6,6 +6,7 @@
  * @internal
  */
 import type { WorkerActor } from "../actors/worker-actor.ts"
+import { SessionAffinityError } from "../errors.ts"
 import type { Job } from "./job.ts"
 import { Queue } from "./queue.ts"
 import type { Slot } from "./slots.ts"
@@ -20,7 +21,16 @@ export type Route =
   | { readonly kind: "any" }
   | { readonly kind: "slot"; readonly slot: Slot }
   | { readonly kind: "wait"; readonly queue: Queue<Job> }
-  | { readonly kind: "lost"; readonly workerId: string; readonly pid: number | null }
+  | { readonly kind: "lost"; readonly error: SessionAffinityError }
+
+/** The error of a strict session call whose worker is gone. */
+export const affinityError = (job: Job, workerId: string, pid: number | null, what: string): SessionAffinityError => {
+  const sessionId = job.options.session ?? ""
+  return new SessionAffinityError({
+    message: `session '${sessionId}' is strictly bound to worker ${workerId} (pid ${pid}), which ${what}; '${job.name}' was not run`,
+    sessionId, workerId, pid
+  })
+}
 
 /** @internal */
 export class Affinity {
@@ -43,7 +53,7 @@ export class Affinity {
     const alive = binding.slot.actor === binding.actor
     if (alive && idle.has(binding.slot)) return { kind: "slot", slot: binding.slot }
     if (job.options.affinity !== "strict") return { kind: "any" }
-    if (!alive) return { kind: "lost", workerId: binding.slot.id, pid: binding.actor.pid }
+    if (!alive) return { kind: "lost", error: affinityError(job, binding.slot.id, binding.actor.pid, "is gone") }
     let pinned = this.#pinned.get(binding.actor)
     if (pinned === undefined) this.#pinned.set(binding.actor, (pinned = { slot: binding.slot, queue: new Queue<Job>() }))
     return { kind: "wait", queue: pinned.queue }

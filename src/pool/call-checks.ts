@@ -1,7 +1,8 @@
 /** Checks of a call's arguments and the small values built from them. @internal */
-import { AbortError } from "../errors.ts"
+import { AbortError, CallTimeoutError } from "../errors.ts"
 import type { Job, CallOptions } from "./job.ts"
 import { invalid } from "./options.ts"
+import { after } from "./timers.ts"
 
 export const failingIterator = (error: Error): AsyncIterableIterator<unknown> => {
   const it: AsyncIterableIterator<unknown> = { next: () => Promise.reject(error), [Symbol.asyncIterator]: () => it }
@@ -12,6 +13,21 @@ export const sessionOf = (job: Job): { session?: string } => (job.options.sessio
 
 export const abortError = (name: string, signal: AbortSignal): AbortError =>
   new AbortError({ message: `'${name}' was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ""}`, reason: signal.reason })
+
+/** Arms the call's own deadline and abort signal; `interrupt` releases the caller. */
+export const armDeadlines = (job: Job, interrupt: (error: Error) => void): void => {
+  const { timeoutMs, signal } = job.options
+  if (timeoutMs !== undefined) {
+    job.onSettle(after(timeoutMs, () => interrupt(new CallTimeoutError({
+      message: `'${job.name}' did not finish within ${timeoutMs} ms`, handler: job.name, timeoutMs
+    }))))
+  }
+  if (signal) {
+    const onAbort = (): void => interrupt(abortError(job.name, signal))
+    signal.addEventListener("abort", onAbort, { once: true })
+    job.onSettle(() => signal.removeEventListener("abort", onAbort))
+  }
+}
 
 export const validateCall = (name: unknown, args: unknown, options: CallOptions): Error | undefined => {
   if (typeof name !== "string" || name.length === 0) return invalid("name", name, "a non-empty string")

@@ -69,6 +69,11 @@ export class Job {
     this.#reject = reject
   }
 
+  /** After its worker crashed: may this call run again elsewhere? (idempotent, retries left, not a stream) */
+  mayRetry(): boolean {
+    return this.options.idempotent === true && this.stream === undefined && this.phase === "running" && this.attempts <= (this.options.retries ?? 1)
+  }
+
   /** Registers something to undo when the job settles (a timer, a listener). */
   onSettle(cleanup: () => void): void {
     if (this.phase === "settled") cleanup()

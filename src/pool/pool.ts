@@ -4,15 +4,14 @@
  */
 import { createActor } from "xstate"
 import type { WorkerActor, WorkerActorEvent } from "../actors/worker-actor.ts"
-import { CallTimeoutError, CheckoutTimeoutError, PoolClosedError, PoolFailedError, QueueFullError, SessionAffinityError, WorkerCrashedError } from "../errors.ts"
+import { CheckoutTimeoutError, PoolClosedError, PoolFailedError, QueueFullError, WorkerCrashedError } from "../errors.ts"
 import { acceptsCalls, poolMachine } from "../machines/pool.ts"
 import type { PoolStateValue } from "../machines/pool.ts"
 import type { CallArgs } from "../protocol/index.ts"
-import { memoryStore, SessionNotFoundError } from "../store/index.ts"
+import { memoryStore } from "../store/index.ts"
 import type { SessionStore } from "../store/index.ts"
-import { checkSessionId } from "../store/validate.ts"
 import type { SupervisorEscalation } from "../supervisors/supervisor.ts"
-import { Affinity } from "./affinity.ts"
+import { Affinity, affinityError } from "./affinity.ts"
 import { Emitter } from "./events.ts"
 import { hostRouter } from "./host-router.ts"
 import type { PoolEvents } from "./events.ts"
@@ -20,16 +19,17 @@ import { Job } from "./job.ts"
 import type { CallOptions, StreamHooks } from "./job.ts"
 import { Maintenance } from "./maintenance.ts"
 import { Histogram, Utilization } from "./metrics.ts"
-import { abortError, failingIterator, sessionOf, validateCall } from "./call-checks.ts"
-import { invalid, resolveOptions } from "./options.ts"
-import type { PoolOptions, ResolvedOptions } from "./options.ts"
+import { abortError, armDeadlines, failingIterator, sessionOf, validateCall } from "./call-checks.ts"
+import { invalid } from "./options.ts"
+import type { ResolvedOptions } from "./options.ts"
 import { Queue } from "./queue.ts"
-import { PoolSession } from "./session.ts"
-import type { SessionOptions } from "./session.ts"
+import { makeSession, openSession } from "./session.ts"
+import type { PoolSession, SessionOptions } from "./session.ts"
 import { Slots } from "./slots.ts"
 import type { Slot } from "./slots.ts"
 import { after } from "./timers.ts"
 import { snapshotOf } from "./snapshot.ts"
+import { watchReady } from "./ready.ts"
 import { SupervisedWorkers } from "./supervised.ts"
 import type { PoolSnapshot } from "./snapshot.ts"
 import { openStream } from "./stream.ts"
@@ -72,22 +72,7 @@ export class Pool {
     this.#store = options.store ?? memoryStore()
     this.#slots = new Slots(options.size, options.startConcurrency, hostRouter(this.#store, options.hostHandlers))
     this.#machine = createActor(poolMachine, { input: { size: options.size } })
-    let previous: PoolStateValue = "starting"
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.#machine.subscribe((snap) => {
-        const state = snap.value as PoolStateValue
-        if (state === previous) return
-        this.#events.emit("pool", { state, previous })
-        if (state === "ready" && previous === "starting") {
-          this.#events.emit("ready", { timeToReadyMs: performance.now() - this.#createdAt })
-          resolve()
-        }
-        if (state === "failed") reject(this.#failure)
-        if (state === "closed") reject(new PoolClosedError({ message: "pool closed before it was ready" }))
-        previous = state
-      })
-    })
-    this.ready.catch(() => {})
+    this.ready = watchReady(this.#machine, this.#events, this.#createdAt, () => this.#failure)
     this.#machine.start()
     for (const [name, listener] of Object.entries(options.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
     this.#maintenance = new Maintenance(this.#slots, options, (slot, reason) => this.#recycle(slot, reason))
@@ -109,8 +94,9 @@ export class Pool {
    * ```
    */
   call(name: string, args?: CallArgs, options: CallOptions = {}): Promise<unknown> {
-    if (options?.session === undefined) return new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject))
-    return this.#openSession(options.session).then(() => new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject)))
+    // A non-string session is an InvalidOptionError from #submit, not a store lookup.
+    if (typeof options?.session !== "string") return new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject))
+    return openSession(this.#store, options.session).then(() => new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject)))
   }
 
   /**
@@ -125,27 +111,14 @@ export class Pool {
    * ```
    */
   session(id: string, options: SessionOptions = {}): PoolSession {
-    checkSessionId(id)
-    const affinity = options.affinity ?? "prefer"
-    if (affinity !== "prefer" && affinity !== "strict") throw invalid("session.affinity", affinity, "'prefer' or 'strict'")
-    return new PoolSession({
+    return makeSession({
       call: (name, args, o) => this.call(name, args, o),
       stream: (name, args, o) => this.stream(name, args, o),
       closeSession: async (sessionId) => {
         this.#affinity.forget(sessionId)
         await this.#store.closeSession(sessionId)
       }
-    }, id, affinity)
-  }
-
-  /** A live session is touched (its TTL restarts); an unknown one is created; an expired one rejects. */
-  async #openSession(id: string): Promise<void> {
-    try {
-      await this.#store.touchSession(id)
-    } catch (error) {
-      if (!(error instanceof SessionNotFoundError)) throw error
-      await this.#store.createSession(id)
-    }
+    }, id, options)
   }
 
   /**
@@ -162,8 +135,8 @@ export class Pool {
     if (!Number.isInteger(window) || window < 1) return failingIterator(invalid("options.window", window, "an integer from 1"))
     const session = options.session
     return openStream(window, (hooks, signal, resolve, reject) => {
-      if (session === undefined) return this.#submit(name, args, { ...options, signal }, hooks, resolve, reject)
-      this.#openSession(session).then(() => this.#submit(name, args, { ...options, signal }, hooks, resolve, reject), reject)
+      if (typeof session !== "string") return this.#submit(name, args, { ...options, signal }, hooks, resolve, reject)
+      void openSession(this.#store, session).then(() => this.#submit(name, args, { ...options, signal }, hooks, resolve, reject), reject)
     }, options.signal)
   }
 
@@ -218,22 +191,9 @@ export class Pool {
     }
     if (options.signal?.aborted) return reject(abortError(name, options.signal))
     const job = new Job(name, args, options, stream, performance.now(), resolve, reject)
-    if (options.timeoutMs !== undefined) {
-      job.onSettle(after(options.timeoutMs, () => this.#interrupt(job, new CallTimeoutError({
-        message: `'${name}' did not finish within ${options.timeoutMs} ms`, handler: name, timeoutMs: options.timeoutMs!
-      }))))
-    }
-    if (options.signal) {
-      const signal = options.signal
-      const onAbort = (): void => this.#interrupt(job, abortError(name, signal))
-      signal.addEventListener("abort", onAbort, { once: true })
-      job.onSettle(() => signal.removeEventListener("abort", onAbort))
-    }
+    armDeadlines(job, (error) => this.#interrupt(job, error))
     const route = options.session === undefined ? undefined : this.#affinity.route(job, this.#slots.idle)
-    if (route?.kind === "lost") {
-      job.fail(new SessionAffinityError({ message: `session '${options.session}' is strictly bound to worker ${route.workerId} (pid ${route.pid}), which is gone; '${name}' was not run`, sessionId: options.session!, workerId: route.workerId, pid: route.pid }))
-      return
-    }
+    if (route?.kind === "lost") return void job.fail(route.error)
     if (route?.kind === "wait") return this.#enqueue(job, false, route.queue)
     const slot = route?.kind === "slot" ? route.slot : this.#queue.length === 0 ? this.#slots.pickIdle() : undefined
     if (slot && this.#dispatch(slot, job)) return
@@ -304,8 +264,7 @@ export class Pool {
 
   /** An idempotent call whose worker crashed goes back to the head of the queue, for another worker. */
   #failOrRetry(job: Job, error: unknown): void {
-    const retries = job.options.retries ?? 1
-    if (!(error instanceof WorkerCrashedError) || job.options.idempotent !== true || job.stream || job.attempts > retries || job.phase !== "running" || this.#closing || this.#failure) {
+    if (!(error instanceof WorkerCrashedError) || !job.mayRetry() || this.#closing || this.#failure) {
       job.fail(error)
       return
     }
@@ -433,36 +392,11 @@ export class Pool {
 
   /** Strict session calls waiting for a worker that is gone cannot run anywhere else. */
   #affinityLost(slot: Slot, actor: WorkerActor, what: string): void {
-    for (const job of this.#affinity.lost(actor)) {
-      const sessionId = job.options.session!
-      job.fail(new SessionAffinityError({ message: `session '${sessionId}' is strictly bound to worker ${slot.id} (pid ${actor.pid}), which ${what}; '${job.name}' was not run`, sessionId, workerId: slot.id, pid: actor.pid }))
-    }
+    for (const job of this.#affinity.lost(actor)) job.fail(affinityError(job, slot.id, actor.pid, what))
   }
 
   #retireIdleOverflow(slot: Slot): void {
     slot.idleTimer = null
     if (slot.actor?.state === "ready" && this.#slots.idle.has(slot)) this.#recycle(slot, `idle for ${this.#o.idleTimeoutMs} ms`)
   }
-}
-
-/**
- * Starts a pool. Eager pools resolve once every worker is ready; lazy ones at once.
- *
- * @example
- * ```ts
- * import { createPool } from "pyvisor"
- * const pool = await createPool({ worker: { module: "my_workers", cwd: "./py" }, size: 4, overflow: 2 })
- * ```
- */
-export const createPool = async (options: PoolOptions): Promise<Pool> => {
-  const resolved = resolveOptions(options)
-  const pool = new Pool(resolved)
-  if (resolved.lazy) return pool
-  try {
-    await pool.start()
-  } catch (error) {
-    await pool.close()
-    throw error
-  }
-  return pool
 }

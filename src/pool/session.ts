@@ -4,7 +4,10 @@
  */
 import type { CallArgs } from "../protocol/index.ts"
 import { SessionNotFoundError } from "../store/index.ts"
+import type { SessionStore } from "../store/index.ts"
+import { checkSessionId } from "../store/validate.ts"
 import type { CallOptions } from "./job.ts"
+import { invalid } from "./options.ts"
 
 /** Options of `pool.session`. */
 export interface SessionOptions {
@@ -21,6 +24,31 @@ export interface SessionHost {
   call(name: string, args: CallArgs | undefined, options: CallOptions): Promise<unknown>
   stream(name: string, args: CallArgs | undefined, options: CallOptions & { readonly window?: number }): AsyncIterableIterator<unknown>
   closeSession(id: string): Promise<void>
+}
+
+/**
+ * Validates and makes a session handle; throws `InvalidSessionIdError` or `InvalidOptionError`.
+ * @internal
+ */
+export const makeSession = (host: SessionHost, id: string, options: SessionOptions): PoolSession => {
+  checkSessionId(id)
+  const affinity = options.affinity ?? "prefer"
+  if (affinity !== "prefer" && affinity !== "strict") throw invalid("session.affinity", affinity, "'prefer' or 'strict'")
+  return new PoolSession(host, id, affinity)
+}
+
+/**
+ * Before a session's call: a live session is touched (its TTL starts again), an unknown one
+ * is created, an expired one rejects with `SessionExpiredError`.
+ * @internal
+ */
+export const openSession = async (store: SessionStore, id: string): Promise<void> => {
+  try {
+    await store.touchSession(id)
+  } catch (error) {
+    if (!(error instanceof SessionNotFoundError)) throw error
+    await store.createSession(id)
+  }
 }
 
 type SessionCallOptions = Omit<CallOptions, "session" | "affinity">
