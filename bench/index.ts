@@ -1,5 +1,6 @@
 // npm run bench: every figure is printed next to a baseline measured in the same run.
 import { callLatency } from "./call-latency.ts"
+import { crashRecovery } from "./crash.ts"
 import { readyTime } from "./ready-time.ts"
 import { table } from "./stats.ts"
 import { throughput } from "./throughput.ts"
@@ -12,6 +13,7 @@ const started = performance.now()
 await callLatency()
 const ready = await readyTime(PYTHON)
 const cells = await throughput(PYTHON)
+await crashRecovery(PYTHON)
 
 // The seeds' targets, next to what this run measured (the stricter fixture where there are two).
 const worst32 = cells.filter((c) => c.concurrency === 32).reduce((a, b) => (b.summary.p99 > a.summary.p99 ? b : a))
