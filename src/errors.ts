@@ -123,11 +123,6 @@ export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
   readonly code = "INVALID_OPTION"
 }
 
-/** Every error a call can reject with. */
-export type CallError =
-  | PythonError | WorkerCrashedError | CallTimeoutError | CheckoutTimeoutError | QueueFullError
-  | PoolClosedError | PoolFailedError | ProtocolError | UnknownHandlerError | AbortError | SerializationError
-
 /**
  * A `strict` session's worker died: its state cannot be assumed on any other worker.
  *

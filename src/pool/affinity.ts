@@ -16,6 +16,9 @@ interface Binding {
   readonly actor: WorkerActor
 }
 
+/** Most sessions remembered; the least recently used binding is forgotten first. */
+const MAX_BINDINGS = 100_000
+
 /** Where a session's call goes now. */
 export type Route =
   | { readonly kind: "any" }
@@ -39,7 +42,12 @@ export class Affinity {
 
   /** Records that `session` was served by `slot`'s current worker. */
   bind(session: string, slot: Slot): void {
-    if (slot.actor) this.#bound.set(session, { slot, actor: slot.actor })
+    if (slot.actor === null) return
+    // Re-inserted so the map's order is least recently used first, and bounded: sessions that
+    // expire or are closed elsewhere (another host, the store) would otherwise stay forever.
+    this.#bound.delete(session)
+    this.#bound.set(session, { slot, actor: slot.actor })
+    if (this.#bound.size > MAX_BINDINGS) this.#bound.delete(this.#bound.keys().next().value!)
   }
 
   forget(session: string): void {
@@ -52,7 +60,11 @@ export class Affinity {
     if (binding === undefined) return { kind: "any" }
     const alive = binding.slot.actor === binding.actor
     if (alive && idle.has(binding.slot)) return { kind: "slot", slot: binding.slot }
-    if (job.options.affinity !== "strict") return { kind: "any" }
+    if (job.options.affinity !== "strict") {
+      // A prefer binding to a dead worker is useless; a strict one is kept to explain the failure.
+      if (!alive && session !== undefined) this.#bound.delete(session)
+      return { kind: "any" }
+    }
     if (!alive) return { kind: "lost", error: affinityError(job, binding.slot.id, binding.actor.pid, "is gone") }
     let pinned = this.#pinned.get(binding.actor)
     if (pinned === undefined) this.#pinned.set(binding.actor, (pinned = { slot: binding.slot, queue: new Queue<Job>() }))

@@ -94,8 +94,9 @@ export class Pool {
    * ```
    */
   call(name: string, args?: CallArgs, options: CallOptions = {}): Promise<unknown> {
-    // A non-string session is an InvalidOptionError from #submit, not a store lookup.
-    if (typeof options?.session !== "string") return new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject))
+    // A non-string session is an InvalidOptionError from #submit, not a store lookup; a closed
+    // pool must not touch (or create) sessions in a store it may not even own any more.
+    if (typeof options?.session !== "string" || !this.#open()) return new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject))
     return openSession(this.#store, options.session).then(() => new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject)))
   }
 
@@ -135,7 +136,7 @@ export class Pool {
     if (!Number.isInteger(window) || window < 1) return failingIterator(invalid("options.window", window, "an integer from 1"))
     const session = options.session
     return openStream(window, (hooks, signal, resolve, reject) => {
-      if (typeof session !== "string") return this.#submit(name, args, { ...options, signal }, hooks, resolve, reject)
+      if (typeof session !== "string" || !this.#open()) return this.#submit(name, args, { ...options, signal }, hooks, resolve, reject)
       void openSession(this.#store, session).then(() => this.#submit(name, args, { ...options, signal }, hooks, resolve, reject), reject)
     }, options.signal)
   }
@@ -184,7 +185,7 @@ export class Pool {
     const bad = validateCall(name, args, options)
     if (bad) return reject(bad)
     const state = this.#machine.getSnapshot().value as PoolStateValue
-    if (this.#closing || !acceptsCalls(state)) {
+    if (!this.#open()) {
       return reject(state === "failed" && this.#failure
         ? this.#failure
         : new PoolClosedError({ message: `pool is closed; '${name}' was not run` }))
@@ -203,6 +204,10 @@ export class Pool {
       return
     }
     this.#enqueue(job, false)
+  }
+
+  #open(): boolean {
+    return this.#closing === null && acceptsCalls(this.#machine.getSnapshot().value as PoolStateValue)
   }
 
   /** Queues `job` (first, for a retry) with a fresh checkout deadline, and asks for capacity. */

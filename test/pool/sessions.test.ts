@@ -1,7 +1,7 @@
 // Sessions, the host store and programs, end to end with real Python workers (memory store).
 import { afterEach, describe, expect, it } from "vitest"
 import {
-  createPool, InvalidSessionIdError, memoryStore, PythonError, SessionAffinityError, SessionExpiredError, SessionNotFoundError
+  createPool, InvalidSessionIdError, memoryStore, PoolClosedError, PythonError, SessionAffinityError, SessionExpiredError, SessionNotFoundError
 } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
 import { eventually, FIXTURES } from "../helpers.ts"
@@ -157,6 +157,18 @@ describe("affinity", () => {
     expect(await queued).toBeInstanceOf(SessionAffinityError)
     expect(((await queued) as Error).message).toMatch(/strictly bound to worker w\d \(pid \d+\), which died/)
     await running
+  })
+})
+
+describe("a closed pool", () => {
+  it("rejects session calls with PoolClosedError and leaves the store alone", async () => {
+    const store = memoryStore()
+    const p = await start({ size: 1, store })
+    await p.close()
+    await expect(p.call("whoami", {}, { session: "late" })).rejects.toBeInstanceOf(PoolClosedError)
+    await expect(p.session("late").call("whoami")).rejects.toBeInstanceOf(PoolClosedError)
+    expect(await store.getSession("late")).toBeUndefined()
+    await store.close()
   })
 })
 
