@@ -1,13 +1,17 @@
 /**
  * `pyvisor demo`: starts a pool on the bundled quick-start worker, watches it warm up, runs
- * a mixed concurrent workload (calls, a token stream, errors and timeouts on purpose), and
- * prints what happened. Runs on the embedded defaults; needs only python3.
+ * a mixed concurrent workload (calls, a token stream, errors and timeouts on purpose), then
+ * creates DSPy-style programs (examples/programs) globally and in sessions and runs them on
+ * other workers, and prints what happened. Runs on the embedded defaults; needs only python3.
  */
+import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { createPool, PythonError } from "../index.ts"
 import type { Pool } from "../index.ts"
 
 const EXAMPLE = fileURLToPath(new URL("../../examples/quickstart/", import.meta.url))
+/** The programs example, loaded by the same workers (absent from the npm package: then skipped). */
+const PROGRAMS = fileURLToPath(new URL("../../examples/programs/qa_workers.py", import.meta.url))
 const SENTENCE = "supervised pools of python workers stream tokens back to node one at a time"
 const TIMEOUTS = 3
 const TIMEOUT_MS = 100
@@ -16,6 +20,7 @@ const WHY: Readonly<Record<string, string>> = {
   "PythonError(ZeroDivisionError)": "divide by 0; the worker lives on",
   CallTimeoutError: `timeoutMs ${TIMEOUT_MS} on a 3 s handler, which saw ctx.cancelled and stopped`
 }
+const NOT_FOUND = "pyvisor_worker.ProgramNotFound"
 
 /** What `pyvisor demo` runs. */
 export interface DemoOptions {
@@ -84,6 +89,137 @@ const workload = (pool: Pool, calls: number, streamed: Array<string>, firstToken
   }))
 }
 
+interface ProgramCase {
+  readonly name: string
+  /** Undefined: global. */
+  readonly session?: { readonly id: string; readonly affinity: "prefer" | "strict" }
+  readonly signature: string
+  readonly demos: ReadonlyArray<Readonly<Record<string, string>>>
+  /** Inputs to run, each with the output it must give. */
+  readonly runs: ReadonlyArray<readonly [Readonly<Record<string, string>>, Readonly<Record<string, string>>]>
+}
+
+const PROGRAM_CASES: ReadonlyArray<ProgramCase> = [
+  {
+    name: "capitals",
+    signature: "question -> answer",
+    demos: [
+      { question: "What is the capital of France?", answer: "Paris" },
+      { question: "What is the capital of Japan?", answer: "Tokyo" },
+      { question: "Who wrote Hamlet?", answer: "Shakespeare" }
+    ],
+    runs: [[{ question: "who wrote hamlet?" }, { answer: "Shakespeare" }], [{ question: "capital of japan" }, { answer: "Tokyo" }]]
+  },
+  {
+    name: "sentiment",
+    signature: "review -> label",
+    demos: [
+      { review: "loved it, great acting", label: "positive" },
+      { review: "boring and far too long", label: "negative" }
+    ],
+    runs: [[{ review: "great fun, loved the acting" }, { label: "positive" }], [{ review: "too long" }, { label: "negative" }]]
+  },
+  {
+    name: "triage",
+    session: { id: "user-1", affinity: "prefer" },
+    signature: "ticket -> team",
+    demos: [
+      { ticket: "cannot log in after password reset", team: "accounts" },
+      { ticket: "charged twice on my invoice", team: "billing" },
+      { ticket: "app crashes when uploading a photo", team: "engineering" }
+    ],
+    runs: [[{ ticket: "invoice charged twice" }, { team: "billing" }], [{ ticket: "crashes on upload" }, { team: "engineering" }]]
+  },
+  {
+    name: "translate",
+    session: { id: "user-2", affinity: "strict" },
+    signature: "english -> french",
+    demos: [
+      { english: "good morning", french: "bonjour" },
+      { english: "thank you", french: "merci" },
+      { english: "good night", french: "bonne nuit" }
+    ],
+    runs: [[{ english: "good morning everyone" }, { french: "bonjour" }], [{ english: "thank you so much" }, { french: "merci" }]]
+  }
+]
+
+/** Calls served per worker incarnation (`id/pid`), to see which workers ran a step. */
+const callCounts = (pool: Pool): Map<string, number> =>
+  new Map(pool.snapshot().workers.map((w) => [`${w.id}/${w.pid ?? "-"}`, w.calls]))
+
+/** The workers that served calls while `step` ran (nothing else runs meanwhile). */
+const servedBy = async <A>(pool: Pool, step: () => Promise<A>): Promise<{ readonly value: A; readonly workers: Array<string> }> => {
+  const before = callCounts(pool)
+  const value = await step()
+  const workers = [...callCounts(pool)].filter(([w, n]) => n > (before.get(w) ?? 0)).map(([w]) => w)
+  return { value, workers }
+}
+
+const isNotFound = (error: unknown): boolean => error instanceof PythonError && error.type === NOT_FOUND
+
+/**
+ * Programs (seed bug #1): each is created by one worker, which stores only its spec, then run
+ * concurrently, so other workers build it from the stored spec. A `prefer` session spreads when
+ * its worker is busy; a `strict` one waits for its worker. Returns the unintended outcomes.
+ */
+const runPrograms = async (pool: Pool): Promise<number> => {
+  console.log(`\nprograms: DSPy-style few-shot predictors (examples/programs/qa_workers.py, same workers)`)
+  const width = Math.max(1, pool.snapshot().workers.filter((w) => w.state === "ready").length)
+  const rows: Array<Array<string>> = [["program", "scope", "created by", "executed by (each builds it once from the stored spec)", "sample"]]
+  let created = 0
+  let executed = 0
+  let notFound = 0
+  let unintended = 0
+  const executors = new Set<string>()
+  const ids = new Map<string, string>()
+  for (const c of PROGRAM_CASES) {
+    const session = c.session && pool.session(c.session.id, { affinity: c.session.affinity })
+    const call = (name: string, args: Record<string, unknown>): Promise<unknown> => session ? session.call(name, args) : pool.call(name, args)
+    const made = await servedBy(pool, () => call("create_program", { signature: c.signature, demos: c.demos }))
+    const id = made.value as string
+    ids.set(c.name, id)
+    created++
+    // As many concurrent runs as ready workers: a global or `prefer` call goes to any idle worker.
+    const jobs = Array.from({ length: width }, (_, i) => c.runs[i % c.runs.length]!)
+    const ran = await servedBy(pool, () => Promise.all(jobs.map(async ([inputs, expected]) => {
+      try {
+        const got = await call("run_program", { program_id: id, inputs })
+        return JSON.stringify(got) === JSON.stringify(expected) ? "ok" : `wrong answer ${JSON.stringify(got)}`
+      } catch (error) {
+        return isNotFound(error) ? "not found" : kindOf(error)
+      }
+    })))
+    executed += ran.value.length
+    notFound += ran.value.filter((r) => r === "not found").length
+    const bad = ran.value.filter((r) => r !== "ok")
+    unintended += bad.length
+    for (const w of ran.workers) executors.add(w)
+    const [sampleIn, sampleOut] = c.runs[0]!
+    rows.push([c.name, c.session ? `session ${c.session.id} (${c.session.affinity})` : "global", made.workers.join(" "),
+      ran.workers.join(" ") + (bad.length ? `  FAILED: ${bad.join(", ")}` : ""),
+      `${Object.values(sampleIn)[0]} -> ${Object.values(sampleOut)[0]}`])
+  }
+  printTable(rows)
+
+  // Isolation, on purpose: another session, or a call with no session, cannot see a session's program.
+  const isolated = "intentional: sessions are isolated"
+  const checks: Array<readonly [string, string, () => Promise<unknown>]> = [
+    ["session user-2 runs user-1's triage", isolated, () => pool.call("run_program", { program_id: ids.get("triage"), inputs: { ticket: "x" } }, { session: "user-2" })],
+    ["a global call runs user-2's translate", isolated, () => pool.call("run_program", { program_id: ids.get("translate"), inputs: { english: "x" } })]
+  ]
+  for (const c of PROGRAM_CASES) if (c.session) await pool.session(c.session.id).close()
+  // Closing a session deleted its keys, so its programs are gone even for a new session of the same id.
+  checks.push(["after closing user-1, it runs triage again", "intentional: closing a session deletes its keys", () => pool.call("run_program", { program_id: ids.get("triage"), inputs: { ticket: "x" } }, { session: "user-1" })])
+  for (const [what, why, run] of checks) {
+    const outcome = await run().then(() => "ran", (error: unknown) => (isNotFound(error) ? "ProgramNotFound" : kindOf(error)))
+    if (outcome !== "ProgramNotFound") unintended++
+    console.log(`  ${what}: ${outcome} (${outcome === "ProgramNotFound" ? why : "UNINTENDED"})`)
+  }
+  await pool.session("user-1").close()
+  console.log(`programs: ${created} created, ${executed} executed across ${executors.size} workers, ${notFound} not found`)
+  return unintended
+}
+
 /**
  * Runs the demo and resolves with its exit code: 0 unless something failed that was not
  * meant to.
@@ -97,7 +233,7 @@ export const runDemo = async (options: DemoOptions): Promise<number> => {
   console.log(`pyvisor demo: ${options.workers} workers (+2 overflow) on examples/quickstart/my_workers.py, python ${options.python}`)
   const ready = { ms: 0 }
   const pool = await createPool({
-    worker: { module: "my_workers", cwd: EXAMPLE, python: options.python },
+    worker: { module: existsSync(PROGRAMS) ? ["my_workers", PROGRAMS] : "my_workers", cwd: EXAMPLE, python: options.python },
     size: options.workers,
     overflow: 2,
     rssCheckIntervalMs: 200,
@@ -157,6 +293,7 @@ export const runDemo = async (options: DemoOptions): Promise<number> => {
     console.log(`  queue wait    p50 ${w.p50.toFixed(2)} ms, p99 ${w.p99.toFixed(2)} ms`)
     console.log(`  utilization   ${(utilization * 100).toFixed(0)}% of worker time busy since start`)
     console.log(`  time to ready ${readyMs.toFixed(0)} ms`)
+    if (existsSync(PROGRAMS)) unintended += await runPrograms(pool)
     console.log(unintended === 0 ? "\nok: every error above was intentional" : `\nFAILED: ${unintended} unintended outcome(s)`)
     return unintended === 0 ? 0 : 1
   } finally {
