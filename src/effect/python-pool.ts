@@ -11,7 +11,7 @@ import type { Scope } from "effect"
 import type { InvalidOptionError } from "../errors.ts"
 import type { CallOptions } from "../pool/job.ts"
 import type { PoolOptions } from "../pool/options.ts"
-import { createPool } from "../pool/create.ts"
+import { startPool } from "../pool/start.ts"
 import type { Pool } from "../pool/pool.ts"
 import type { PoolSnapshot } from "../pool/snapshot.ts"
 import type { CallArgs } from "../protocol/index.ts"
@@ -98,7 +98,7 @@ export const fromEngine = (engine: Pool): PythonPoolService => ({
 export const acquirePool = (options: PoolOptions): Effect.Effect<Pool, StartError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.callback<Pool, StartError>((resume) => {
-      createPool(options).then(
+      startPool(options).then(
         (pool) => resume(Effect.succeed(pool)),
         (error: unknown) => resume(isStartError(error) ? Effect.fail(error) : Effect.die(error))
       )

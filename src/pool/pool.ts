@@ -34,6 +34,9 @@ import { SupervisedWorkers } from "./supervised.ts"
 import type { PoolSnapshot } from "./snapshot.ts"
 import { openStream } from "./stream.ts"
 
+/** @internal lets `createPool` hand the pool the ManagedRuntime that owns it. */
+export const ADOPT_RUNTIME: unique symbol = Symbol("pyvisor.adoptRuntime")
+
 /**
  * A pool of Python workers. Create it with {@link createPool}.
  *
@@ -62,6 +65,8 @@ export class Pool {
   readonly #store: SessionStore
   readonly #affinity = new Affinity()
   #failure: PoolFailedError | null = null
+  /** Disposes the ManagedRuntime of a pool made by `createPool`, once, after the pool closed. */
+  #release: (() => Promise<void>) | null = null
   #started = false
   #closing: Promise<void> | null = null
   #exhausted = false
@@ -164,7 +169,15 @@ export class Pool {
       return Promise.reject(invalid("close.timeoutMs", options.timeoutMs, "an integer from 0"))
     }
     this.#closing ??= this.#close(options.timeoutMs ?? this.#o.shutdown.graceMs)
-    return this.#closing
+    // Taken before it runs: disposing the runtime closes the layer, which calls close() again.
+    const release = this.#release
+    this.#release = null
+    return release ? this.#closing.then(release) : this.#closing
+  }
+
+  /** @internal */
+  [ADOPT_RUNTIME](dispose: () => Promise<void>): void {
+    this.#release = dispose
   }
 
   async #close(graceMs: number): Promise<void> {
