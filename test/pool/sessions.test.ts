@@ -1,7 +1,7 @@
 // Sessions, the host store and programs, end to end with real Python workers (memory store).
 import { afterEach, describe, expect, it } from "vitest"
 import {
-  createPool, InvalidSessionIdError, memoryStore, PoolClosedError, PythonError, SessionAffinityError, SessionExpiredError, SessionNotFoundError
+  CheckoutTimeoutError, createPool, InvalidSessionIdError, memoryStore, PoolClosedError, PythonError, SessionAffinityError, SessionExpiredError, SessionNotFoundError
 } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
 import { eventually, FIXTURES } from "../helpers.ts"
@@ -144,6 +144,18 @@ describe("affinity", () => {
     process.kill(own, "SIGKILL")
     await eventually(() => !p.snapshot().workers.some((w) => w.pid === own))
     await expect(s.call("whoami")).rejects.toBeInstanceOf(SessionAffinityError)
+  })
+
+  it("strict: the wait for its busy worker is bounded by the checkout timeout, even with other workers idle", async () => {
+    const p = await start({ size: 2, checkoutTimeoutMs: 300 })
+    const s = p.session("patient", { affinity: "strict" })
+    const own = (await s.call("whoami")) as number
+    const long = s.call("slow", { ms: 1_500 })
+    await expect.poll(() => p.snapshot().workers.find((w) => w.pid === own)?.state).toBe("busy")
+    await expect(s.call("whoami")).rejects.toBeInstanceOf(CheckoutTimeoutError)
+    expect(p.snapshot().workers.some((w) => w.pid !== own && w.state === "ready")).toBe(true)
+    await long
+    expect(await s.call("whoami")).toBe(own)
   })
 
   it("strict calls waiting for a worker that dies are rejected, not moved", async () => {
