@@ -4,7 +4,7 @@
  * is one worker incarnation: spawned, ready within the init timeout, stopped in order on release.
  * @internal
  */
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, Fiber, Scope } from "effect"
 import type { WorkerActor, WorkerActorEvent } from "../actors/worker-actor.ts"
 import { actorHeartbeat, heartbeat } from "../supervisors/heartbeat.ts"
 import { awaitReady, stopWorker } from "../supervisors/lifecycle.ts"
@@ -22,6 +22,7 @@ export class SupervisedWorkers {
   readonly #onEvent: (slot: Slot, actor: WorkerActor, event: WorkerActorEvent) => void
   readonly #scope: Scope.Closeable
   readonly #sup: DynamicSupervisor<unknown>
+  readonly #watch: Fiber.Fiber<never, SupervisorEscalation>
   #seq = 0
   /** Policy used when a child is released; `close` may shorten the grace. */
   #stopPolicy: StopPolicy
@@ -38,7 +39,8 @@ export class SupervisedWorkers {
     this.#stopPolicy = options.shutdown
     this.#scope = Effect.runSync(Scope.make())
     this.#sup = Effect.runSync(Scope.provide(makeDynamic<unknown>({ id: "pool", ...options.restart }), this.#scope))
-    Effect.runFork(this.#sup.await).addObserver((exit) => {
+    this.#watch = Effect.runFork(this.#sup.await)
+    this.#watch.addObserver((exit) => {
       if (Exit.isFailure(exit)) {
         const error = exit.cause.reasons.find((r) => r._tag === "Fail")
         if (error) onEscalation(error.error)
@@ -75,7 +77,7 @@ export class SupervisedWorkers {
   close(policy: StopPolicy): Promise<void> {
     this.#stopPolicy = policy
     for (const slot of this.#slots.all) slot.childId = null
-    return Effect.runPromise(Scope.close(this.#scope, Exit.void))
+    return Effect.runPromise(Effect.andThen(Fiber.interrupt(this.#watch), Scope.close(this.#scope, Exit.void)))
   }
 
   #incarnation(slot: Slot): Effect.Effect<Child, unknown, Scope.Scope> {
