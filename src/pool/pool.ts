@@ -4,7 +4,7 @@
  */
 import { createActor } from "xstate"
 import type { WorkerActor, WorkerActorEvent } from "../actors/worker-actor.ts"
-import { CheckoutTimeoutError, PoolClosedError, PoolFailedError, QueueFullError, WorkerCrashedError } from "../errors.ts"
+import { PoolClosedError, PoolFailedError, QueueFullError, WorkerCrashedError } from "../errors.ts"
 import { acceptsCalls, poolMachine } from "../machines/pool.ts"
 import type { PoolStateValue } from "../machines/pool.ts"
 import type { CallArgs } from "../protocol/index.ts"
@@ -19,7 +19,8 @@ import { Job } from "./job.ts"
 import type { CallOptions, StreamHooks } from "./job.ts"
 import { Maintenance } from "./maintenance.ts"
 import { Histogram, Utilization } from "./metrics.ts"
-import { abortError, armDeadlines, failingIterator, sessionOf, validateCall } from "./call-checks.ts"
+import { abortError, armDeadlines, failingIterator, validateCall } from "./call-checks.ts"
+import { enqueueWithDeadline, sendToWorker } from "./dispatch.ts"
 import { invalid } from "./options.ts"
 import type { ResolvedOptions } from "./options.ts"
 import { Queue } from "./queue.ts"
@@ -225,16 +226,7 @@ export class Pool {
 
   /** Queues `job` (first, for a retry) with a fresh checkout deadline, and asks for capacity. */
   #enqueue(job: Job, first: boolean, queue = this.#queue): void {
-    job.node = first ? queue.unshift(job) : queue.push(job)
-    job.queue = queue
-    const node = job.node
-    job.checkoutTimer?.()
-    job.checkoutTimer = after(this.#o.checkoutTimeoutMs, () => {
-      if (queue.remove(node)) {
-        job.fail(new CheckoutTimeoutError({ message: `no worker free for '${job.name}' within ${this.#o.checkoutTimeoutMs} ms`, timeoutMs: this.#o.checkoutTimeoutMs }))
-      }
-    })
-    job.onSettle(() => job.checkoutTimer?.())
+    enqueueWithDeadline(job, queue, first, this.#o.checkoutTimeoutMs)
     if (queue !== this.#queue) return
     if (!this.#exhausted && this.#slots.idle.size === 0) {
       this.#exhausted = true
@@ -245,36 +237,14 @@ export class Pool {
 
   /** Sends `job` to `slot`'s worker; false when nothing was sent (the job may have been settled). */
   #dispatch(slot: Slot, job: Job): boolean {
-    const actor = slot.actor!
-    let handle
-    try {
-      handle = job.stream
-        ? actor.stream(job.name, job.args, { ...sessionOf(job), window: job.stream.window }, job.stream.onChunk)
-        : actor.call(job.name, job.args, sessionOf(job))
-    } catch (error) {
-      job.fail(error)
-      return false
-    }
+    const answer = sendToWorker(slot, job, this.#o.cancelGraceMs)
+    if (answer === undefined) return false
     this.#slots.idle.delete(slot)
     slot.idleTimer?.()
     slot.idleTimer = null
     if (job.options.session !== undefined) this.#affinity.bind(job.options.session, slot)
-    job.phase = "running"
-    job.attempts++
-    job.checkoutTimer?.()
-    job.checkoutTimer = null
-    job.dispatchedAt = performance.now()
     this.#checkoutWait.record(job.dispatchedAt - job.createdAt)
-    const id = handle.id
-    job.cancel = () => {
-      actor.cancel(id)
-      // A handler that ignores ctx.cancelled is killed: a hung sync handler cannot be interrupted otherwise.
-      after(this.#o.cancelGraceMs, () => {
-        if (actor.state === "busy" && actor.inFlight === id) actor.kill({ type: "KILL", reason: `call did not stop within cancelGraceMs (${this.#o.cancelGraceMs} ms) of its cancel` })
-      })
-    }
-    job.stream?.onDispatch((n) => actor.credit(id, n))
-    handle.answer.then((value) => job.succeed(value), (error: unknown) => this.#failOrRetry(job, error)).finally(() => {
+    answer.then((value) => job.succeed(value), (error: unknown) => this.#failOrRetry(job, error)).finally(() => {
       this.#callDuration.record(performance.now() - job.dispatchedAt)
     })
     return true
