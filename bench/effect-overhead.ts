@@ -1,10 +1,10 @@
 // Per-call overhead of the Effect API over the engine: sequential no-op calls on one worker.
-// Run: node test/effect/overhead.ts [calls=5000]
+// Run: node bench/effect-overhead.ts [calls=5000]
 import { Effect, Layer, ManagedRuntime } from "effect"
-import type { Pool } from "../../src/pool/pool.ts"
-import { createPool } from "../../src/pool/create.ts"
-import { fromEngine, makeRuntime, PythonPool } from "../../src/effect/index.ts"
-import { FIXTURES } from "../helpers.ts"
+import type { Pool } from "../src/pool/pool.ts"
+import { createPool } from "../src/pool/create.ts"
+import { fromEngine, makeRuntime, PythonPool } from "../src/effect/index.ts"
+import { FIXTURES } from "../test/helpers.ts"
 
 const calls = Number(process.argv[2] ?? 5_000)
 const rounds = 5
