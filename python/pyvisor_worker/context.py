@@ -1,6 +1,6 @@
 """The per-call Context a handler may ask for, and the errors handlers can see.
 
-One Context is created per incoming call by the reader thread and doubles as the queue item the
+One Context is created per incoming call by whichever thread reads fd 3 and doubles as the queue item the
 main thread picks up, so a call costs a single small allocation. Its methods reach the host through
 the runtime's writer and host-call table; the Context itself holds no locks.
 """
@@ -90,7 +90,7 @@ class Context:
         self._rt.send({"kind": "chunk", "id": self.id, "value": value})
         return True
 
-    # Called by the reader thread.
+    # Called by the thread reading fd 3.
     def _grant(self, n):
         if self._cond is not None:
             with self._cond:
@@ -133,7 +133,7 @@ class _Pending:
 
 
 class HostCalls:
-    """Worker → host calls: an id counter plus a table the reader thread completes."""
+    """Worker → host calls: an id counter plus a table the thread reading fd 3 completes."""
 
     def __init__(self, send):
         self._send = send
@@ -162,7 +162,7 @@ class HostCalls:
         raise HostCallError(*pending.value)
 
     def complete(self, call_id, ok, value):
-        """Called by the reader thread. Returns False when nobody waits for call_id (late or unknown)."""
+        """Called by the thread reading fd 3. Returns False when nobody waits for call_id (late or unknown)."""
         pending = self._pending.pop(call_id, None)
         if pending is None:
             return False

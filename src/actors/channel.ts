@@ -3,9 +3,10 @@
  * correlates answers with calls by id and turns every off-spec byte into one
  * violation report. It never throws into the stream's event loop.
  */
+import { writeSync } from "node:fs"
 import type { Readable, Writable } from "node:stream"
 import {
-  encodeFrame, FrameReader, FrameTooLargeError, jsonCodec, parseWorkerMessage, PROTOCOL_VERSION, ProtocolViolation
+  FrameReader, FrameTooLargeError, jsonCodec, parseWorkerMessage, PROTOCOL_VERSION, ProtocolViolation
 } from "../protocol/index.ts"
 import type { Call, Codec, ErrorMessage, Hello, HostCall, HostMessage, Log, Ready, WorkerMessage } from "../protocol/index.ts"
 
@@ -89,10 +90,10 @@ export class Channel {
    */
   call(call: Omit<Call, "kind" | "id">, sink: CallSink): number {
     const id = this.#nextId
-    const frame = encodeFrame(this.#codec.encode({ kind: "call", id, ...call }))
+    const frame = this.#codec.frame({ kind: "call", id, ...call })
     this.#nextId = id >= 0xffff_ffff ? 1 : id + 1
     this.#pending.set(id, { sink, stream: call.stream === true })
-    this.#out.write(frame)
+    this.#writeFrame(frame)
     return id
   }
 
@@ -119,7 +120,31 @@ export class Channel {
 
   #write(message: HostMessage): void {
     if (this.#phase === "closed") return
-    this.#out.write(encodeFrame(this.#codec.encode(message)))
+    this.#writeFrame(this.#codec.frame(message))
+  }
+
+  /**
+   * One frame out. When the stream has nothing queued and sits on a file descriptor (the
+   * worker's fd 3 pipe, non-blocking), the frame is written to it directly: one syscall, none of
+   * the stream's per-write bookkeeping. Whatever the pipe does not take at once (full, or an
+   * error) goes through the stream, which keeps the order and reports the error as before.
+   */
+  #writeFrame(frame: Uint8Array): void {
+    const out = this.#out
+    if (out.writableLength === 0 && !out.destroyed) {
+      const fd = (out as { _handle?: { fd?: unknown } | null })._handle?.fd
+      if (typeof fd === "number" && fd >= 0) {
+        let written = 0
+        try {
+          written = writeSync(fd, frame)
+        } catch {
+          // EAGAIN (pipe full), EPIPE (worker gone)…: the stream retries or reports it.
+        }
+        if (written === frame.length) return
+        frame = frame.subarray(written)
+      }
+    }
+    out.write(frame)
   }
 
   readonly #onData = (chunk: Buffer): void => {

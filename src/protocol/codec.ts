@@ -2,7 +2,8 @@
  * Payload codecs: msgpack (msgpackr, plain maps so Python's msgpack reads them) and
  * JSON (stdlib on the Python side, always available). See docs/protocol.md section 2.
  */
-import { Packr } from "msgpackr"
+import { Packr, RESERVE_START_SPACE } from "msgpackr"
+import { HEADER_BYTES } from "./frame.ts"
 
 /** Name of a payload codec, as negotiated in the handshake. */
 export type CodecName = "msgpack" | "json"
@@ -11,6 +12,8 @@ export type CodecName = "msgpack" | "json"
 export interface Codec {
   readonly name: CodecName
   encode(message: unknown): Uint8Array
+  /** The whole frame (header + payload) of one message: `encodeFrame(encode(message))` in one buffer, no copy. */
+  frame(message: unknown): Uint8Array
   decode(payload: Uint8Array): unknown
 }
 
@@ -68,6 +71,28 @@ const widenLargeInts = (value: unknown): unknown => {
   return copy ?? value
 }
 
+const packMessage = (message: unknown, options?: number): Uint8Array => {
+  try {
+    return packr.pack(widenLargeInts(message), options) as Uint8Array
+  } catch (cause) {
+    if (cause instanceof UnserializableError) throw cause
+    throw new UnserializableError("msgpack", String((cause as Error).message ?? cause))
+  }
+}
+
+// msgpackr leaves 4 bytes free before the payload, in its own buffer: the header goes there.
+const RESERVE_HEADER = RESERVE_START_SPACE | HEADER_BYTES
+
+/** Writes the big-endian payload length into the first 4 bytes of a frame. */
+const writeHeader = (frame: Uint8Array): Uint8Array => {
+  const length = frame.length - HEADER_BYTES
+  frame[0] = length >>> 24
+  frame[1] = (length >>> 16) & 0xff
+  frame[2] = (length >>> 8) & 0xff
+  frame[3] = length & 0xff
+  return frame
+}
+
 /**
  * The msgpack codec.
  *
@@ -79,12 +104,11 @@ const widenLargeInts = (value: unknown): unknown => {
 export const msgpackCodec: Codec = {
   name: "msgpack",
   encode(message) {
-    try {
-      return packr.pack(widenLargeInts(message))
-    } catch (cause) {
-      if (cause instanceof UnserializableError) throw cause
-      throw new UnserializableError("msgpack", String((cause as Error).message ?? cause))
-    }
+    return packMessage(message)
+  },
+  // The buffer msgpackr returns is a view of its working buffer, which it never writes over again.
+  frame(message) {
+    return writeHeader(packMessage(message, RESERVE_HEADER))
   },
   decode(payload) {
     return packr.unpack(payload)
@@ -106,6 +130,18 @@ function jsonReplacer(this: Record<string, unknown>, key: string, value: unknown
   return value
 }
 
+const stringify = (message: unknown): string => {
+  let text: string
+  try {
+    text = JSON.stringify(message, jsonReplacer)
+    if (text === undefined) throw new UnserializableError("json", "undefined")
+  } catch (cause) {
+    if (cause instanceof UnserializableError) throw cause
+    throw new UnserializableError("json", String((cause as Error).message ?? cause))
+  }
+  return text
+}
+
 /**
  * The JSON codec: compact UTF-8 JSON, no NaN/Infinity, no bytes.
  *
@@ -117,15 +153,18 @@ function jsonReplacer(this: Record<string, unknown>, key: string, value: unknown
 export const jsonCodec: Codec = {
   name: "json",
   encode(message) {
-    let text: string
-    try {
-      text = JSON.stringify(message, jsonReplacer)
-      if (text === undefined) throw new UnserializableError("json", "undefined")
-    } catch (cause) {
-      if (cause instanceof UnserializableError) throw cause
-      throw new UnserializableError("json", String((cause as Error).message ?? cause))
+    return Buffer.from(stringify(message), "utf8")
+  },
+  frame(message) {
+    const text = stringify(message)
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: small texts go straight into one pooled buffer.
+    if (text.length <= 1024) {
+      const frame = Buffer.allocUnsafe(HEADER_BYTES + 3 * text.length)
+      return writeHeader(frame.subarray(0, HEADER_BYTES + frame.write(text, HEADER_BYTES, "utf8")))
     }
-    return Buffer.from(text, "utf8")
+    const frame = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(text, "utf8"))
+    frame.write(text, HEADER_BYTES, "utf8")
+    return writeHeader(frame)
   },
   decode(payload) {
     return JSON.parse(utf8.decode(payload))
