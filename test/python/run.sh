@@ -22,3 +22,5 @@ if ! "$MSGPACK_PY" -c 'import msgpack' 2>/dev/null; then
 fi
 unset PYVISOR_CODECS
 run_suite "$MSGPACK_PY" msgpack
+echo "== msgpack-only checks on $MSGPACK_PY"
+"$MSGPACK_PY" -m unittest discover -s test/python -t test/python -p msgpack_checks.py
