@@ -15,13 +15,15 @@
  * ```
  * @module
  */
-import { Cause, Clock, Deferred, Effect, Exit, FiberMap, Option, Queue, Scope } from "effect"
-import { DEFAULT_BACKOFF, INITIAL_BACKOFF, nextBackoffEffect, resolveBackoff } from "./backoff.ts"
-import type { BackoffOptions, BackoffState } from "./backoff.ts"
+import { Clock, Deferred, Effect, FiberMap, Queue } from "effect"
+import type { Scope } from "effect"
+import { DEFAULT_BACKOFF, nextBackoffEffect, resolveBackoff } from "./backoff.ts"
+import type { BackoffOptions } from "./backoff.ts"
 import { DEFAULT_INTENSITY, makeIntensity } from "./intensity.ts"
 import type { IntensityOptions } from "./intensity.ts"
 import { SupervisorEscalation, shouldRestart } from "./supervisor.ts"
-import type { Child, ExitReason, RestartType } from "./supervisor.ts"
+import { newSlot, slotOps } from "./slot.ts"
+import type { Child, ExitEvent, RestartType, Slot } from "./slot.ts"
 
 /** How to start one dynamic child; `start` acquires it in the Scope it is given. */
 export interface DynamicChildSpec<E> {
@@ -51,29 +53,6 @@ export interface DynamicSupervisor<E> {
   readonly await: Effect.Effect<never, SupervisorEscalation>
 }
 
-interface Slot<E> {
-  readonly id: string
-  readonly spec: DynamicChildSpec<E>
-  scope: Scope.Closeable | undefined
-  startedAt: number
-  backoff: BackoffState
-  /** Bumped at every start and stop so an old incarnation's exit is ignored. */
-  generation: number
-}
-
-interface ExitEvent {
-  readonly id: string
-  readonly generation: number
-  readonly reason: ExitReason
-}
-
-const startFailure = (cause: Cause.Cause<unknown>): ExitReason => {
-  // The typed failure itself (a WorkerCrashedError for the pool), not a squashed wrapper.
-  const failure = Cause.findErrorOption(cause)
-  const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
-  return { normal: false, reason: `start failed: ${error instanceof Error ? error.message : String(error)}`, cause: error }
-}
-
 /**
  * Makes a dynamic (simple_one_for_one) supervisor in the current Scope. Closing that Scope
  * stops every child, in parallel as OTP does for simple_one_for_one. Throws
@@ -93,21 +72,13 @@ export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOption
   const backoff = resolveBackoff(options.backoff ?? DEFAULT_BACKOFF)
   // Touched only by the controller fiber, startChild and terminateChild, which never yield
   // between reading and writing a slot; map order is start order.
-  const slots = new Map<string, Slot<E>>()
+  const slots = new Map<string, Slot<E, never> & { readonly restart: RestartType }>()
   const events = yield* Queue.unbounded<ExitEvent>()
   const watchers = yield* FiberMap.make<string>()
   const restarts = yield* FiberMap.make<string>()
   const escalated = yield* Deferred.make<never, SupervisorEscalation>()
 
-  const stopSlot = (slot: Slot<E>) =>
-    Effect.uninterruptible(Effect.gen(function*() {
-      slot.generation++
-      // Stop watching first, so the exit caused by stopping is not taken for a crash.
-      yield* FiberMap.remove(watchers, slot.id)
-      const scope = slot.scope
-      slot.scope = undefined
-      if (scope !== undefined) yield* Scope.close(scope, Exit.void)
-    }))
+  const { start: startSlot, stop: stopSlot, restart: restartSlot } = slotOps<E, never>(watchers, events)
 
   const stopAll = Effect.suspend(() => {
     const all = [...slots.values()]
@@ -115,44 +86,14 @@ export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOption
     return Effect.forEach(all, (slot) => Effect.andThen(FiberMap.remove(restarts, slot.id), stopSlot(slot)), { concurrency: "unbounded", discard: true })
   })
 
-  const watch = (slot: Slot<E>, child: Child, generation: number) =>
-    child.exit.pipe(
-      Effect.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.succeed<ExitReason>({ normal: false, reason: Cause.pretty(cause), cause: Cause.squash(cause) })
-      ),
-      Effect.flatMap((reason) => Queue.offer(events, { id: slot.id, generation, reason }))
-    )
-
-  const startSlot = (slot: Slot<E>) =>
-    Effect.gen(function*() {
-      const scope = yield* Scope.make()
-      slot.scope = scope
-      slot.generation++
-      slot.startedAt = yield* Clock.currentTimeMillis
-      const generation = slot.generation
-      const child = yield* Scope.provide(slot.spec.start, scope).pipe(
-        Effect.onError(() => Effect.andThen(Effect.sync(() => {
-          if (slot.scope === scope) slot.scope = undefined
-        }), Scope.close(scope, Exit.void)))
-      )
-      if (slot.generation !== generation) return // terminated while starting: the scope is closed
-      yield* FiberMap.run(watchers, slot.id, watch(slot, child, generation))
-    })
-
-  const restart = (slot: Slot<E>, delayMs: number) =>
-    Effect.sleep(delayMs).pipe(
-      Effect.andThen(startSlot(slot)),
-      Effect.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Queue.offer(events, { id: slot.id, generation: slot.generation, reason: startFailure(cause) })
-      )
-    )
+  const restart = (slot: Slot<E, never>, delayMs: number) => Effect.andThen(Effect.sleep(delayMs), restartSlot(slot))
 
   const handle = Effect.fnUntraced(function*(event: ExitEvent) {
     const slot = slots.get(event.id)
     if (slot === undefined || slot.generation !== event.generation) return
     const uptime = (yield* Clock.currentTimeMillis) - slot.startedAt
     yield* stopSlot(slot)
-    if (!shouldRestart(slot.spec.restart, event.reason)) {
+    if (!shouldRestart(slot.restart, event.reason)) {
       slots.delete(slot.id)
       return
     }
@@ -184,7 +125,7 @@ export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOption
     startChild: (id, spec) =>
       Effect.suspend(() => {
         if (slots.has(id)) return Effect.die(new Error(`supervisor ${options.id}: child ${id} already exists`))
-        const slot: Slot<E> = { id, spec, scope: undefined, startedAt: 0, backoff: INITIAL_BACKOFF, generation: 0 }
+        const slot = { ...newSlot<E, never>(id, spec.start), restart: spec.restart }
         slots.set(id, slot)
         return startSlot(slot).pipe(Effect.onError(() => Effect.sync(() => {
           if (slots.get(id) === slot) slots.delete(id)

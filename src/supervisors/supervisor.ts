@@ -17,27 +17,16 @@
  * ```
  * @module
  */
-import { Cause, Clock, Data, Effect, Exit, Fiber, FiberMap, Queue, Scope } from "effect"
-import { DEFAULT_BACKOFF, INITIAL_BACKOFF, nextBackoffEffect, resolveBackoff } from "./backoff.ts"
-import type { BackoffOptions, BackoffState } from "./backoff.ts"
+import { Clock, Data, Effect, Fiber, FiberMap, Queue } from "effect"
+import type { Scope } from "effect"
+import { DEFAULT_BACKOFF, nextBackoffEffect, resolveBackoff } from "./backoff.ts"
+import type { BackoffOptions } from "./backoff.ts"
 import { DEFAULT_INTENSITY, makeIntensity } from "./intensity.ts"
 import type { IntensityOptions } from "./intensity.ts"
+import { newSlot, slotOps } from "./slot.ts"
+import type { Child, ExitEvent, ExitReason, RestartType, Slot } from "./slot.ts"
 
-/** How a child ended. `normal: true` is a clean, intended exit (OTP's `normal`/`shutdown`). */
-export interface ExitReason {
-  readonly normal: boolean
-  readonly reason: string
-  /** The error behind an abnormal exit, when there is one (e.g. a `WorkerCrashedError`). */
-  readonly cause?: unknown
-}
-
-/** A running child: `exit` completes (never fails) when the child ends by itself. */
-export interface Child {
-  readonly exit: Effect.Effect<ExitReason>
-}
-
-/** permanent: always restarted; transient: only after an abnormal exit; temporary: never. */
-export type RestartType = "permanent" | "transient" | "temporary"
+export type { Child, ExitReason, RestartType } from "./slot.ts"
 
 /** Which children are restarted when one of them must be (always in start order). */
 export type Strategy = "one_for_one" | "one_for_all" | "rest_for_one"
@@ -93,21 +82,6 @@ export interface Supervisor {
   readonly children: Effect.Effect<ReadonlyArray<string>>
 }
 
-interface Slot<E, R> {
-  readonly spec: ChildSpec<E, R>
-  scope: Scope.Closeable | undefined
-  startedAt: number
-  backoff: BackoffState
-  /** Bumped at every start and stop so exits reported by an old incarnation are ignored. */
-  generation: number
-}
-
-interface ExitEvent {
-  readonly id: string
-  readonly generation: number
-  readonly reason: ExitReason
-}
-
 /** @internal OTP's rule: does a child of this restart type come back after this exit? */
 export const shouldRestart = (type: RestartType, reason: ExitReason): boolean =>
   type === "permanent" || (type === "transient" && !reason.normal)
@@ -142,83 +116,46 @@ export const make = Effect.fnUntraced(function*<E, R>(options: SupervisorOptions
 
   // Mutated only by the controller fiber (and by the finalizer, after the controller is
   // interrupted), so plain mutable state is safe and keeps start order explicit.
-  let slots: Array<Slot<E, R>> = options.children.map((spec) => ({ spec, scope: undefined, startedAt: 0, backoff: INITIAL_BACKOFF, generation: 0 }))
+  const specs = new Map(options.children.map((spec) => [spec.id, spec]))
+  const restartOf = (slot: Slot<E, R>): RestartType => specs.get(slot.id)!.restart
+  let slots: Array<Slot<E, R>> = options.children.map((spec) => newSlot(spec.id, spec.start))
   const events = yield* Queue.unbounded<ExitEvent>()
   const watchers = yield* FiberMap.make<string>()
 
-  const stopSlot = (slot: Slot<E, R>) =>
-    Effect.uninterruptible(Effect.gen(function*() {
-      slot.generation++
-      // Stop watching first, so the exit caused by stopping is not mistaken for a crash.
-      yield* FiberMap.remove(watchers, slot.spec.id)
-      const scope = slot.scope
-      slot.scope = undefined
-      if (scope !== undefined) yield* Scope.close(scope, Exit.void)
-    }))
-
+  const { start: startSlot, stop: stopSlot, restart: restartSlot } = slotOps<E, R>(watchers, events)
   const stopAll = Effect.suspend(() => Effect.forEach([...slots].reverse(), stopSlot, { discard: true }))
 
-  const watch = (slot: Slot<E, R>, child: Child, generation: number) =>
-    child.exit.pipe(
-      // A defect in `exit` is a crash; our own interruption (we stopped watching) is not.
-      Effect.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.succeed<ExitReason>({ normal: false, reason: Cause.pretty(cause) })
-      ),
-      Effect.flatMap((reason) => Queue.offer(events, { id: slot.spec.id, generation, reason }))
-    )
-
-  const startSlot = (slot: Slot<E, R>) =>
-    Effect.gen(function*() {
-      const scope = yield* Scope.make()
-      // Recorded before `start` runs so a shutdown during a slow start still closes it.
-      slot.scope = scope
-      slot.generation++
-      slot.startedAt = yield* Clock.currentTimeMillis
-      const generation = slot.generation
-      const child = yield* Scope.provide(slot.spec.start, scope)
-      yield* FiberMap.run(watchers, slot.spec.id, watch(slot, child, generation))
-    })
-
-  /** Restart-time start: a failure counts as an immediate abnormal exit (OTP retries it too). */
-  const restartSlot = (slot: Slot<E, R>) =>
-    startSlot(slot).pipe(
-      Effect.as(true),
-      Effect.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.as(Queue.offer(events, { id: slot.spec.id, generation: slot.generation, reason: { normal: false, reason: `start failed: ${Cause.pretty(cause)}` } }), false)
-      )
-    )
-
   const handle = Effect.fnUntraced(function*(event: ExitEvent) {
-    const slot = slots.find((s) => s.spec.id === event.id)
+    const slot = slots.find((s) => s.id === event.id)
     if (slot === undefined || slot.generation !== event.generation) return
     const uptime = (yield* Clock.currentTimeMillis) - slot.startedAt
     // The child is already gone; closing its scope releases whatever it still held.
     yield* stopSlot(slot)
-    if (!shouldRestart(slot.spec.restart, event.reason)) {
-      if (slot.spec.restart === "temporary") slots = slots.filter((s) => s !== slot)
+    if (!shouldRestart(restartOf(slot), event.reason)) {
+      if (restartOf(slot) === "temporary") slots = slots.filter((s) => s !== slot)
       return
     }
     const verdict = yield* intensity.record
     if (verdict.exceeded) {
       yield* stopAll
       return yield* new SupervisorEscalation({
-        message: `supervisor ${options.id}: ${verdict.restarts.length} restarts within ${intensityOptions.withinMs} ms (max ${intensityOptions.maxRestarts}); last: child ${slot.spec.id}: ${event.reason.reason}`,
+        message: `supervisor ${options.id}: ${verdict.restarts.length} restarts within ${intensityOptions.withinMs} ms (max ${intensityOptions.maxRestarts}); last: child ${slot.id}: ${event.reason.reason}`,
         supervisorId: options.id,
         restarts: verdict.restarts.length,
         withinMs: intensityOptions.withinMs,
-        childId: slot.spec.id,
+        childId: slot.id,
         lastReason: event.reason
       })
     }
     const group = restartSet(strategy, slots, slot)
     yield* Effect.forEach([...group].reverse(), stopSlot, { discard: true })
     // Temporary siblings are stopped but never restarted (OTP drops them too).
-    slots = slots.filter((s) => s === slot || s.spec.restart !== "temporary" || !group.includes(s))
+    slots = slots.filter((s) => s === slot || restartOf(s) !== "temporary" || !group.includes(s))
     const next = yield* nextBackoffEffect(slot.backoff, uptime, backoff)
     slot.backoff = next.state
     yield* Effect.sleep(next.delayMs)
     for (const s of group) {
-      if (s.spec.restart === "temporary") continue
+      if (restartOf(s) === "temporary") continue
       if (!(yield* restartSlot(s))) break
     }
   })
@@ -234,7 +171,7 @@ export const make = Effect.fnUntraced(function*<E, R>(options: SupervisorOptions
   const supervisor: Supervisor = {
     id: options.id,
     await: Fiber.join(controller),
-    children: Effect.sync(() => slots.filter((s) => s.scope !== undefined).map((s) => s.spec.id))
+    children: Effect.sync(() => slots.filter((s) => s.scope !== undefined).map((s) => s.id))
   }
   return supervisor
 })

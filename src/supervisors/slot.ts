@@ -1,0 +1,103 @@
+/**
+ * One supervised child's incarnations, shared by both supervisors: start it in a fresh Scope,
+ * watch its exit, stop it by closing that Scope. A generation counter, bumped at every start
+ * and stop, lets the controller ignore exits of incarnations it already replaced or stopped.
+ * @internal
+ */
+import { Cause, Clock, Effect, Exit, FiberMap, Option, Queue, Scope } from "effect"
+import { INITIAL_BACKOFF } from "./backoff.ts"
+import type { BackoffState } from "./backoff.ts"
+
+/** How a child ended. `normal: true` is a clean, intended exit (OTP's `normal`/`shutdown`). */
+export interface ExitReason {
+  readonly normal: boolean
+  readonly reason: string
+  /** The error behind an abnormal exit, when there is one (e.g. a `WorkerCrashedError`). */
+  readonly cause?: unknown
+}
+
+/** A running child: `exit` completes (never fails) when the child ends by itself. */
+export interface Child {
+  readonly exit: Effect.Effect<ExitReason>
+}
+
+/** permanent: always restarted; transient: only after an abnormal exit; temporary: never. */
+export type RestartType = "permanent" | "transient" | "temporary"
+
+/** @internal */
+export interface Slot<E, R> {
+  readonly id: string
+  readonly start: Effect.Effect<Child, E, Scope.Scope | R>
+  scope: Scope.Closeable | undefined
+  startedAt: number
+  backoff: BackoffState
+  generation: number
+}
+
+/** @internal an incarnation ended (or failed to start); `generation` says which one. */
+export interface ExitEvent {
+  readonly id: string
+  readonly generation: number
+  readonly reason: ExitReason
+}
+
+/** @internal */
+export const newSlot = <E, R>(id: string, start: Effect.Effect<Child, E, Scope.Scope | R>): Slot<E, R> =>
+  ({ id, start, scope: undefined, startedAt: 0, backoff: INITIAL_BACKOFF, generation: 0 })
+
+/** @internal a failed (re)start as an abnormal exit, carrying the typed failure itself. */
+export const startFailure = (cause: Cause.Cause<unknown>): ExitReason => {
+  const failure = Cause.findErrorOption(cause)
+  const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
+  return { normal: false, reason: `start failed: ${error instanceof Error ? error.message : String(error)}`, cause: error }
+}
+
+/** @internal starting, watching and stopping slots whose exits go to `events`. */
+export const slotOps = <E, R>(watchers: FiberMap.FiberMap<string>, events: Queue.Queue<ExitEvent>) => {
+  const watch = (slot: Slot<E, R>, child: Child, generation: number) =>
+    child.exit.pipe(
+      // A defect in `exit` is a crash; our own interruption (we stopped watching) is not.
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.succeed<ExitReason>({ normal: false, reason: Cause.pretty(cause), cause: Cause.squash(cause) })
+      ),
+      Effect.flatMap((reason) => Queue.offer(events, { id: slot.id, generation, reason }))
+    )
+
+  const stop = (slot: Slot<E, R>) =>
+    Effect.uninterruptible(Effect.gen(function*() {
+      slot.generation++
+      // Stop watching first, so the exit caused by stopping is not taken for a crash.
+      yield* FiberMap.remove(watchers, slot.id)
+      const scope = slot.scope
+      slot.scope = undefined
+      if (scope !== undefined) yield* Scope.close(scope, Exit.void)
+    }))
+
+  const start = (slot: Slot<E, R>) =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      // Recorded before `start` runs so a shutdown during a slow start still closes it.
+      slot.scope = scope
+      slot.generation++
+      slot.startedAt = yield* Clock.currentTimeMillis
+      const generation = slot.generation
+      const child = yield* Scope.provide(slot.start, scope).pipe(
+        Effect.onError(() => Effect.andThen(Effect.sync(() => {
+          if (slot.scope === scope) slot.scope = undefined
+        }), Scope.close(scope, Exit.void)))
+      )
+      if (slot.generation !== generation) return // stopped while starting: its scope is closed
+      yield* FiberMap.run(watchers, slot.id, watch(slot, child, generation))
+    })
+
+  /** A restart-time start: a failure becomes an abnormal exit event (more backoff, counted). */
+  const restart = (slot: Slot<E, R>) =>
+    start(slot).pipe(
+      Effect.as(true),
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.as(Queue.offer(events, { id: slot.id, generation: slot.generation, reason: startFailure(cause) }), false)
+      )
+    )
+
+  return { start, stop, restart }
+}
