@@ -43,6 +43,16 @@ export const isAlive = (pid: number): boolean => {
   }
 }
 
+/** True while `pid` is a live pyvisor worker (not a zombie, and not a recycled pid running something else). */
+export const isWorker = (pid: number): boolean => {
+  if (!isAlive(pid)) return false
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("pyvisor_worker")
+  } catch {
+    return false
+  }
+}
+
 /** Polls `predicate` until true or `ms` elapsed; returns its last value. For OS facts, not for timing assertions. */
 export const eventually = async (predicate: () => boolean, ms = 5_000): Promise<boolean> => {
   const end = Date.now() + ms

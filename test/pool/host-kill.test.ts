@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
-import { isAlive } from "../helpers.ts"
+import { isWorker } from "../helpers.ts"
 
 const HOST = new URL("../fixtures/host.ts", import.meta.url).pathname
 const WORKERS = 8
@@ -15,15 +15,6 @@ const PARALLEL = 2
 const DEADLINE_MS = 1_000
 const READY_TIMEOUT_MS = 30_000
 
-/** True while `pid` is a live pyvisor worker (not a zombie, and not a recycled pid running something else). */
-const isWorker = (pid: number): boolean => {
-  if (!isAlive(pid)) return false
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("pyvisor_worker")
-  } catch {
-    return false
-  }
-}
 
 /** Every live pyvisor worker started by host `hostPid` (the host sets PYVISOR_PARENT_PID in their environment). */
 const workersOf = (hostPid: number): Array<number> => {

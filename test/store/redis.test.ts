@@ -2,6 +2,7 @@
 // deleted afterwards; plus what only Redis has: sharing between hosts, client ownership, GC expiry.
 import { randomBytes } from "node:crypto"
 import { Redis } from "ioredis"
+import { scanKeys } from "./redis-keys.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { InvalidOptionError } from "../../src/errors.ts"
 import { redisStore } from "../../src/store/index.ts"
@@ -13,16 +14,7 @@ const RUN = `pyvisor-test:${process.pid}:${randomBytes(6).toString("hex")}:`
 const client = new Redis(URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
 let n = 0
 
-const scanAll = async (pattern: string): Promise<Array<string>> => {
-  const found: Array<string> = []
-  let cursor = "0"
-  do {
-    const [next, keys] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000)
-    found.push(...keys)
-    cursor = next
-  } while (cursor !== "0")
-  return found
-}
+const scanAll = (pattern: string): Promise<Array<string>> => scanKeys(client, pattern)
 
 beforeAll(async () => {
   await client.connect()

@@ -5,12 +5,12 @@
 import { spawn } from "node:child_process"
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { readFileSync } from "node:fs"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { Redis } from "ioredis"
+import { scanKeys } from "./redis-keys.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { eventually, isAlive } from "../helpers.ts"
+import { eventually, isWorker } from "../helpers.ts"
 
 const NODE = fileURLToPath(new URL("../../node_modules/.bin/node", import.meta.url))
 const HOST = fileURLToPath(new URL("../fixtures/store-host.ts", import.meta.url))
@@ -30,15 +30,6 @@ interface Ran {
   readonly pid: number
 }
 
-/** True while `pid` is a live pyvisor worker (not a zombie, not a recycled pid running something else). */
-const isWorker = (pid: number): boolean => {
-  if (!isAlive(pid)) return false
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("pyvisor_worker")
-  } catch {
-    return false
-  }
-}
 
 /** One child Node process running a pool on the shared Redis store. */
 class Host {
@@ -101,16 +92,7 @@ class Host {
 
 const client = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1 })
 
-const scanAll = async (pattern: string): Promise<Array<string>> => {
-  const found: Array<string> = []
-  let cursor = "0"
-  do {
-    const [next, keys] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000)
-    found.push(...keys)
-    cursor = next
-  } while (cursor !== "0")
-  return found
-}
+const scanAll = (pattern: string): Promise<Array<string>> => scanKeys(client, pattern)
 
 const deleteAll = async (): Promise<void> => {
   const keys = await scanAll(`${PREFIX}*`)
