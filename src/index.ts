@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import "./node-version.ts"
 export { createPool } from "./pool/create.ts"
 export { Pool } from "./pool/pool.ts"
 export type { CallOptions } from "./pool/job.ts"

@@ -19,6 +19,7 @@
  * ```
  * @module
  */
+import "../node-version.ts"
 export { PythonPool, acquirePool, fromEngine } from "./python-pool.ts"
 export type { PythonCallOptions, PythonPoolService, PythonStreamOptions } from "./python-pool.ts"
 export { openSession } from "./session.ts"
