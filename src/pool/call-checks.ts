@@ -1,7 +1,7 @@
 /** Checks of a call's arguments and the small values built from them. @internal */
 import { AbortError, CallTimeoutError } from "../errors.ts"
+import { invalid, invalidTimerMs } from "../options/kit.ts"
 import type { Job, CallOptions } from "./job.ts"
-import { invalid } from "./options.ts"
 import { after } from "./timers.ts"
 
 export const failingIterator = (error: Error): AsyncIterableIterator<unknown> => {
@@ -34,7 +34,10 @@ export const validateCall = (name: unknown, args: unknown, options: CallOptions)
   if (args !== undefined && (typeof args !== "object" || args === null)) return invalid("args", args, "an object (keyword arguments) or an array (positional)")
   if (typeof options !== "object" || options === null) return invalid("options", options, "an object")
   if (options.session !== undefined && typeof options.session !== "string") return invalid("options.session", options.session, "a string")
-  if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)) return invalid("options.timeoutMs", options.timeoutMs, "an integer from 1")
+  if (options.timeoutMs !== undefined) {
+    const bad = invalidTimerMs("options.timeoutMs", options.timeoutMs, 1)
+    if (bad) return bad
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) return invalid("options.signal", options.signal, "an AbortSignal")
   if (options.idempotent !== undefined && typeof options.idempotent !== "boolean") return invalid("options.idempotent", options.idempotent, "a boolean")
   if (options.retries !== undefined && (!Number.isInteger(options.retries) || options.retries < 0 || options.retries > 100)) return invalid("options.retries", options.retries, "an integer from 0 to 100")

@@ -1,12 +1,12 @@
 /**
- * Options of `createPool`, their defaults, and validation that names the option and
- * quotes the bad value.
+ * Options of `createPool`, their defaults, and validation (with `src/options/kit.ts`) that
+ * names the option and quotes the bad value. Validated once, here: the pool hands the
+ * resolved values to the supervisors and timers.
  */
 import { availableParallelism } from "node:os"
-import { inspect } from "node:util"
 import type { InheritEnv } from "../actors/env.ts"
 import type { ProcessSpec } from "../actors/python-process.ts"
-import { InvalidOptionError } from "../errors.ts"
+import { integer, invalid, keysOf, section, timerMs } from "../options/kit.ts"
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
 import { DEFAULT_BACKOFF, resolveBackoff } from "../supervisors/backoff.ts"
 import type { BackoffOptions, ResolvedBackoff } from "../supervisors/backoff.ts"
@@ -123,20 +123,21 @@ export interface ResolvedOptions {
   readonly store: SessionStore | undefined
 }
 
-const show = (value: unknown): string => inspect(value, { depth: 2, breakLength: Infinity })
+/**
+ * Kept for `pool.ts`, which imports it from here; new code imports `src/options/kit.ts`.
+ * @internal
+ */
+export { invalid }
 
-/** @internal */
-export const invalid = (option: string, value: unknown, expected: string): InvalidOptionError =>
-  new InvalidOptionError({ message: `${option} must be ${expected}, got ${show(value)}`, option, value })
-
-// `fallback` may be Infinity ("never"); given values must be finite integers.
-const integer = (option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-  if (value === undefined) return fallback
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(option, value, `an integer from ${min} to ${max}`)
-  }
-  return value
-}
+const POOL_KEYS = keysOf<PoolOptions>({
+  worker: true, size: true, overflow: true, lazy: true, startConcurrency: true, initTimeoutMs: true, checkoutTimeoutMs: true,
+  maxQueue: true, cancelGraceMs: true, idleTimeoutMs: true, maxCallsPerWorker: true, maxWorkerRssMb: true, rssCheckIntervalMs: true,
+  workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true
+})
+const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true })
+const SHUTDOWN_KEYS = keysOf<NonNullable<PoolOptions["shutdown"]>>({ graceMs: true, killAfterMs: true })
+const RESTART_KEYS = keysOf<NonNullable<PoolOptions["restart"]>>({ maxRestarts: true, withinMs: true, backoff: true })
+const BACKOFF_KEYS = keysOf<BackoffOptions>({ initialMs: true, maxMs: true, factor: true, jitter: true, resetAfterMs: true })
 
 const string = (option: string, value: unknown): string => {
   if (typeof value !== "string" || value.length === 0) throw invalid(option, value, "a non-empty string")
@@ -171,21 +172,15 @@ const listeners = (value: unknown): Readonly<Record<string, (event: never) => vo
 
 const restart = (value: unknown): ResolvedOptions["restart"] => {
   if (value === undefined) return { intensity: DEFAULT_INTENSITY, backoff: DEFAULT_BACKOFF }
-  if (typeof value !== "object" || value === null) throw invalid("restart", value, "an object like { maxRestarts: 10, withinMs: 60000 }")
-  const r = value as Record<string, unknown>
+  const r = section("restart", value, RESTART_KEYS, "an object like { maxRestarts: 10, withinMs: 60000 }")
   const intensity = {
-    maxRestarts: integer("restart.maxRestarts", r["maxRestarts"], DEFAULT_INTENSITY.maxRestarts, 0),
-    withinMs: integer("restart.withinMs", r["withinMs"], DEFAULT_INTENSITY.withinMs, 1)
+    maxRestarts: integer("restart.maxRestarts", r["maxRestarts"], { min: 0, fallback: DEFAULT_INTENSITY.maxRestarts }),
+    // A sliding window compared with restart times, not a timer: may exceed MAX_TIMER_MS.
+    withinMs: integer("restart.withinMs", r["withinMs"], { min: 1, fallback: DEFAULT_INTENSITY.withinMs })
   }
-  const b = r["backoff"] ?? {}
-  if (typeof b !== "object" || b === null) throw invalid("restart.backoff", b, "an object like { initialMs: 10, maxMs: 5000 }")
-  try {
-    return { intensity, backoff: resolveBackoff({ ...DEFAULT_BACKOFF, ...(b as Partial<BackoffOptions>) }) }
-  } catch (error) {
-    // resolveBackoff names the bare option; the user wrote it under restart.backoff.
-    if (error instanceof InvalidOptionError) throw invalid(`restart.backoff.${error.option}`, error.value, error.message.replace(/^\S+ must be (.*), got .*$/s, "$1"))
-    throw error
-  }
+  const b = section("restart.backoff", r["backoff"] === undefined ? {} : r["backoff"], BACKOFF_KEYS, "an object like { initialMs: 10, maxMs: 5000 }")
+  const given = Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined))
+  return { intensity, backoff: resolveBackoff({ ...DEFAULT_BACKOFF, ...given }, "restart.backoff") }
 }
 
 const hostHandlers = (value: unknown): Readonly<Record<string, HostHandler>> => {
@@ -210,8 +205,7 @@ const store = (value: unknown): SessionStore | undefined => {
 const MODULE = /^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)*$/
 
 const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
-  if (typeof value !== "object" || value === null) throw invalid("worker", value, "an object like { module: 'my_workers' }")
-  const w = value as Record<string, unknown>
+  const w = section("worker", value, WORKER_KEYS, "an object like { module: 'my_workers' }")
   const modules = typeof w["module"] === "string" ? [w["module"]] : strings("worker.module", w["module"])
   if (modules === undefined || modules.length === 0) throw invalid("worker.module", w["module"], "a module name or a .py path")
   for (const m of modules) {
@@ -241,30 +235,31 @@ const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
  * ```
  */
 export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
-  if (typeof options !== "object" || options === null) throw invalid("options", options, "an object")
-  const maxFrameBytes = integer("maxFrameBytes", options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 1024, 2 ** 32 - 1)
-  const shutdown = options.shutdown ?? {}
+  section("", options, POOL_KEYS)
+  const maxFrameBytes = integer("maxFrameBytes", options.maxFrameBytes, { min: 1024, max: 2 ** 32 - 1, fallback: DEFAULT_MAX_FRAME_BYTES })
+  const shutdown: Readonly<Record<string, unknown>> = options.shutdown === undefined ? {} : section("shutdown", options.shutdown, SHUTDOWN_KEYS, "an object like { graceMs: 5000, killAfterMs: 2000 }")
   if (options.lazy !== undefined && typeof options.lazy !== "boolean") throw invalid("lazy", options.lazy, "a boolean")
   const never = Number.POSITIVE_INFINITY
   return {
     spec: worker(options.worker, maxFrameBytes),
-    size: integer("size", options.size, availableParallelism(), 1, 1024),
-    overflow: integer("overflow", options.overflow, 0, 0, 1024),
+    size: integer("size", options.size, { min: 1, max: 1024, fallback: availableParallelism() }),
+    overflow: integer("overflow", options.overflow, { min: 0, max: 1024, fallback: 0 }),
     lazy: options.lazy ?? false,
-    startConcurrency: integer("startConcurrency", options.startConcurrency, 8, 1, 1024),
-    initTimeoutMs: integer("initTimeoutMs", options.initTimeoutMs, 10_000, 1),
-    checkoutTimeoutMs: integer("checkoutTimeoutMs", options.checkoutTimeoutMs, 30_000, 1),
-    maxQueue: integer("maxQueue", options.maxQueue, 1_000, 0),
-    cancelGraceMs: integer("cancelGraceMs", options.cancelGraceMs, 2_000, 0),
-    idleTimeoutMs: integer("idleTimeoutMs", options.idleTimeoutMs, 30_000, 1),
-    maxCallsPerWorker: integer("maxCallsPerWorker", options.maxCallsPerWorker, never, 1),
-    maxWorkerRssBytes: integer("maxWorkerRssMb", options.maxWorkerRssMb, never, 1) * 1024 * 1024,
-    rssCheckIntervalMs: integer("rssCheckIntervalMs", options.rssCheckIntervalMs, 5_000, 10),
-    workerTtlMs: integer("workerTtlMs", options.workerTtlMs, never, 1),
+    startConcurrency: integer("startConcurrency", options.startConcurrency, { min: 1, max: 1024, fallback: 8 }),
+    initTimeoutMs: timerMs("initTimeoutMs", options.initTimeoutMs, { min: 1, fallback: 10_000 }),
+    checkoutTimeoutMs: timerMs("checkoutTimeoutMs", options.checkoutTimeoutMs, { min: 1, fallback: 30_000 }),
+    maxQueue: integer("maxQueue", options.maxQueue, { min: 0, fallback: 1_000 }),
+    cancelGraceMs: timerMs("cancelGraceMs", options.cancelGraceMs, { min: 0, fallback: 2_000 }),
+    idleTimeoutMs: timerMs("idleTimeoutMs", options.idleTimeoutMs, { min: 1, fallback: 30_000 }),
+    maxCallsPerWorker: integer("maxCallsPerWorker", options.maxCallsPerWorker, { min: 1, fallback: never }),
+    maxWorkerRssBytes: integer("maxWorkerRssMb", options.maxWorkerRssMb, { min: 1, fallback: never }) * 1024 * 1024,
+    rssCheckIntervalMs: timerMs("rssCheckIntervalMs", options.rssCheckIntervalMs, { min: 10, fallback: 5_000 }),
+    // Compared with a worker's age, not armed as a timer: may exceed MAX_TIMER_MS.
+    workerTtlMs: integer("workerTtlMs", options.workerTtlMs, { min: 1, fallback: never }),
     on: listeners(options.on),
     shutdown: {
-      graceMs: integer("shutdown.graceMs", shutdown.graceMs, 5_000, 0),
-      killAfterMs: integer("shutdown.killAfterMs", shutdown.killAfterMs, 2_000, 0)
+      graceMs: timerMs("shutdown.graceMs", shutdown["graceMs"], { min: 0, fallback: 5_000 }),
+      killAfterMs: timerMs("shutdown.killAfterMs", shutdown["killAfterMs"], { min: 0, fallback: 2_000 })
     },
     restart: restart(options.restart),
     heartbeat: resolveHeartbeat(options.heartbeat),

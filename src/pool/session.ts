@@ -2,12 +2,12 @@
  * A session on the pool: calls that share the session's store scope and, with affinity,
  * its worker. Created with `pool.session(id, options)`.
  */
+import { invalid, keysOf, section } from "../options/kit.ts"
 import type { CallArgs } from "../protocol/index.ts"
 import { SessionNotFoundError } from "../store/index.ts"
 import type { SessionStore } from "../store/index.ts"
 import { checkSessionId } from "../store/validate.ts"
 import type { CallOptions } from "./job.ts"
-import { invalid } from "./options.ts"
 
 /** Options of `pool.session`. */
 export interface SessionOptions {
@@ -18,6 +18,8 @@ export interface SessionOptions {
    */
   readonly affinity?: "prefer" | "strict"
 }
+
+const SESSION_KEYS = keysOf<SessionOptions>({ affinity: true })
 
 /** What a session needs from its pool. @internal */
 export interface SessionHost {
@@ -32,7 +34,8 @@ export interface SessionHost {
  */
 export const makeSession = (host: SessionHost, id: string, options: SessionOptions): PoolSession => {
   checkSessionId(id)
-  const affinity = options.affinity ?? "prefer"
+  const o = section("session", options, SESSION_KEYS, "an object like { affinity: 'prefer' }")
+  const affinity = o["affinity"] ?? "prefer"
   if (affinity !== "prefer" && affinity !== "strict") throw invalid("session.affinity", affinity, "'prefer' or 'strict'")
   return new PoolSession(host, id, affinity)
 }

@@ -1,10 +1,12 @@
 /** Timers the pool uses, behind one seam so tests can swap the clock. */
+import { MAX_TIMER_MS } from "../options/kit.ts"
 
 /** Runs `fn` after `ms`; returns a cancel function. Timers never keep the process alive. */
 export type After = (ms: number, fn: () => void) => () => void
 
 /**
- * The real clock.
+ * The real clock. Options are capped at `MAX_TIMER_MS`, but a longer delay still waits its
+ * full time: Node would fire it after 1 ms, so it is armed in steps of at most `MAX_TIMER_MS`.
  *
  * @example
  * ```ts
@@ -13,7 +15,16 @@ export type After = (ms: number, fn: () => void) => () => void
  */
 export const after: After = (ms, fn) => {
   if (!Number.isFinite(ms)) return () => {}
-  const timer = setTimeout(fn, ms)
-  timer.unref()
+  if (ms <= MAX_TIMER_MS) {
+    const timer = setTimeout(fn, ms)
+    timer.unref()
+    return () => clearTimeout(timer)
+  }
+  let timer: NodeJS.Timeout
+  const arm = (left: number): void => {
+    timer = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(fn, left)
+    timer.unref()
+  }
+  arm(ms)
   return () => clearTimeout(timer)
 }

@@ -6,12 +6,13 @@
  */
 import { createRequire } from "node:module"
 import type { Redis } from "ioredis"
+import { invalid } from "../options/kit.ts"
 import type { Backend, Checked } from "./backend.ts"
 import * as lua from "./redis-scripts.ts"
 import type { LuaScript } from "./redis-scripts.ts"
 import { makeStore } from "./store.ts"
 import type { SessionInfo, SessionStore, StoreOptions } from "./types.ts"
-import { invalidOption, resolveStoreOptions } from "./validate.ts"
+import { resolveStoreOptions } from "./validate.ts"
 
 type Arg = string | Buffer | number
 
@@ -68,7 +69,7 @@ const connect = (url: string): RedisClientLike => {
   try {
     mod = createRequire(import.meta.url)("ioredis") as { Redis: typeof Redis }
   } catch (cause) {
-    throw invalidOption("url", url, `usable with the optional peer dependency ioredis (npm install ioredis): ${String(cause)}`)
+    throw invalid("url", url, `usable with the optional peer dependency ioredis (npm install ioredis): ${String(cause)}`)
   }
   return new mod.Redis(url) as unknown as RedisClientLike
 }
@@ -165,12 +166,12 @@ export const redisStore = (options: RedisStoreOptions): SessionStore => {
   const resolved = resolveStoreOptions(options, ["keyPrefix", "url", "client"])
   const { keyPrefix, url, client } = options
   if (typeof keyPrefix !== "string" || keyPrefix.length === 0 || keyPrefix.length > PREFIX_MAX) {
-    throw invalidOption("keyPrefix", keyPrefix, `a non-empty string of at most ${PREFIX_MAX} characters`)
+    throw invalid("keyPrefix", keyPrefix, `a non-empty string of at most ${PREFIX_MAX} characters`)
   }
-  if (url !== undefined && client !== undefined) throw invalidOption("url", url, "left out when a client is given")
-  if (url !== undefined && (typeof url !== "string" || !/^rediss?:\/\//.test(url))) throw invalidOption("url", url, "a redis:// or rediss:// URL")
+  if (url !== undefined && client !== undefined) throw invalid("url", url, "left out when a client is given")
+  if (url !== undefined && (typeof url !== "string" || !/^rediss?:\/\//.test(url))) throw invalid("url", url, "a redis:// or rediss:// URL")
   if (client !== undefined && (typeof client !== "object" || client === null || typeof client.callBuffer !== "function")) {
-    throw invalidOption("client", client, "an ioredis client")
+    throw invalid("client", client, "an ioredis client")
   }
   const backend = client === undefined
     ? redisBackend(connect(url ?? "redis://127.0.0.1:6379"), keyPrefix, true)

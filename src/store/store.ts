@@ -3,11 +3,12 @@
  * the `maxSessions` retry after a sweep, and the background sweep timer.
  * @module
  */
+import { invalid } from "../options/kit.ts"
 import type { Backend, Checked } from "./backend.ts"
 import { SessionExpiredError, SessionLimitError, SessionNotFoundError, StoreClosedError } from "./errors.ts"
 import type { IfChanged, SessionInfo, SessionStore, StoreScope, Versioned } from "./types.ts"
 import type { ResolvedStoreOptions } from "./validate.ts"
-import { checkKey, checkScope, checkSessionId, checkTtl, invalidOption } from "./validate.ts"
+import { checkKey, checkScope, checkSessionId, checkTtl } from "./validate.ts"
 import { decodeValue, encodeValue } from "./value.ts"
 
 const unwrap = <T>(session: string | null, checked: Checked<T>): T => {
@@ -21,14 +22,14 @@ const unwrap = <T>(session: string | null, checked: Checked<T>): T => {
 
 const checkVersion = (knownVersion: unknown): number => {
   if (typeof knownVersion !== "number" || !Number.isSafeInteger(knownVersion) || knownVersion < 0) {
-    throw invalidOption("knownVersion", knownVersion, "a non-negative integer")
+    throw invalid("knownVersion", knownVersion, "a non-negative integer")
   }
   return knownVersion
 }
 
 const checkPrefix = (prefix: unknown): string => {
   if (prefix === undefined) return ""
-  if (typeof prefix !== "string") throw invalidOption("prefix", prefix, "a string")
+  if (typeof prefix !== "string") throw invalid("prefix", prefix, "a string")
   return prefix
 }
 
@@ -98,7 +99,7 @@ export const makeStore = (backend: Backend, options: ResolvedStoreOptions): Sess
     createSession: (id: string, opts?: { readonly ttlMs?: number }) =>
       run(async () => {
         checkSessionId(id)
-        if (opts !== undefined && (typeof opts !== "object" || opts === null)) throw invalidOption("options", opts, "an object like { ttlMs }")
+        if (opts !== undefined && (typeof opts !== "object" || opts === null)) throw invalid("options", opts, "an object like { ttlMs }")
         const ttlMs = checkTtl("ttlMs", opts?.ttlMs, defaultTtlMs)
         let created = await backend.create(id, ttlMs, clock(), maxSessions)
         if (created.state === "limit") {

@@ -1,25 +1,11 @@
 /**
  * Validation of store options, session ids, keys and scopes. Messages name the option and
- * quote the bad value, as `src/pool/options.ts` does.
+ * quote the bad value, with the kit `src/options/kit.ts` the pool uses too.
  * @module
  */
-import { inspect } from "node:util"
-import { InvalidOptionError } from "../errors.ts"
+import { integer, invalid, section, show, timerMs } from "../options/kit.ts"
 import { InvalidKeyError, InvalidSessionIdError } from "./errors.ts"
 import type { StoreOptions } from "./types.ts"
-
-const show = (value: unknown): string => inspect(value, { depth: 2, breakLength: Infinity, maxStringLength: 200 })
-
-/**
- * An `InvalidOptionError` naming the option and quoting the value.
- *
- * @example
- * ```ts
- * throw invalidOption("maxSessions", -1, "a positive integer or Infinity")
- * ```
- */
-export const invalidOption = (option: string, value: unknown, expected: string): InvalidOptionError =>
-  new InvalidOptionError({ message: `${option} must be ${expected}, got ${show(value)}`, option, value })
 
 /**
  * Store options with defaults applied.
@@ -58,15 +44,6 @@ export const DEFAULT_MAX_VALUE_BYTES = 16 * 1024 * 1024
 const MAX_VALUE_BYTES_LIMIT = 512 * 1024 * 1024
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
-const integer = (option: string, value: unknown, fallback: number, min: number, max: number, allowInfinity: boolean): number => {
-  if (value === undefined) return fallback
-  if (allowInfinity && value === Infinity) return value
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidOption(option, value, `an integer from ${min} to ${max}${allowInfinity ? " or Infinity" : ""}`)
-  }
-  return value
-}
-
 /**
  * Validates a TTL in ms: a positive integer or `Infinity`.
  *
@@ -77,28 +54,15 @@ const integer = (option: string, value: unknown, fallback: number, min: number, 
  * ```
  */
 export const checkTtl = (option: string, value: unknown, fallback: number): number =>
-  integer(option, value, fallback, 1, MAX_SAFE, true)
-
-/**
- * Rejects option names not in `known`, so typos (`ttlMs` for `defaultTtlMs`) do not pass silently.
- *
- * @example
- * ```ts
- * checkKnown({ ttl: 1 }, ["defaultTtlMs"]) // throws InvalidOptionError naming "ttl"
- * ```
- */
-export const checkKnown = (options: object, known: ReadonlyArray<string>): void => {
-  for (const name of Object.keys(options)) {
-    if (!known.includes(name)) throw invalidOption(name, (options as Record<string, unknown>)[name], `one of the options ${known.join(", ")}`)
-  }
-}
+  // Compared with the clock, not armed as a timer: may be large, or Infinity.
+  integer(option, value, { min: 1, max: MAX_SAFE, fallback, orInfinity: true })
 
 /**
  * Names of the options common to both backends.
  *
  * @example
  * ```ts
- * checkKnown(options, [...STORE_OPTIONS, "keyPrefix"])
+ * resolveStoreOptions(options, ["keyPrefix"]) // accepts STORE_OPTIONS and keyPrefix
  * ```
  */
 export const STORE_OPTIONS: ReadonlyArray<string> = ["defaultTtlMs", "maxSessions", "maxValueBytes", "sweepIntervalMs", "clock"]
@@ -113,16 +77,14 @@ export const STORE_OPTIONS: ReadonlyArray<string> = ["defaultTtlMs", "maxSession
  */
 export const resolveStoreOptions = (options: unknown, extra: ReadonlyArray<string> = []): ResolvedStoreOptions => {
   if (options === undefined) options = {}
-  if (typeof options !== "object" || options === null || Array.isArray(options)) throw invalidOption("options", options, "an object")
-  checkKnown(options, [...STORE_OPTIONS, ...extra])
-  const o = options as StoreOptions
+  const o = section("", options, [...STORE_OPTIONS, ...extra]) as StoreOptions
   const clock = o.clock ?? Date.now
-  if (typeof clock !== "function") throw invalidOption("clock", clock, "a function returning milliseconds")
+  if (typeof clock !== "function") throw invalid("clock", clock, "a function returning milliseconds")
   return {
     defaultTtlMs: checkTtl("defaultTtlMs", o.defaultTtlMs, DEFAULT_TTL_MS),
-    maxSessions: integer("maxSessions", o.maxSessions, 10_000, 1, MAX_SAFE, true),
-    maxValueBytes: integer("maxValueBytes", o.maxValueBytes, DEFAULT_MAX_VALUE_BYTES, 1, MAX_VALUE_BYTES_LIMIT, false),
-    sweepIntervalMs: integer("sweepIntervalMs", o.sweepIntervalMs, 60_000, 0, 2 ** 31 - 1, false),
+    maxSessions: integer("maxSessions", o.maxSessions, { min: 1, max: MAX_SAFE, fallback: 10_000, orInfinity: true }),
+    maxValueBytes: integer("maxValueBytes", o.maxValueBytes, { min: 1, max: MAX_VALUE_BYTES_LIMIT, fallback: DEFAULT_MAX_VALUE_BYTES }),
+    sweepIntervalMs: timerMs("sweepIntervalMs", o.sweepIntervalMs, { min: 0, fallback: 60_000 }),
     clock
   }
 }
@@ -192,7 +154,7 @@ export const checkKey = (key: unknown): string => {
 export const checkScope = (scope: unknown): string | null => {
   if (scope === "global") return null
   if (typeof scope !== "object" || scope === null || !("session" in scope)) {
-    throw invalidOption("scope", scope, `"global" or { session: id }`)
+    throw invalid("scope", scope, `"global" or { session: id }`)
   }
   return checkSessionId(scope.session)
 }

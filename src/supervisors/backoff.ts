@@ -17,7 +17,7 @@
  * @module
  */
 import { Duration, Effect, Random, Schedule } from "effect"
-import { InvalidOptionError } from "../errors.ts"
+import { invalid, optionName, timerMs } from "../options/kit.ts"
 
 /** Backoff options; `factor`, `jitter` and `resetAfterMs` have defaults. */
 export interface BackoffOptions {
@@ -61,18 +61,19 @@ export interface BackoffState {
  */
 export const INITIAL_BACKOFF: BackoffState = { attempt: 0 }
 
-const invalid = (option: string, value: unknown, expected: string): InvalidOptionError =>
-  new InvalidOptionError({ message: `${option} must be ${expected}, got ${String(value)}`, option, value })
-
 /**
- * Fills in defaults and validates; throws `InvalidOptionError` naming the bad option.
+ * Fills in defaults and validates; throws `InvalidOptionError` naming the bad option under
+ * `path` (e.g. `"restart.backoff"` gives `restart.backoff.maxMs`; default: the bare name).
+ * Delays are capped at `MAX_TIMER_MS` (~24.8 days): they end up in a timer.
  *
  * @example
  * ```ts
  * resolveBackoff({ initialMs: 10, maxMs: 5 }) // throws: maxMs must be a finite number >= initialMs (10), got 5
+ * resolveBackoff({ initialMs: 10, maxMs: 2 ** 31 }, "restart.backoff") // throws: restart.backoff.maxMs must be a number from 0, at most 2147483647 ms (~24.8 days), got 2147483648
  * ```
  */
-export const resolveBackoff = (options: BackoffOptions): ResolvedBackoff => {
+export const resolveBackoff = (options: BackoffOptions, path = ""): ResolvedBackoff => {
+  const name = (key: keyof BackoffOptions): string => optionName(path, key)
   const resolved: ResolvedBackoff = {
     initialMs: options.initialMs,
     maxMs: options.maxMs,
@@ -80,20 +81,20 @@ export const resolveBackoff = (options: BackoffOptions): ResolvedBackoff => {
     jitter: options.jitter ?? DEFAULT_BACKOFF.jitter,
     resetAfterMs: options.resetAfterMs ?? DEFAULT_BACKOFF.resetAfterMs
   }
-  if (!Number.isFinite(resolved.initialMs) || resolved.initialMs < 0) {
-    throw invalid("initialMs", resolved.initialMs, "a finite number >= 0")
-  }
-  if (!Number.isFinite(resolved.maxMs) || resolved.maxMs < resolved.initialMs) {
-    throw invalid("maxMs", resolved.maxMs, `a finite number >= initialMs (${resolved.initialMs})`)
+  timerMs(name("initialMs"), resolved.initialMs, { min: 0, fractional: true })
+  timerMs(name("maxMs"), resolved.maxMs, { min: 0, fractional: true })
+  if (resolved.maxMs < resolved.initialMs) {
+    throw invalid(name("maxMs"), resolved.maxMs, `a finite number >= initialMs (${resolved.initialMs})`)
   }
   if (!Number.isFinite(resolved.factor) || resolved.factor < 1) {
-    throw invalid("factor", resolved.factor, "a finite number >= 1")
+    throw invalid(name("factor"), resolved.factor, "a finite number >= 1")
   }
-  if (!(resolved.jitter >= 0 && resolved.jitter <= 1)) {
-    throw invalid("jitter", resolved.jitter, "between 0 and 1")
+  if (!(typeof resolved.jitter === "number" && resolved.jitter >= 0 && resolved.jitter <= 1)) {
+    throw invalid(name("jitter"), resolved.jitter, "between 0 and 1")
   }
-  if (!(resolved.resetAfterMs > 0)) {
-    throw invalid("resetAfterMs", resolved.resetAfterMs, "> 0 (Infinity disables the reset)")
+  // Compared with uptime, not armed as a timer: may be large, or Infinity.
+  if (!(typeof resolved.resetAfterMs === "number" && resolved.resetAfterMs > 0)) {
+    throw invalid(name("resetAfterMs"), resolved.resetAfterMs, "> 0 (Infinity disables the reset)")
   }
   return resolved
 }

@@ -10,14 +10,12 @@
  * @example
  * ```ts
  * const options = resolveHeartbeat({ intervalMs: 1_000 }) // { intervalMs: 1_000, misses: 3 }
- * if (options) yield* Effect.forkIn(heartbeat(actorHeartbeat(actor), options), workerScope)
+ * if (options) yield* Effect.forkScoped(heartbeat({ ping, kill, isAlive }, options))
  * ```
  * @module
  */
 import { Duration, Effect, Option, Ref } from "effect"
-import type { WorkerActor } from "../actors/worker-actor.ts"
-import { InvalidOptionError } from "../errors.ts"
-import { isLive } from "../machines/worker.ts"
+import { integer, keysOf, section, timerMs } from "../options/kit.ts"
 
 /** How often to ping, and how many consecutive unanswered pings kill the worker. */
 export interface HeartbeatOptions {
@@ -52,34 +50,28 @@ export type HeartbeatEnd =
   | { readonly _tag: "Killed"; readonly reason: string }
   | { readonly _tag: "Gone" }
 
-const invalid = (option: string, value: unknown, expected: string): InvalidOptionError =>
-  new InvalidOptionError({ message: `${option} must be ${expected}, got ${String(value)}`, option, value })
-
-const integerAtLeast = (option: string, value: unknown, min: number): number => {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-    throw invalid(option, value, min === 1 ? "a positive integer" : `an integer >= ${min}`)
-  }
-  return value
-}
+const HEARTBEAT_KEYS = keysOf<HeartbeatOptions>({ intervalMs: true, misses: true })
 
 /**
  * Checks heartbeat options and returns them, or throws `InvalidOptionError` naming the option
- * (`heartbeat.intervalMs`, `heartbeat.misses`) and quoting the bad value.
+ * (`heartbeat.intervalMs`, `heartbeat.misses`) and quoting the bad value. `intervalMs` is a
+ * timer, so at most `MAX_TIMER_MS` (~24.8 days).
  *
  * @example
  * ```ts
- * validateHeartbeat({ intervalMs: 0, misses: 3 }) // throws: heartbeat.intervalMs must be a positive integer, got 0
+ * validateHeartbeat({ intervalMs: 0, misses: 3 }) // throws: heartbeat.intervalMs must be an integer from 1, at most 2147483647 ms (~24.8 days), got 0
  * ```
  */
 export const validateHeartbeat = (options: HeartbeatOptions): HeartbeatOptions => ({
-  intervalMs: integerAtLeast("heartbeat.intervalMs", options.intervalMs, 1),
-  misses: integerAtLeast("heartbeat.misses", options.misses, 1)
+  intervalMs: timerMs("heartbeat.intervalMs", options.intervalMs, { min: 1 }),
+  misses: integer("heartbeat.misses", options.misses, { min: 1 })
 })
 
 /**
  * The pool's `heartbeat` option with defaults applied: `undefined` (not given) means the
  * defaults, `false` disables the heartbeat (returns `undefined`), an object overrides fields.
- * Throws `InvalidOptionError` for anything else or for bad fields.
+ * Throws `InvalidOptionError` for anything else, for an unknown field (`heartbeat.misess;
+ * did you mean heartbeat.misses?`) or for bad fields.
  *
  * @example
  * ```ts
@@ -91,9 +83,7 @@ export const validateHeartbeat = (options: HeartbeatOptions): HeartbeatOptions =
 export const resolveHeartbeat = (options: Partial<HeartbeatOptions> | false | undefined): HeartbeatOptions | undefined => {
   if (options === false) return undefined
   if (options === undefined) return DEFAULT_HEARTBEAT
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw invalid("heartbeat", options, "an object { intervalMs?, misses? } or false")
-  }
+  section("heartbeat", options, HEARTBEAT_KEYS, "an object { intervalMs?, misses? } or false")
   return validateHeartbeat({
     intervalMs: options.intervalMs ?? DEFAULT_HEARTBEAT.intervalMs,
     misses: options.misses ?? DEFAULT_HEARTBEAT.misses
@@ -147,19 +137,3 @@ export const heartbeat = (target: HeartbeatTarget, options: HeartbeatOptions): E
     return Effect.repeat(beat, { until: (end): end is HeartbeatEnd => end !== undefined })
   })
 }
-
-/**
- * Adapts a worker actor: pings while it is live, kills it with `HEARTBEAT_TIMEOUT` so its
- * pending call rejects with `WorkerCrashedError` (reason `heartbeat`, message "... was killed
- * for missing heartbeats: no pong to 3 heartbeats (every 5000 ms) (killed by SIGKILL)").
- *
- * @example
- * ```ts
- * yield* Effect.forkIn(heartbeat(actorHeartbeat(actor), options), scope)
- * ```
- */
-export const actorHeartbeat = (actor: WorkerActor): HeartbeatTarget => ({
-  ping: () => actor.ping(),
-  kill: (reason) => actor.kill({ type: "HEARTBEAT_TIMEOUT", reason }),
-  isAlive: () => isLive(actor.state)
-})

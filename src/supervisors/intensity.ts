@@ -14,7 +14,7 @@
  * @module
  */
 import { Clock, Effect, Ref } from "effect"
-import { InvalidOptionError } from "../errors.ts"
+import { invalid } from "../options/kit.ts"
 
 /** How many restarts a supervisor tolerates, and over how long. */
 export interface IntensityOptions {
@@ -43,9 +43,6 @@ export interface RestartVerdict {
   readonly restarts: ReadonlyArray<number>
 }
 
-const invalid = (option: string, value: unknown, expected: string): InvalidOptionError =>
-  new InvalidOptionError({ message: `${option} must be ${expected}, got ${String(value)}`, option, value })
-
 /**
  * Checks intensity options and returns them unchanged, or throws `InvalidOptionError` naming
  * the option and the bad value. Thrown (not returned) because bad options are a programming
@@ -60,6 +57,7 @@ export const validateIntensity = (options: IntensityOptions): IntensityOptions =
   if (!Number.isSafeInteger(options.maxRestarts) || options.maxRestarts < 0) {
     throw invalid("maxRestarts", options.maxRestarts, "a non-negative integer")
   }
+  // A window compared with restart times, not a timer: it may exceed MAX_TIMER_MS.
   if (!Number.isFinite(options.withinMs) || options.withinMs <= 0) {
     throw invalid("withinMs", options.withinMs, "a positive finite number of milliseconds")
   }

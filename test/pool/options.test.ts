@@ -2,9 +2,29 @@ import { availableParallelism } from "node:os"
 import { describe, expect, it } from "vitest"
 import { createPool, InvalidOptionError } from "../../src/index.ts"
 import type { PoolOptions } from "../../src/index.ts"
+import { validateCall } from "../../src/pool/call-checks.ts"
 import { resolveOptions } from "../../src/pool/options.ts"
+import { makeSession } from "../../src/pool/session.ts"
+import type { SessionHost } from "../../src/pool/session.ts"
 
 const base = { worker: { module: "basic" } }
+const MAX = 2 ** 31 - 1
+
+const rejection = (run: () => unknown): InvalidOptionError => {
+  try {
+    run()
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionError)
+    return error as InvalidOptionError
+  }
+  throw new Error("expected an InvalidOptionError")
+}
+
+const host: SessionHost = {
+  call: () => Promise.resolve(undefined),
+  stream: () => { throw new Error("unused") },
+  closeSession: () => Promise.resolve()
+}
 
 describe("options", () => {
   it("applies defaults", () => {
@@ -29,6 +49,9 @@ describe("options", () => {
     [{ worker: { module: "m", preload: "numpy" } }, "worker.preload", /an array of strings, got 'numpy'/],
     [{ worker: { module: "m", inheritEnv: "some" } }, "worker.inheritEnv", /got 'some'/],
     [{ worker: "basic" }, "worker", /worker must be an object/],
+    [{ worker: ["basic"] }, "worker", /worker must be an object like \{ module: 'my_workers' \}, got \[ 'basic' \]/],
+    [{ ...base, shutdown: 5 }, "shutdown", /shutdown must be an object like \{ graceMs: 5000, killAfterMs: 2000 \}, got 5/],
+    [{ ...base, restart: { backoff: null } }, "restart.backoff", /restart.backoff must be an object .*, got null/],
     [{ ...base, overflow: -1 }, "overflow", /overflow must be an integer from 0/],
     [{ ...base, lazy: "yes" }, "lazy", /lazy must be a boolean, got 'yes'/],
     [{ ...base, startConcurrency: 0 }, "startConcurrency", /got 0/],
@@ -49,6 +72,100 @@ describe("options", () => {
     expect(error).toBeInstanceOf(InvalidOptionError)
     expect(error).toMatchObject({ code: "INVALID_OPTION", option })
     expect((error as Error).message).toMatch(message)
+  })
+
+  describe("unknown keys", () => {
+    it.each([
+      [{ ...base, maxQueu: 5 }, "maxQueu", "maxQueue"],
+      [{ ...base, Size: 2 }, "Size", "size"],
+      [{ worker: { modul: "basic" } }, "worker.modul", "worker.module"],
+      [{ ...base, restart: { maxRestart: 3 } }, "restart.maxRestart", "restart.maxRestarts"],
+      [{ ...base, restart: { backoff: { maxMz: 100 } } }, "restart.backoff.maxMz", "restart.backoff.maxMs"],
+      [{ ...base, heartbeat: { mises: 2 } }, "heartbeat.mises", "heartbeat.misses"],
+      [{ ...base, shutdown: { graceMS: 100 } }, "shutdown.graceMS", "shutdown.graceMs"]
+    ])("%o: %s suggests %s", (options, option, suggestion) => {
+      const error = rejection(() => resolveOptions(options as unknown as PoolOptions))
+      expect(error).toMatchObject({ code: "INVALID_OPTION", option })
+      expect(error.message).toBe(`unknown option ${option}; did you mean ${suggestion}?`)
+    })
+
+    it.each([
+      [{ ...base, colour: "red" }, "colour", /valid options are worker, size, overflow, /],
+      [{ worker: { module: "basic", banana: 1 } }, "worker.banana", /valid options are module, cwd, /],
+      [{ ...base, restart: { strategy: "one_for_all" } }, "restart.strategy", /valid options are maxRestarts, withinMs, backoff$/],
+      [{ ...base, restart: { backoff: { exponent: 3 } } }, "restart.backoff.exponent", /valid options are initialMs, maxMs, factor, jitter, resetAfterMs$/],
+      [{ ...base, heartbeat: { timeoutMs: 100 } }, "heartbeat.timeoutMs", /valid options are intervalMs, misses$/],
+      [{ ...base, shutdown: { signal: "SIGINT" } }, "shutdown.signal", /valid options are graceMs, killAfterMs$/]
+    ])("%o: %s without a close match gets no suggestion", (options, option, list) => {
+      const error = rejection(() => resolveOptions(options as unknown as PoolOptions))
+      expect(error).toMatchObject({ code: "INVALID_OPTION", option })
+      expect(error.message).toMatch(new RegExp(`^unknown option ${option.replace(/\./g, "\\.")}; `))
+      expect(error.message).not.toMatch(/did you mean/)
+      expect(error.message).toMatch(list)
+    })
+
+    it("keeps the bad key's value on the error", () => {
+      expect(rejection(() => resolveOptions({ ...base, maxQueu: 5 } as unknown as PoolOptions)).value).toBe(5)
+    })
+
+    it("open-ended objects (env, on, hostHandlers) keep their own rules", () => {
+      expect(resolveOptions({ worker: { module: "m", env: { ANY_NAME: "1" } }, hostHandlers: { anything: () => 1 } }).hostHandlers).toHaveProperty("anything")
+    })
+
+    it("session options: a near miss is suggested, a far one is not", () => {
+      const near = rejection(() => makeSession(host, "s1", { affinty: "strict" } as never))
+      expect(near).toMatchObject({ option: "session.affinty", value: "strict" })
+      expect(near.message).toBe("unknown option session.affinty; did you mean session.affinity?")
+      const far = rejection(() => makeSession(host, "s1", { sticky: true } as never))
+      expect(far.option).toBe("session.sticky")
+      expect(far.message).toBe("unknown option session.sticky; valid options are affinity")
+      expect(rejection(() => makeSession(host, "s1", null as never)).option).toBe("session")
+      expect(makeSession(host, "s1", { affinity: "strict" }).affinity).toBe("strict")
+    })
+  })
+
+  describe("millisecond options that end up in a timer are at most 2^31 - 1", () => {
+    const cases: ReadonlyArray<readonly [string, (ms: number) => Record<string, unknown>]> = [
+      ["initTimeoutMs", (ms) => ({ initTimeoutMs: ms })],
+      ["checkoutTimeoutMs", (ms) => ({ checkoutTimeoutMs: ms })],
+      ["cancelGraceMs", (ms) => ({ cancelGraceMs: ms })],
+      ["idleTimeoutMs", (ms) => ({ idleTimeoutMs: ms })],
+      ["rssCheckIntervalMs", (ms) => ({ rssCheckIntervalMs: ms })],
+      ["shutdown.graceMs", (ms) => ({ shutdown: { graceMs: ms } })],
+      ["shutdown.killAfterMs", (ms) => ({ shutdown: { killAfterMs: ms } })],
+      ["heartbeat.intervalMs", (ms) => ({ heartbeat: { intervalMs: ms } })],
+      ["restart.backoff.initialMs", (ms) => ({ restart: { backoff: { initialMs: ms, maxMs: MAX } } })],
+      ["restart.backoff.maxMs", (ms) => ({ restart: { backoff: { maxMs: ms } } })]
+    ]
+
+    it.each(cases)("%s: 2^31 is refused", (option, given) => {
+      const error = rejection(() => resolveOptions({ ...base, ...given(MAX + 1) } as PoolOptions))
+      expect(error).toMatchObject({ option, value: MAX + 1 })
+      expect(error.message).toMatch(new RegExp(`^${option.replace(/\./g, "\\.")} must be .*at most 2147483647 ms \\(~24\\.8 days\\), got 2147483648$`))
+    })
+
+    it.each(cases)("%s: 2^31 - 1 is accepted", (_option, given) => {
+      expect(() => resolveOptions({ ...base, ...given(MAX) } as PoolOptions)).not.toThrow()
+    })
+
+    it("values compared with elapsed time, not armed, may be larger: workerTtlMs, restart.withinMs, restart.backoff.resetAfterMs", () => {
+      const year = 365 * 24 * 3600 * 1000
+      const resolved = resolveOptions({ ...base, workerTtlMs: year, restart: { withinMs: year, backoff: { resetAfterMs: year } } })
+      expect([resolved.workerTtlMs, resolved.restart.intensity.withinMs, resolved.restart.backoff.resetAfterMs]).toEqual([year, year, year])
+    })
+
+    it("per-call timeoutMs: 2^31 is refused, 2^31 - 1 accepted", () => {
+      const error = validateCall("f", undefined, { timeoutMs: MAX + 1 })
+      expect(error).toBeInstanceOf(InvalidOptionError)
+      expect(error).toMatchObject({ option: "options.timeoutMs", value: MAX + 1 })
+      expect(error?.message).toBe("options.timeoutMs must be an integer from 1, at most 2147483647 ms (~24.8 days), got 2147483648")
+      expect(validateCall("f", undefined, { timeoutMs: MAX })).toBeUndefined()
+      expect(validateCall("f", undefined, { timeoutMs: 0 })).toMatchObject({ option: "options.timeoutMs" })
+    })
+  })
+
+  it("restart.backoff: fields left undefined take their defaults", () => {
+    expect(resolveOptions({ ...base, restart: { backoff: { initialMs: undefined, maxMs: 100 } } } as unknown as PoolOptions).restart.backoff).toMatchObject({ initialMs: 10, maxMs: 100 })
   })
 
   it("accepts module paths, lists and env inheritance lists", () => {

@@ -115,9 +115,11 @@ export const validationTests = (ctx: SuiteContext): void => {
     [{ maxSessions: 0 }, "maxSessions", /maxSessions must be an integer from 1 .*, got 0/],
     [{ maxSessions: 1.5 }, "maxSessions", /got 1.5/],
     [{ maxValueBytes: Infinity }, "maxValueBytes", /maxValueBytes must be an integer from 1 to 536870912, got Infinity/],
-    [{ sweepIntervalMs: -1 }, "sweepIntervalMs", /sweepIntervalMs must be an integer from 0 .*, got -1/],
+    [{ sweepIntervalMs: -1 }, "sweepIntervalMs", /sweepIntervalMs must be an integer from 0, at most 2147483647 ms \(~24\.8 days\), got -1/],
+    [{ sweepIntervalMs: 2 ** 31 }, "sweepIntervalMs", /at most 2147483647 ms \(~24\.8 days\), got 2147483648/],
     [{ clock: 5 }, "clock", /clock must be a function returning milliseconds, got 5/],
-    [{ ttlMs: 5 }, "ttlMs", /ttlMs must be one of the options defaultTtlMs, .*, got 5/]
+    [{ ttlMs: 5 }, "ttlMs", /^unknown option ttlMs; valid options are defaultTtlMs, maxSessions, /],
+    [{ maxSesions: 5 }, "maxSesions", /^unknown option maxSesions; did you mean maxSessions\?$/]
   ])("validates options at construction: %j", (options, option, message) => {
     let error: unknown
     try {

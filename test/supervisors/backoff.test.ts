@@ -78,6 +78,37 @@ describe("resolveBackoff validation", () => {
     })
   }
 
+  const thrown = (run: () => unknown): InvalidOptionError => {
+    try {
+      run()
+    } catch (error) {
+      assert.instanceOf(error, InvalidOptionError)
+      return error
+    }
+    return assert.fail("expected InvalidOptionError")
+  }
+
+  it("refuses delays above 2^31 - 1 ms (a Node timer would fire at once), accepts 2^31 - 1", () => {
+    const max = 2 ** 31 - 1
+    const initial = thrown(() => resolveBackoff({ initialMs: max + 1, maxMs: max + 1 }))
+    assert.strictEqual(initial.option, "initialMs")
+    assert.include(initial.message, "at most 2147483647 ms (~24.8 days), got 2147483648")
+    assert.strictEqual(thrown(() => resolveBackoff({ initialMs: 10, maxMs: max + 1 })).option, "maxMs")
+    assert.strictEqual(resolveBackoff({ initialMs: max, maxMs: max }).maxMs, max)
+  })
+
+  it("names options under the given path", () => {
+    const error = thrown(() => resolveBackoff({ initialMs: 100, maxMs: 10 }, "restart.backoff"))
+    assert.strictEqual(error.option, "restart.backoff.maxMs")
+    assert.strictEqual(error.message, "restart.backoff.maxMs must be a finite number >= initialMs (100), got 10")
+    assert.strictEqual(thrown(() => resolveBackoff({ initialMs: 1, maxMs: 2, jitter: 2 }, "restart.backoff")).option, "restart.backoff.jitter")
+  })
+
+  it("refuses numeric strings that comparisons would coerce", () => {
+    assert.strictEqual(thrown(() => resolveBackoff({ initialMs: 1, maxMs: 2, jitter: "0.5" as never })).option, "jitter")
+    assert.strictEqual(thrown(() => resolveBackoff({ initialMs: 1, maxMs: 2, resetAfterMs: "100" as never })).option, "resetAfterMs")
+  })
+
   it("accepts resetAfterMs Infinity (never reset)", () => {
     assert.strictEqual(resolveBackoff({ initialMs: 1, maxMs: 2, resetAfterMs: Number.POSITIVE_INFINITY }).resetAfterMs, Number.POSITIVE_INFINITY)
   })

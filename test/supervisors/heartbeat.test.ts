@@ -168,6 +168,16 @@ describe("heartbeat options", () => {
     }
   })
 
+  it("rejects an intervalMs above 2^31 - 1 (a Node timer would fire at once)", () => {
+    rejects(() => validateHeartbeat({ intervalMs: 2 ** 31, misses: 3 }), "heartbeat.intervalMs", "at most 2147483647 ms (~24.8 days), got 2147483648")
+    assert.strictEqual(validateHeartbeat({ intervalMs: 2 ** 31 - 1, misses: 3 }).intervalMs, 2 ** 31 - 1)
+  })
+
+  it("resolveHeartbeat rejects unknown fields, suggesting a close one", () => {
+    rejects(() => resolveHeartbeat({ misess: 2 } as never), "heartbeat.misess", "unknown option heartbeat.misess; did you mean heartbeat.misses?")
+    rejects(() => resolveHeartbeat({ timeoutMs: 2 } as never), "heartbeat.timeoutMs", "unknown option heartbeat.timeoutMs; valid options are intervalMs, misses")
+  })
+
   it("heartbeat() validates eagerly", () => {
     rejects(() => heartbeat({ ping: () => Promise.resolve(), kill: () => {} }, { intervalMs: 100, misses: 0 }), "heartbeat.misses", "0")
   })
