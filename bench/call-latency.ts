@@ -1,8 +1,8 @@
 // Issue 2 bench: pyvisor no-op call round trip against a raw fd 3/4 echo, per codec.
-import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { createPool } from "../src/index.ts"
-import { encodeFrame, FrameReader, jsonCodec, msgpackCodec } from "../src/protocol/index.ts"
+import { jsonCodec, msgpackCodec } from "../src/protocol/index.ts"
+import { openRawEcho } from "./raw-echo.ts"
 import { summarise, table, us } from "./stats.ts"
 import type { Summary } from "./stats.ts"
 
@@ -11,17 +11,7 @@ const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5_000)
 const WARMUP = 500
 
 const rawEcho = async (python: string, payload: Uint8Array): Promise<Summary> => {
-  const child = spawn(python, [FIXTURES + "raw_echo.py"], { stdio: ["ignore", "inherit", "inherit", "pipe", "pipe"] })
-  const out = child.stdio[3] as NodeJS.WritableStream
-  const input = child.stdio[4] as NodeJS.ReadableStream
-  const reader = new FrameReader()
-  let wake: () => void = () => {}
-  input.on("data", (chunk: Buffer) => reader.push(chunk, () => wake()))
-  const frame = encodeFrame(payload)
-  const once = (): Promise<void> => new Promise((resolve) => {
-    wake = resolve
-    out.write(frame)
-  })
+  const { once, close } = openRawEcho(python, payload)
   for (let i = 0; i < WARMUP; i++) await once()
   const samples: Array<number> = []
   const t0 = process.hrtime.bigint()
@@ -31,7 +21,7 @@ const rawEcho = async (python: string, payload: Uint8Array): Promise<Summary> =>
     samples.push(Number(process.hrtime.bigint() - s))
   }
   const wall = Number(process.hrtime.bigint() - t0)
-  child.kill("SIGKILL")
+  close()
   return summarise(samples, wall)
 }
 

@@ -1,5 +1,6 @@
 // npm run bench: every figure is printed next to a baseline measured in the same run.
 import { callLatency } from "./call-latency.ts"
+import { cpuPerCall } from "./cpu-per-call.ts"
 import { crashRecovery } from "./crash.ts"
 import { readyTime } from "./ready-time.ts"
 import { table } from "./stats.ts"
@@ -11,6 +12,7 @@ const PYTHON = "/usr/bin/python3"
 console.log(`pyvisor bench — node ${process.version}, ${new Date().toISOString()}`)
 const started = performance.now()
 await callLatency()
+await cpuPerCall()
 const ready = await readyTime(PYTHON)
 const cells = await throughput(PYTHON)
 await crashRecovery(PYTHON)
