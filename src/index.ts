@@ -19,7 +19,7 @@ export type { LatencySummary, PoolSnapshot, WorkerSnapshot } from "./pool/snapsh
 export type { PoolStateValue } from "./machines/pool.ts"
 export type { PoolOptions, WorkerOptions } from "./pool/options.ts"
 export type { InheritEnv } from "./actors/env.ts"
-export type { WorkerActorEvent } from "./actors/worker-actor.ts"
+export type { WorkerActorEvent } from "./actors/worker.ts"
 export type { ExitInfo, ExitReason, WorkerStateValue } from "./machines/worker.ts"
 export * from "./errors.ts"
 export { PoolSession } from "./pool/session.ts"

@@ -1,7 +1,11 @@
 /**
- * The channel: protocol v1 over any pair of byte streams. It runs the handshake,
- * correlates answers with calls by id and turns every off-spec byte into one
- * violation report. It never throws into the stream's event loop.
+ * The channel (the worker's connection): protocol v1 over any pair of byte streams. It runs the
+ * handshake, correlates answers with calls by id and turns every off-spec byte into one violation
+ * report. It never throws into the stream's event loop.
+ *
+ * It is the one owner of a worker's calls in flight: `pending` is their number, `served` counts
+ * the finished ones, and it reports only the edges where `pending` reaches or leaves `capacity`
+ * (what the worker machine calls busy), never each call.
  */
 import { writeSync } from "node:fs"
 import type { Readable, Writable } from "node:stream"
@@ -30,6 +34,8 @@ export interface ChannelEvents {
   pong(id: number): void
   /** Fired once; the channel is closed afterwards. */
   violation(error: ProtocolViolation): void
+  /** `pending` reached `capacity` (true) or dropped below it again (false). */
+  capacity(saturated: boolean): void
 }
 
 type Phase = "hello" | "ready" | "open" | "closed"
@@ -48,16 +54,19 @@ export class Channel {
   readonly #in: Readable
   readonly #events: ChannelEvents
   readonly #reader: FrameReader
-  readonly #pending = new Map<number, { sink: CallSink; stream: boolean }>()
+  readonly #pending = new Map<number, { sink: CallSink; stream: boolean; session: string | undefined }>()
   #codec: Codec = jsonCodec
   #phase: Phase = "hello"
   #nextId = 1
   #violations = 0
+  #served = 0
+  readonly #capacity: number
 
-  constructor(input: Readable, output: Writable, maxFrameBytes: number, events: ChannelEvents) {
+  constructor(input: Readable, output: Writable, maxFrameBytes: number, events: ChannelEvents, capacity = 1) {
     this.#in = input
     this.#out = output
     this.#events = events
+    this.#capacity = capacity
     this.#reader = new FrameReader(maxFrameBytes)
     input.on("data", this.#onData)
   }
@@ -70,6 +79,28 @@ export class Channel {
   /** Calls awaiting an answer. */
   get pending(): number {
     return this.#pending.size
+  }
+
+  /** True while another call can be sent: the handshake is done and `pending < capacity`. */
+  get hasRoom(): boolean {
+    return this.#phase === "open" && this.#pending.size < this.#capacity
+  }
+
+  /** True while call `id` awaits its answer. */
+  isPending(id: number): boolean {
+    return this.#pending.has(id)
+  }
+
+  /** The call in flight when there is exactly one (whom a host call made now belongs to), else null. */
+  soleCall(): { readonly id: number; readonly session: string | undefined } | null {
+    if (this.#pending.size !== 1) return null
+    const [id, entry] = this.#pending.entries().next().value!
+    return { id, session: entry.session }
+  }
+
+  /** Calls answered (result, error or stream end) so far. */
+  get served(): number {
+    return this.#served
   }
 
   /** Protocol violations seen (0 or 1: the channel closes at the first). */
@@ -92,14 +123,27 @@ export class Channel {
     const id = this.#nextId
     const frame = this.#codec.frame({ kind: "call", id, ...call })
     this.#nextId = id >= 0xffff_ffff ? 1 : id + 1
-    this.#pending.set(id, { sink, stream: call.stream === true })
+    this.#pending.set(id, { sink, stream: call.stream === true, session: call.session })
     this.#writeFrame(frame)
+    if (this.#pending.size === this.#capacity) this.#events.capacity(true)
     return id
   }
 
-  /** Forgets a call (after a timeout or abort); a late answer for it is ignored, not a violation. */
+  /** Forgets a call; a late answer for it is ignored, not a violation. */
   forget(id: number): void {
-    if (this.#pending.delete(id)) this.#forgotten.add(id)
+    if (this.#pending.has(id)) {
+      this.#settled(id)
+      this.#forgotten.add(id)
+    }
+  }
+
+  // Deletes a finished call; the edge is reported before its sink runs, so whoever learns of the
+  // answer already sees the room it left.
+  #settled(id: number): void {
+    const wasFull = this.#pending.size === this.#capacity
+    this.#pending.delete(id)
+    this.#served++
+    if (wasFull && this.#phase !== "closed") this.#events.capacity(false)
   }
   readonly #forgotten = new Set<number>()
 
@@ -200,16 +244,16 @@ export class Channel {
           return this.#violate(`'${m.kind}' for unknown or settled call id ${m.id}`)
         }
         if (m.kind === "result") {
-          this.#pending.delete(m.id)
+          this.#settled(m.id)
           return entry.stream ? this.#violate(`'result' for stream call ${m.id}`) : entry.sink.result(m.value)
         }
         if (m.kind === "error") {
-          this.#pending.delete(m.id)
+          this.#settled(m.id)
           return entry.sink.error(m)
         }
         if (!entry.stream) return this.#violate(`'${m.kind}' for non-stream call ${m.id}`)
         if (m.kind === "chunk") return entry.sink.chunk?.(m.value)
-        this.#pending.delete(m.id)
+        this.#settled(m.id)
         return entry.sink.end?.()
       }
     }

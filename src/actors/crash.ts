@@ -14,8 +14,6 @@ export interface CrashFacts {
   readonly stderrTail: string
   /** A Python exception behind an init error (from `ready {status:'error'}`). */
   readonly initError?: { readonly type: string; readonly message: string; readonly traceback: string }
-  /** Set when the heartbeat killed a live worker: what it missed, e.g. `no pong to 3 heartbeats (every 5000 ms)`. */
-  readonly heartbeatMissed?: string
 }
 
 const describeProcess = ({ code, signal }: ProcessExit): string =>
@@ -30,12 +28,8 @@ const describeProcess = ({ code, signal }: ProcessExit): string =>
  * ```
  */
 export const crashError = (facts: CrashFacts): WorkerCrashedError | ProtocolError => {
-  const missed = facts.heartbeatMissed
-  // A heartbeat kill of a draining worker reaches the machine as a plain KILL; it is still a heartbeat crash.
-  const reason = missed !== undefined ? "heartbeat" : facts.exit?.reason ?? (facts.process.signal ? "signal" : "exit")
-  const detail = missed !== undefined
-    ? `was killed for missing heartbeats: ${missed}`
-    : facts.exit?.message ?? describeProcess(facts.process)
+  const reason = facts.exit?.reason ?? (facts.process.signal ? "signal" : "exit")
+  const detail = facts.exit?.message ?? describeProcess(facts.process)
   if (reason === "protocol") {
     return new ProtocolError({
       message: `worker ${facts.workerId} (pid ${facts.pid}) broke the protocol and was killed: ${detail}`,

@@ -44,6 +44,9 @@ export interface PythonProcess {
   kill(signal: NodeJS.Signals): boolean
 }
 
+/** A process just started: its spawn error (ENOENT…) arrives instead of its 'spawn' event. */
+export type SpawnedProcess = PythonProcess & { readonly spawnError: Promise<Error | null> }
+
 /**
  * Builds the argv after the interpreter.
  *
@@ -71,7 +74,7 @@ export const workerArgs = (spec: ProcessSpec): Array<string> => {
  * const proc = spawnPython({ module: "my_workers", cwd: "./py" })
  * ```
  */
-export const spawnPython = (spec: ProcessSpec): PythonProcess & { readonly spawnError: Promise<Error | null> } => {
+export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
   const subprocess = execa(spec.python ?? "python3", workerArgs(spec), {
     cwd: spec.cwd ?? process.cwd(),
     env: buildEnv(process.env, spec.inheritEnv ?? "allowlist", spec.env ?? {}, RUNTIME_PATH),

@@ -1,8 +1,8 @@
 /**
- * `PythonPool`: the pool as an Effect service. The engine is the imperative `Pool`; this
- * module turns its Promises into Effects (interruption aborts the call in Python), its
- * async iterators into Streams (ending a stream early cancels the Python generator), and
- * its lifetime into a Layer's scope (closing the scope drains and stops every process).
+ * `PythonPool`: the pool as an Effect service. The pool is built in the layer's scope (its
+ * supervisor and every worker incarnation are scopes below it); this module turns its calls'
+ * Promises into Effects (interruption aborts the call in Python) and its async iterators into
+ * Streams (ending a stream early cancels the Python generator). The hot path stays plain code.
  *
  * @module
  */
@@ -10,14 +10,13 @@ import { Context, Effect, Layer, Stream } from "effect"
 import type { Scope } from "effect"
 import type { InvalidOptionError } from "../errors.ts"
 import type { CallOptions } from "../pool/job.ts"
+import { makePool } from "../pool/make.ts"
 import type { PoolOptions } from "../pool/options.ts"
-import { startPool } from "../pool/start.ts"
 import type { Pool } from "../pool/pool.ts"
 import type { PoolSnapshot } from "../pool/snapshot.ts"
 import type { CallArgs } from "../protocol/index.ts"
 import type { InvalidSessionIdError } from "../store/errors.ts"
 import { fromCall, fromIterator, withSignal } from "./bridge.ts"
-import { isStartError } from "./errors.ts"
 import type { CallError, StartError } from "./errors.ts"
 import { openSession } from "./session.ts"
 import type { PythonSession, PythonSessionOptions } from "./session.ts"
@@ -95,16 +94,7 @@ export const fromEngine = (engine: Pool): PythonPoolService => ({
  * }))
  * ```
  */
-export const acquirePool = (options: PoolOptions): Effect.Effect<Pool, StartError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.callback<Pool, StartError>((resume) => {
-      startPool(options).then(
-        (pool) => resume(Effect.succeed(pool)),
-        (error: unknown) => resume(isStartError(error) ? Effect.fail(error) : Effect.die(error))
-      )
-    }),
-    (pool) => Effect.promise(() => pool.close())
-  )
+export const acquirePool = (options: PoolOptions): Effect.Effect<Pool, StartError, Scope.Scope> => makePool(options)
 
 /**
  * A pool of Python workers as an Effect service. Provide it with `PythonPool.layer(options)`;

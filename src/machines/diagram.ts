@@ -13,13 +13,15 @@ import type { AnyStateMachine, AnyStateNode } from "xstate"
  *
  * @example
  * ```ts
- * const t: DiagramTransition = { event: "DONE", target: "ready", guard: "isInFlightCall" }
+ * const t: DiagramTransition = { event: "READY", target: "ready", guard: null, actions: ["announceReady"] }
  * ```
  */
 export interface DiagramTransition {
   readonly event: string
   readonly target: string
   readonly guard: string | null
+  /** Named actions the transition runs (context assignments left out). */
+  readonly actions: ReadonlyArray<string>
 }
 
 /**
@@ -27,13 +29,16 @@ export interface DiagramTransition {
  *
  * @example
  * ```ts
- * const s: DiagramState = { name: "stopped", final: true, description: null, transitions: [] }
+ * const s: DiagramState = { name: "stopped", final: true, description: null, entry: ["reportExit"], exit: [], transitions: [] }
  * ```
  */
 export interface DiagramState {
   readonly name: string
   readonly final: boolean
   readonly description: string | null
+  /** Named actions run on entering / leaving the state. */
+  readonly entry: ReadonlyArray<string>
+  readonly exit: ReadonlyArray<string>
   readonly transitions: ReadonlyArray<DiagramTransition>
 }
 
@@ -71,13 +76,25 @@ const eventLabel = (transition: { readonly eventType: string; readonly delay?: u
   return transition.eventType === "" ? "always" : transition.eventType
 }
 
-const transitionsOf = (node: AnyStateNode): ReadonlyArray<DiagramTransition> => {
+/** The named, non-assign actions in a list of action definitions, by name. */
+const actionNames = (machine: AnyStateMachine, actions: ReadonlyArray<unknown>): ReadonlyArray<string> =>
+  actions.flatMap((action) => {
+    const name = typeof action === "string" ? action
+      : typeof action === "object" && action !== null && "type" in action && typeof action.type === "string" ? action.type : null
+    if (name === null) return []
+    const impl = (machine.implementations.actions as Record<string, unknown>)[name]
+    const isAssign = typeof impl === "function" && (impl as { type?: unknown }).type === "xstate.assign"
+    return isAssign ? [] : [name]
+  })
+
+const transitionsOf = (machine: AnyStateMachine, node: AnyStateNode): ReadonlyArray<DiagramTransition> => {
   const definitions = [...[...node.transitions.values()].flat(), ...(node.always ?? [])]
   return definitions.flatMap((transition) => {
     const event = eventLabel(transition)
     const guard = guardName(transition.guard)
+    const actions = actionNames(machine, transition.actions)
     const targets: ReadonlyArray<AnyStateNode> = transition.target ?? [node]
-    return targets.map((target) => ({ event, target: nameOf(target), guard }))
+    return targets.map((target) => ({ event, target: nameOf(target), guard, actions }))
   })
 }
 
@@ -107,19 +124,23 @@ export const toJSON = (machine: AnyStateMachine): MachineDiagram => ({
     name: nameOf(node),
     final: node.type === "final",
     description: node.description ?? null,
-    transitions: transitionsOf(node)
+    entry: actionNames(machine, node.entry),
+    exit: actionNames(machine, node.exit),
+    transitions: transitionsOf(machine, node)
   }))
 })
 
 /** Mermaid state ids cannot contain dots; nested states get a path id and their key as label. */
 const mermaidId = (name: string): string => name.replaceAll(".", "__")
 
-const label = (t: DiagramTransition): string => (t.guard === null ? t.event : `${t.event} [${t.guard}]`)
+const label = (t: DiagramTransition): string =>
+  `${t.guard === null ? t.event : `${t.event} [${t.guard}]`}${t.actions.length === 0 ? "" : ` / ${t.actions.join(", ")}`}`
 
 /**
  * Renders a machine as a Mermaid `stateDiagram-v2`: `[*] --> initial`, one `source --> target : EVENT`
- * line per transition (`EVENT [guard]` when guarded), `final --> [*]` for final states; nested states
- * become composite `state x { ... }` blocks.
+ * line per transition (`EVENT [guard] / action, …` with its guard and named actions), `state : entry /
+ * action, …` lines for what a state does on entry and exit, `final --> [*]` for final states; nested
+ * states become composite `state x { ... }` blocks.
  *
  * @example
  * ```ts
@@ -146,7 +167,11 @@ export const toMermaid = (machine: AnyStateMachine): string => {
         lines.push(`${indent}}`)
       }
       if (parent.type === "parallel" && index < children.length - 1) lines.push(`${indent}--`)
-      for (const t of transitionsOf(child)) edges.push(`  ${id} --> ${mermaidId(t.target)} : ${label(t)}`)
+      const entry = actionNames(machine, child.entry)
+      const exit = actionNames(machine, child.exit)
+      if (entry.length > 0) lines.push(`${indent}${id} : entry / ${entry.join(", ")}`)
+      if (exit.length > 0) lines.push(`${indent}${id} : exit / ${exit.join(", ")}`)
+      for (const t of transitionsOf(machine, child)) edges.push(`  ${id} --> ${mermaidId(t.target)} : ${label(t)}`)
       if (child.type === "final") edges.push(`  ${id} --> [*]`)
     })
   }

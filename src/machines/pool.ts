@@ -1,9 +1,9 @@
 /**
- * The pure pool state machine (ARCHITECTURE.md §6). One machine instance describes one pool: whether it
- * has its configured number of live workers, whether it is shutting down, and whether its supervisor gave
- * up. It performs no IO, starts no timers and invokes nothing: the pool feeds it worker edges (a worker
- * became ready, a worker is gone for good), `CLOSE`, `DRAINED` and `FAIL`, and reads the snapshot.
- * Its only actions are `assign`s. Diagram (generated): `docs/diagrams/pool.md`.
+ * The pure pool state machine. One machine instance describes one pool: whether it has its configured
+ * number of live workers, whether it is shutting down, and whether its supervisor gave up. It is the one
+ * owner of "is the pool open, closing, closed or failed" (and of the failure itself). It performs no IO,
+ * starts no timers and invokes nothing: the pool feeds it worker lifecycle edges (a worker became ready,
+ * a worker stopped serving), `CLOSE`, `DRAINED` and `FAIL`, and reads the snapshot. No event per call. Diagram (generated): `docs/diagrams/pool.md`.
  * @module
  */
 import { assign, setup } from "xstate"
@@ -37,7 +37,7 @@ export interface PoolInput {
  * @example
  * ```ts
  * const actor = createActor(poolMachine, { input: { size: 2 } }).start()
- * const ctx: PoolContext = actor.getSnapshot().context // { size: 2, live: [], failure: null }
+ * const ctx: PoolContext = actor.getSnapshot().context // { size: 2, live: [], failure: null, error: null }
  * ```
  */
 export interface PoolContext {
@@ -47,6 +47,8 @@ export interface PoolContext {
   readonly live: ReadonlyArray<string>
   /** Why the pool failed (the `FAIL` reason), else null. */
   readonly failure: string | null
+  /** The error calls get once the pool failed (the `FAIL` error), else null. */
+  readonly error: Error | null
 }
 
 /**
@@ -65,7 +67,7 @@ export type PoolEvent =
   | { type: "WORKER_LOST"; workerId: string }
   | { type: "CLOSE" }
   | { type: "DRAINED" }
-  | { type: "FAIL"; reason: string }
+  | { type: "FAIL"; reason: string; error?: Error }
 
 /**
  * All pool states, in lifecycle order.
@@ -131,12 +133,15 @@ export const poolMachine = setup({
   },
   actions: {
     updateLive: assign({ live: ({ context, event }) => nextLive(context.live, event) }),
-    recordFailure: assign({ failure: ({ context, event }) => (event.type === "FAIL" ? event.reason : context.failure) })
+    recordFailure: assign({
+      failure: ({ context, event }) => (event.type === "FAIL" ? event.reason : context.failure),
+      error: ({ context, event }) => (event.type === "FAIL" ? event.error ?? null : context.error)
+    })
   }
 }).createMachine({
   id: "pool",
   initial: "starting",
-  context: ({ input }) => ({ size: input.size, live: [], failure: null }),
+  context: ({ input }) => ({ size: input.size, live: [], failure: null, error: null }),
   states: {
     starting: {
       description: "Spawning the initial workers; calls are queued until workers are ready.",

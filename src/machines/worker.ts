@@ -1,8 +1,13 @@
 /**
- * The pure worker state machine (ARCHITECTURE.md §3). One machine instance describes one incarnation of
- * one Python worker process. It performs no IO, starts no timers and invokes nothing: the worker actor
- * feeds it events (process spawned, `hello` received, call sent, result received, process exited,
- * timeouts it measured itself) and reads the resulting snapshot. Its only actions are `assign`s.
+ * The worker state machine: one instance describes one incarnation of one Python worker process,
+ * and decides what happens to it. Its behaviour is declared as named actions — `spawn`,
+ * `sendWelcome`, `armInitTimeout`, `announceReady`, `withdraw`, `requestShutdown`, `kill`,
+ * `failPending`, `reportExit` — that the runtime implements (`src/actors/worker.ts` runs the
+ * machine with XState's pure `transition()` and executes the actions it returns). The definition
+ * itself does no IO, so every lifecycle step is a transition a test can assert, action by action.
+ *
+ * No event per call: the connection owns the calls in flight and tells the machine only when it
+ * crosses the worker's capacity (`SATURATED` / `UNSATURATED`), so `busy` means "saturated".
  * Diagram (generated): `docs/diagrams/worker.md`.
  * @module
  */
@@ -20,7 +25,7 @@ export type ExitReason =
   | "exit" | "signal" | "init_timeout" | "init_error" | "protocol" | "heartbeat" | "killed" | "spawn_failed"
 
 /**
- * How a worker incarnation ended. `code`/`signal` are only set for a process exit (`EXITED`).
+ * How a worker incarnation ended. `code`/`signal` are what the OS reported, once the process exited.
  *
  * @example
  * ```ts
@@ -39,97 +44,118 @@ export interface ExitInfo {
  *
  * @example
  * ```ts
- * const actor = createActor(workerMachine, { input: { workerId: "w1" } }).start()
- * const ctx: WorkerContext = actor.getSnapshot().context // { workerId: "w1", restarts: 0, pid: null, ... }
+ * const [snapshot] = initialTransition(workerMachine, { workerId: "w1" })
+ * const ctx: WorkerContext = snapshot.context // { workerId: "w1", pid: null, handlers: [], lastExit: null }
  * ```
  */
 export interface WorkerContext {
   /** Stable id of the pool slot, from input. */
   readonly workerId: string
-  /** How many times this slot was restarted before this incarnation, from input (default 0). */
-  readonly restarts: number
   /** OS pid once `SPAWNED`, else null. */
   readonly pid: number | null
-  /** Handler names announced by the worker's `hello` (`READY`). */
+  /** Handler names announced by the worker's `ready`. */
   readonly handlers: ReadonlyArray<string>
-  /** Id of the call being served, else null. Kept on crash: it names the call that was lost. */
-  readonly inFlight: number | null
-  /** Calls completed by this incarnation (drives recycling). */
-  readonly callsServed: number
-  /** Why the process went away (set on entering `crashed`, and on `stopped` by a process exit). */
+  /**
+   * Why the incarnation ended (or is ending: set when a kill is decided, completed with the
+   * OS's code and signal at `EXITED`). Null while it lives, and after a clean drain's exit it
+   * says `exit`.
+   */
   readonly lastExit: ExitInfo | null
 }
 
 /**
- * Everything the actor and the supervisor can tell the machine.
+ * Everything the runtime can tell the machine. `EXITED.pending` is the number of calls the
+ * connection still had in flight when the process was gone.
  *
  * @example
  * ```ts
- * actor.send({ type: "SPAWNED", pid: 4242 })
- * actor.send({ type: "READY", handlers: ["add"] })
- * actor.send({ type: "CALL", id: 1 })
+ * transition(workerMachine, snapshot, { type: "SPAWNED", pid: 4242 })
+ * transition(workerMachine, snapshot, { type: "READY", handlers: ["add"] })
  * ```
  */
 export type WorkerEvent =
   | { type: "SPAWNED"; pid: number }
   | { type: "SPAWN_FAILED"; message: string }
+  | { type: "HELLO"; codecs: ReadonlyArray<string> }
   | { type: "READY"; handlers: ReadonlyArray<string> }
   | { type: "INIT_FAILED"; message: string }
   | { type: "INIT_TIMEOUT" }
-  | { type: "CALL"; id: number }
-  | { type: "DONE"; id: number }
+  | { type: "SATURATED" }
+  | { type: "UNSATURATED" }
   | { type: "DRAIN" }
-  | { type: "EXITED"; code: number | null; signal: string | null }
+  | { type: "EXITED"; code: number | null; signal: string | null; pending: number }
   | { type: "PROTOCOL_ERROR"; message: string }
-  | { type: "HEARTBEAT_TIMEOUT" }
+  | { type: "HEARTBEAT_TIMEOUT"; reason: string }
   | { type: "KILL"; reason: string }
 
 /**
- * The events that end an incarnation (each one sets `lastExit`).
+ * The events that decide an incarnation must end now (each one records `lastExit`).
  *
  * @example
  * ```ts
- * const e: ExitEvent = { type: "KILL", reason: "recycled" }
+ * const e: KillEvent = { type: "KILL", reason: "call did not stop within cancelGraceMs" }
  * ```
  */
-export type ExitEvent = Extract<
-  WorkerEvent,
-  { type: "SPAWN_FAILED" | "INIT_FAILED" | "INIT_TIMEOUT" | "EXITED" | "PROTOCOL_ERROR" | "HEARTBEAT_TIMEOUT" | "KILL" }
->
+export type KillEvent = Extract<WorkerEvent, { type: "INIT_TIMEOUT" | "INIT_FAILED" | "PROTOCOL_ERROR" | "HEARTBEAT_TIMEOUT" | "KILL" }>
 
 /**
  * The (flat) state values of the worker machine.
  *
  * @example
  * ```ts
- * const value: WorkerStateValue = actor.getSnapshot().value
+ * const value: WorkerStateValue = snapshot.value
  * ```
  */
-export type WorkerStateValue = "spawning" | "initializing" | "ready" | "busy" | "draining" | "stopped" | "crashed"
+export type WorkerStateValue =
+  | "spawning" | "initializing" | "ready" | "busy" | "draining" | "terminating" | "stopped" | "crashed"
 
 /**
  * Input of the worker machine.
  *
  * @example
  * ```ts
- * createActor(workerMachine, { input: { workerId: "w1", restarts: 2 } })
+ * initialTransition(workerMachine, { workerId: "w1" })
  * ```
  */
 export interface WorkerInput {
   readonly workerId: string
-  readonly restarts?: number
 }
+
+/**
+ * The named actions the runtime must implement, in the order they can first occur.
+ *
+ * @example
+ * ```ts
+ * const implemented: Record<WorkerAction, () => void> = Object.fromEntries(WORKER_ACTIONS.map((a) => [a, () => {}]))
+ * ```
+ */
+export type WorkerAction =
+  | "spawn" | "sendWelcome" | "armInitTimeout" | "disarmInitTimeout" | "announceReady" | "withdraw"
+  | "requestShutdown" | "kill" | "failPending" | "reportExit"
+
+/**
+ * Every named action of the machine.
+ *
+ * @example
+ * ```ts
+ * WORKER_ACTIONS.includes("kill") // true
+ * ```
+ */
+export const WORKER_ACTIONS: ReadonlyArray<WorkerAction> = [
+  "spawn", "sendWelcome", "armInitTimeout", "disarmInitTimeout", "announceReady", "withdraw",
+  "requestShutdown", "kill", "failPending", "reportExit"
+]
 
 /**
  * All worker states, in lifecycle order.
  *
  * @example
  * ```ts
- * WORKER_STATES.filter(isLive) // ["spawning", "initializing", "ready", "busy", "draining"]
+ * WORKER_STATES.filter(isLive) // ["spawning", "initializing", "ready", "busy", "draining", "terminating"]
  * ```
  */
 export const WORKER_STATES: ReadonlyArray<WorkerStateValue> = [
-  "spawning", "initializing", "ready", "busy", "draining", "stopped", "crashed"
+  "spawning", "initializing", "ready", "busy", "draining", "terminating", "stopped", "crashed"
 ]
 
 /**
@@ -137,47 +163,49 @@ export const WORKER_STATES: ReadonlyArray<WorkerStateValue> = [
  *
  * @example
  * ```ts
- * isLive("draining") // true
+ * isLive("terminating") // true
  * isLive("crashed") // false
  * ```
  */
 export const isLive = (state: WorkerStateValue): boolean => state !== "stopped" && state !== "crashed"
 
-const EXIT_EVENT_TYPES: ReadonlySet<string> = new Set<ExitEvent["type"]>([
-  "SPAWN_FAILED", "INIT_FAILED", "INIT_TIMEOUT", "EXITED", "PROTOCOL_ERROR", "HEARTBEAT_TIMEOUT", "KILL"
-])
-
 /**
- * Narrows a worker event to one that ends the incarnation.
+ * True in the states that serve calls (`ready`, or `busy` = saturated).
  *
  * @example
  * ```ts
- * isExitEvent({ type: "INIT_TIMEOUT" }) // true
- * isExitEvent({ type: "DRAIN" }) // false
+ * isServing("busy") // true
+ * isServing("draining") // false
  * ```
  */
-export const isExitEvent = (event: WorkerEvent): event is ExitEvent => EXIT_EVENT_TYPES.has(event.type)
+export const isServing = (state: WorkerStateValue): boolean => state === "ready" || state === "busy"
+
+const info = (reason: ExitReason, message: string): ExitInfo => ({ reason, code: null, signal: null, message })
 
 /**
- * Pure description of why an incarnation ended, as stored in `context.lastExit`.
+ * What an exit reported by the OS means on its own (no earlier kill decision).
  *
  * @example
  * ```ts
- * describeExit({ type: "EXITED", code: 1, signal: null })
- * // { reason: "exit", code: 1, signal: null, message: "exited with code 1" }
- * describeExit({ type: "EXITED", code: null, signal: "SIGKILL" })
- * // { reason: "signal", code: null, signal: "SIGKILL", message: "killed by SIGKILL" }
+ * describeProcessExit(1, null)        // { reason: "exit", code: 1, signal: null, message: "exited with code 1" }
+ * describeProcessExit(null, "SIGKILL") // { reason: "signal", ..., message: "killed by SIGKILL" }
  * ```
  */
-export const describeExit = (event: ExitEvent): ExitInfo => {
-  const info = (reason: ExitReason, message: string): ExitInfo => ({ reason, code: null, signal: null, message })
+export const describeProcessExit = (code: number | null, signal: string | null): ExitInfo =>
+  signal !== null
+    ? { reason: "signal", code, signal, message: `killed by ${signal}` }
+    : { reason: "exit", code, signal: null, message: code === null ? "exited without an exit code" : `exited with code ${code}` }
+
+/**
+ * Why the host decided to end an incarnation (the code and signal follow at `EXITED`).
+ *
+ * @example
+ * ```ts
+ * describeKill({ type: "INIT_TIMEOUT" }) // { reason: "init_timeout", ..., message: "no ready within the init timeout" }
+ * ```
+ */
+export const describeKill = (event: KillEvent | Extract<WorkerEvent, { type: "SPAWN_FAILED" }>): ExitInfo => {
   switch (event.type) {
-    case "EXITED":
-      if (event.signal !== null) {
-        return { reason: "signal", code: event.code, signal: event.signal, message: `killed by ${event.signal}` }
-      }
-      return { reason: "exit", code: event.code, signal: null,
-        message: event.code === null ? "exited without an exit code" : `exited with code ${event.code}` }
     case "SPAWN_FAILED":
       return info("spawn_failed", `spawn failed: ${event.message}`)
     case "INIT_FAILED":
@@ -187,109 +215,161 @@ export const describeExit = (event: ExitEvent): ExitInfo => {
     case "PROTOCOL_ERROR":
       return info("protocol", `protocol error: ${event.message}`)
     case "HEARTBEAT_TIMEOUT":
-      return info("heartbeat", "no heartbeat within the heartbeat timeout")
+      return info("heartbeat", `was killed for missing heartbeats: ${event.reason}`)
     case "KILL":
       return info("killed", event.reason)
   }
 }
 
-const crash = { target: "crashed", actions: "recordExit" } as const
+const terminate = { target: "terminating", actions: ["decideKill", "kill"] } as const
+// Python reports an init error and exits by itself (code 1): no signal, so the exit code survives.
+const initFailed = { target: "terminating", actions: "decideKill" } as const
+const crashOnExit = { target: "crashed", actions: "recordProcessExit" } as const
+const drain = { target: "draining", actions: "requestShutdown" } as const
+// Before the handshake there is no protocol to ask with: a stop is a kill, and still a clean stop.
+const stopUnready = { target: "draining", actions: "kill" } as const
 
 /**
- * The worker state machine. Pure: no invoke, no delays, no side effects — only `assign`.
- * A `CALL` is accepted only in `ready` (so work can never reach a worker that is still initializing);
- * a `DONE` only for the call in flight; `stopped` and `crashed` are final and accept nothing.
+ * The worker state machine. Pure: no invoke, no delays; its effects are named actions.
+ *
+ * - `spawning` (entry `spawn`) → `SPAWNED` → `initializing` (entry `armInitTimeout`): `HELLO` →
+ *   `sendWelcome`; `READY` → `ready` with `announceReady`.
+ * - `ready` ⇄ `busy` on the connection's capacity edges, with no action.
+ * - A kill decision (init timeout, protocol error, missed heartbeats, `KILL`) → `kill` and
+ *   `terminating` (entry `withdraw`); an init error → `terminating` without a signal (Python exits
+ *   by itself, with its code); the process's `EXITED` → `crashed`.
+ * - `DRAIN` → `draining` (entry `withdraw`) with `requestShutdown` (or `kill` before `ready`: there is
+ *   no protocol to ask with yet); its `EXITED` → `stopped` when nothing was in flight, else `crashed`.
+ * - A process that exits on its own → `crashed`. Entering `crashed` runs `failPending` then
+ *   `reportExit`; entering `stopped` runs `reportExit`. Both are final.
  *
  * @example
  * ```ts
- * const actor = createActor(workerMachine, { input: { workerId: "w1" } }).start()
- * actor.send({ type: "SPAWNED", pid: 4242 })
- * actor.getSnapshot().can({ type: "CALL", id: 1 }) // false: still initializing
- * actor.send({ type: "READY", handlers: ["add"] })
- * actor.send({ type: "CALL", id: 1 }) // → busy, context.inFlight === 1
- * actor.send({ type: "DONE", id: 1 }) // → ready, context.callsServed === 1
+ * let [s, actions] = initialTransition(workerMachine, { workerId: "w1" }) // actions: spawn
+ * ;[s, actions] = transition(workerMachine, s, { type: "SPAWNED", pid: 4242 }) // armInitTimeout
+ * ;[s, actions] = transition(workerMachine, s, { type: "READY", handlers: ["add"] }) // disarmInitTimeout, announceReady
  * ```
  */
 export const workerMachine = setup({
   types: { context: {} as WorkerContext, events: {} as WorkerEvent, input: {} as WorkerInput },
   guards: {
-    /** The `DONE` is for the call in flight. */
-    isInFlightCall: ({ context, event }) => event.type === "DONE" && event.id === context.inFlight,
-    /** No call is in flight. */
-    isIdle: ({ context }) => context.inFlight === null
+    /** Nothing was in flight when the drained process exited. */
+    drainedCleanly: ({ event }) => event.type === "EXITED" && event.pending === 0
   },
   actions: {
+    // Named effects, implemented by the runtime (the definition only declares them).
+    spawn: () => {},
+    sendWelcome: (_, _params: { codecs: ReadonlyArray<string> }) => {},
+    armInitTimeout: () => {},
+    disarmInitTimeout: () => {},
+    announceReady: (_, _params: { handlers: ReadonlyArray<string> }) => {},
+    withdraw: () => {},
+    requestShutdown: () => {},
+    kill: () => {},
+    failPending: () => {},
+    reportExit: () => {},
+    // Context updates.
     recordSpawn: assign({ pid: ({ context, event }) => (event.type === "SPAWNED" ? event.pid : context.pid) }),
     recordReady: assign({ handlers: ({ context, event }) => (event.type === "READY" ? [...event.handlers] : context.handlers) }),
-    startCall: assign({ inFlight: ({ context, event }) => (event.type === "CALL" ? event.id : context.inFlight) }),
-    finishCall: assign({ inFlight: null, callsServed: ({ context }) => context.callsServed + 1 }),
-    recordExit: assign({ lastExit: ({ context, event }) => (isExitEvent(event) ? describeExit(event) : context.lastExit) })
+    recordSpawnFailure: assign({ lastExit: ({ context, event }) => (event.type === "SPAWN_FAILED" ? describeKill(event) : context.lastExit) }),
+    decideKill: assign({
+      lastExit: ({ context, event }) => {
+        switch (event.type) {
+          case "INIT_TIMEOUT": case "INIT_FAILED": case "PROTOCOL_ERROR": case "HEARTBEAT_TIMEOUT": case "KILL":
+            return describeKill(event)
+          default:
+            return context.lastExit
+        }
+      }
+    }),
+    // A kill decided earlier keeps its reason; the OS adds the code and signal.
+    recordProcessExit: assign({
+      lastExit: ({ context, event }) => {
+        if (event.type !== "EXITED") return context.lastExit
+        const decided = context.lastExit
+        return decided === null ? describeProcessExit(event.code, event.signal) : { ...decided, code: event.code, signal: event.signal }
+      }
+    })
   }
 }).createMachine({
   id: "worker",
   initial: "spawning",
-  context: ({ input }) => ({
-    workerId: input.workerId, restarts: input.restarts ?? 0, pid: null, handlers: [], inFlight: null, callsServed: 0, lastExit: null
-  }),
+  context: ({ input }) => ({ workerId: input.workerId, pid: null, handlers: [], lastExit: null }),
   states: {
     spawning: {
-      description: "Process requested, not yet running.",
+      description: "The process is being started.",
+      entry: "spawn",
       on: {
         SPAWNED: { target: "initializing", actions: "recordSpawn" },
-        SPAWN_FAILED: crash,
-        DRAIN: { target: "draining" },
-        EXITED: crash,
-        PROTOCOL_ERROR: crash,
-        KILL: crash
+        SPAWN_FAILED: { target: "crashed", actions: "recordSpawnFailure" },
+        DRAIN: stopUnready,
+        KILL: terminate,
+        EXITED: crashOnExit
       }
     },
     initializing: {
-      description: "Process up, waiting for its hello. Calls wait in the pool's queue, never here.",
+      description: "Process up: handshake (hello, welcome) and the user's imports, within the init timeout. Calls wait in the pool's queue, never here.",
+      entry: "armInitTimeout",
+      exit: "disarmInitTimeout",
       on: {
-        READY: { target: "ready", actions: "recordReady" },
-        INIT_FAILED: crash,
-        INIT_TIMEOUT: crash,
-        DRAIN: { target: "draining" },
-        EXITED: crash,
-        PROTOCOL_ERROR: crash,
-        KILL: crash
+        HELLO: { actions: { type: "sendWelcome", params: ({ event }) => ({ codecs: event.codecs }) } },
+        READY: { target: "ready", actions: ["recordReady", { type: "announceReady", params: ({ event }) => ({ handlers: event.handlers }) }] },
+        INIT_FAILED: initFailed,
+        INIT_TIMEOUT: terminate,
+        PROTOCOL_ERROR: terminate,
+        DRAIN: stopUnready,
+        KILL: terminate,
+        EXITED: crashOnExit
       }
     },
     ready: {
-      description: "Idle; the only state that accepts a call.",
+      description: "Serving, with room for another call.",
       on: {
-        CALL: { target: "busy", actions: "startCall" },
-        DRAIN: { target: "draining" },
-        EXITED: crash,
-        PROTOCOL_ERROR: crash,
-        HEARTBEAT_TIMEOUT: crash,
-        KILL: crash
+        SATURATED: { target: "busy" },
+        DRAIN: drain,
+        PROTOCOL_ERROR: terminate,
+        HEARTBEAT_TIMEOUT: terminate,
+        KILL: terminate,
+        EXITED: crashOnExit
       }
     },
     busy: {
-      description: "Serving the call context.inFlight.",
+      description: "Serving, saturated: calls in flight = capacity.",
       on: {
-        DONE: { guard: "isInFlightCall", target: "ready", actions: "finishCall" },
-        DRAIN: { target: "draining" },
-        EXITED: crash,
-        PROTOCOL_ERROR: crash,
-        HEARTBEAT_TIMEOUT: crash,
-        KILL: crash
+        UNSATURATED: { target: "ready" },
+        DRAIN: drain,
+        PROTOCOL_ERROR: terminate,
+        HEARTBEAT_TIMEOUT: terminate,
+        KILL: terminate,
+        EXITED: crashOnExit
       }
     },
     draining: {
-      description: "Finishing the call in flight (if any), accepting nothing new, waiting for the exit.",
+      description: "Asked to finish its calls in flight and exit; takes no new call.",
+      entry: "withdraw",
       on: {
-        DONE: { guard: "isInFlightCall", actions: "finishCall" },
-        EXITED: [{ guard: "isIdle", target: "stopped", actions: "recordExit" }, crash],
-        PROTOCOL_ERROR: crash,
-        KILL: crash
+        EXITED: [{ guard: "drainedCleanly", target: "stopped", actions: "recordProcessExit" }, crashOnExit],
+        PROTOCOL_ERROR: terminate,
+        HEARTBEAT_TIMEOUT: terminate,
+        KILL: terminate
       }
     },
-    stopped: { description: "Drained and exited cleanly.", type: "final" },
+    terminating: {
+      description: "Killed (lastExit says why); waiting for the OS to report the exit.",
+      entry: "withdraw",
+      on: {
+        EXITED: crashOnExit
+      }
+    },
+    stopped: {
+      description: "Drained and exited, or stopped before it served.",
+      type: "final",
+      entry: "reportExit"
+    },
     crashed: {
-      description: "Gone for a reason in context.lastExit; the supervisor decides about a new incarnation.",
-      type: "final"
+      description: "Gone for the reason in lastExit; calls in flight fail; the supervisor decides what follows.",
+      type: "final",
+      entry: ["failPending", "reportExit"]
     }
   }
 })

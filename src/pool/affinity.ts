@@ -5,7 +5,7 @@
  * checkout timeout) and fails once it is gone.
  * @internal
  */
-import type { WorkerActor } from "../actors/worker-actor.ts"
+import type { Worker } from "../actors/worker.ts"
 import { SessionAffinityError } from "../errors.ts"
 import type { Job } from "./job.ts"
 import { Queue } from "./queue.ts"
@@ -13,7 +13,7 @@ import type { Slot } from "./slots.ts"
 
 interface Binding {
   readonly slot: Slot
-  readonly actor: WorkerActor
+  readonly worker: Worker
 }
 
 /** Most sessions remembered; the least recently used binding is forgotten first. */
@@ -38,15 +38,15 @@ export const affinityError = (job: Job, workerId: string, pid: number | null, wh
 /** @internal */
 export class Affinity {
   readonly #bound = new Map<string, Binding>()
-  readonly #pinned = new Map<WorkerActor, { slot: Slot; queue: Queue<Job> }>()
+  readonly #pinned = new Map<Worker, { slot: Slot; queue: Queue<Job> }>()
 
   /** Records that `session` was served by `slot`'s current worker. */
   bind(session: string, slot: Slot): void {
-    if (slot.actor === null) return
+    if (slot.worker === null) return
     // Re-inserted so the map's order is least recently used first, and bounded: sessions that
     // expire or are closed elsewhere (another host, the store) would otherwise stay forever.
     this.#bound.delete(session)
-    this.#bound.set(session, { slot, actor: slot.actor })
+    this.#bound.set(session, { slot, worker: slot.worker })
     if (this.#bound.size > MAX_BINDINGS) this.#bound.delete(this.#bound.keys().next().value!)
   }
 
@@ -58,29 +58,29 @@ export class Affinity {
     const session = job.options.session
     const binding = session === undefined ? undefined : this.#bound.get(session)
     if (binding === undefined) return { kind: "any" }
-    const alive = binding.slot.actor === binding.actor
+    const alive = binding.slot.worker === binding.worker
     if (alive && idle.has(binding.slot)) return { kind: "slot", slot: binding.slot }
     if (job.options.affinity !== "strict") {
       // A prefer binding to a dead worker is useless; a strict one is kept to explain the failure.
       if (!alive && session !== undefined) this.#bound.delete(session)
       return { kind: "any" }
     }
-    if (!alive) return { kind: "lost", error: affinityError(job, binding.slot.id, binding.actor.pid, "is gone") }
-    let pinned = this.#pinned.get(binding.actor)
-    if (pinned === undefined) this.#pinned.set(binding.actor, (pinned = { slot: binding.slot, queue: new Queue<Job>() }))
+    if (!alive) return { kind: "lost", error: affinityError(job, binding.slot.id, binding.worker.pid, "is gone") }
+    let pinned = this.#pinned.get(binding.worker)
+    if (pinned === undefined) this.#pinned.set(binding.worker, (pinned = { slot: binding.slot, queue: new Queue<Job>() }))
     return { kind: "wait", queue: pinned.queue }
   }
 
   /** A strict call waiting for `slot`'s current worker, if that worker is idle now. */
   takePinned(slot: Slot): Job | undefined {
-    const pinned = slot.actor ? this.#pinned.get(slot.actor) : undefined
+    const pinned = slot.worker ? this.#pinned.get(slot.worker) : undefined
     return pinned?.queue.shift()
   }
 
   /** The worker is gone: its waiting strict calls, to be failed by the caller. */
-  lost(actor: WorkerActor): Array<Job> {
-    const pinned = this.#pinned.get(actor)
-    this.#pinned.delete(actor)
+  lost(worker: Worker): Array<Job> {
+    const pinned = this.#pinned.get(worker)
+    this.#pinned.delete(worker)
     return pinned ? pinned.queue.drain() : []
   }
 

@@ -1,13 +1,11 @@
 /**
- * The Promise API: a thin layer over the Effect one. `createPool` builds a `ManagedRuntime`
- * over `PythonPool.layer(options)`, so a pool started either way is owned by the same layer
- * (same start, same typed errors, same ordered shutdown); `pool.close()` disposes it. Calls go
- * straight to the engine: a `runPromise` per call would add ~3 µs for nothing.
+ * The Promise API's entry: a pool whose scope is the root of its own scope tree. `pool.close()`
+ * closes that scope; nothing else keeps a runtime alive. The Effect API (`PythonPool.layer`)
+ * builds the same pool in the layer's scope instead.
  */
-import { Effect, ManagedRuntime } from "effect"
-import { PythonPool } from "../effect/python-pool.ts"
+import { Effect, Scope } from "effect"
+import { makePoolIn } from "./make.ts"
 import type { PoolOptions } from "./options.ts"
-import { ADOPT_RUNTIME } from "./pool.ts"
 import type { Pool } from "./pool.ts"
 
 /**
@@ -20,15 +18,5 @@ import type { Pool } from "./pool.ts"
  * const pool = await createPool({ worker: { module: "my_workers", cwd: "./py" }, size: 4, overflow: 2 })
  * ```
  */
-export const createPool = async (options: PoolOptions): Promise<Pool> => {
-  const runtime = ManagedRuntime.make(PythonPool.layer(options))
-  let pool: Pool
-  try {
-    pool = await runtime.runPromise(Effect.map(PythonPool, (service) => service.engine))
-  } catch (error) {
-    await runtime.dispose()
-    throw error
-  }
-  pool[ADOPT_RUNTIME](() => runtime.dispose())
-  return pool
-}
+export const createPool = (options: PoolOptions): Promise<Pool> =>
+  Effect.runPromise(Effect.flatMap(Scope.make(), (scope) => makePoolIn(options, scope)))

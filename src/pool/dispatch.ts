@@ -6,7 +6,7 @@ import { CheckoutTimeoutError } from "../errors.ts"
 import { sessionOf } from "./call-checks.ts"
 import type { Job } from "./job.ts"
 import type { Queue } from "./queue.ts"
-import type { Slot } from "./slots.ts"
+import type { Worker } from "../actors/worker.ts"
 import { after } from "./timers.ts"
 
 /** Puts `job` in `queue` (first, for a retry) with a fresh checkout deadline. */
@@ -24,16 +24,15 @@ export const enqueueWithDeadline = (job: Job, queue: Queue<Job>, first: boolean,
 }
 
 /**
- * Sends `job` to `slot`'s worker and marks it running; its answer, or undefined when nothing
+ * Sends `job` to `worker` and marks it running; its answer, or undefined when nothing
  * was sent (the worker refused synchronously and the job has been failed).
  */
-export const sendToWorker = (slot: Slot, job: Job, cancelGraceMs: number): Promise<unknown> | undefined => {
-  const actor = slot.actor!
+export const sendToWorker = (worker: Worker, job: Job, cancelGraceMs: number): Promise<unknown> | undefined => {
   let handle
   try {
     handle = job.stream
-      ? actor.stream(job.name, job.args, { ...sessionOf(job), window: job.stream.window }, job.stream.onChunk)
-      : actor.call(job.name, job.args, sessionOf(job))
+      ? worker.stream(job.name, job.args, { ...sessionOf(job), window: job.stream.window }, job.stream.onChunk)
+      : worker.call(job.name, job.args, sessionOf(job))
   } catch (error) {
     job.fail(error)
     return undefined
@@ -45,12 +44,12 @@ export const sendToWorker = (slot: Slot, job: Job, cancelGraceMs: number): Promi
   job.dispatchedAt = performance.now()
   const id = handle.id
   job.cancel = () => {
-    actor.cancel(id)
+    worker.cancel(id)
     // A handler that ignores ctx.cancelled is killed: a hung sync handler cannot be interrupted otherwise.
     after(cancelGraceMs, () => {
-      if (actor.state === "busy" && actor.inFlight === id) actor.kill({ type: "KILL", reason: `call did not stop within cancelGraceMs (${cancelGraceMs} ms) of its cancel` })
+      if (worker.isRunning(id)) worker.kill({ type: "KILL", reason: `call did not stop within cancelGraceMs (${cancelGraceMs} ms) of its cancel` })
     })
   }
-  job.stream?.onDispatch((n) => actor.credit(id, n))
+  job.stream?.onDispatch((n) => worker.credit(id, n))
   return handle.answer
 }

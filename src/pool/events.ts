@@ -1,4 +1,4 @@
-import type { WorkerActorEvent } from "../actors/worker-actor.ts"
+import type { WorkerActorEvent } from "../actors/worker.ts"
 import type { PoolStateValue } from "../machines/pool.ts"
 
 /** A small typed event emitter: listeners never break the pool (their errors are reported, not thrown). */

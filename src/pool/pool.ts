@@ -1,42 +1,50 @@
 /**
- * The pool: worker slots, a bounded FIFO queue with per-call deadlines, and O(1) hand-off
- * to a worker its machine says is `ready` (never to one still starting: seed bug #4).
+ * The pool engine: the hot path (submit → a worker with room → encode + write; answer → settle →
+ * the next job dispatched at once) in plain code, and the worker hooks that keep the set of
+ * workers with room. Lifecycle (starting, replacing, recycling workers) goes through the
+ * supervisor (`capacity.ts`); open/closing/failed is the pool machine's; the calls in flight are
+ * each worker's connection's.
  */
-import { createActor } from "xstate"
-import type { WorkerActor, WorkerActorEvent } from "../actors/worker-actor.ts"
+import type { Worker, WorkerActorEvent, ExitReport } from "../actors/worker.ts"
 import { PoolClosedError, PoolFailedError, QueueFullError, WorkerCrashedError } from "../errors.ts"
 import { acceptsCalls, poolMachine } from "../machines/pool.ts"
-import type { PoolStateValue } from "../machines/pool.ts"
+import type { PoolEvent, PoolStateValue } from "../machines/pool.ts"
+import { isServing } from "../machines/worker.ts"
+import { MachineRunner } from "../actors/machine-runner.ts"
 import type { CallArgs } from "../protocol/index.ts"
-import { memoryStore } from "../store/index.ts"
 import type { SessionStore } from "../store/index.ts"
 import type { SupervisorEscalation } from "../supervisors/supervisor.ts"
 import { Affinity, affinityError } from "./affinity.ts"
+import { abortError, armDeadlines, failingIterator, validateCall } from "./call-checks.ts"
+import type { Capacity } from "./capacity.ts"
+import { enqueueWithDeadline, sendToWorker } from "./dispatch.ts"
 import { Emitter } from "./events.ts"
-import { hostRouter } from "./host-router.ts"
 import type { PoolEvents } from "./events.ts"
 import { Job } from "./job.ts"
 import type { CallOptions, StreamHooks } from "./job.ts"
-import { Maintenance } from "./maintenance.ts"
 import { Histogram, Utilization } from "./metrics.ts"
-import { abortError, armDeadlines, failingIterator, validateCall } from "./call-checks.ts"
-import { enqueueWithDeadline, sendToWorker } from "./dispatch.ts"
 import { invalid } from "./options.ts"
 import type { ResolvedOptions } from "./options.ts"
 import { Queue } from "./queue.ts"
+import { watchReady } from "./ready.ts"
 import { makeSession, openSession } from "./session.ts"
 import type { PoolSession, SessionOptions } from "./session.ts"
-import { Slots } from "./slots.ts"
-import type { Slot } from "./slots.ts"
-import { after } from "./timers.ts"
 import { snapshotOf } from "./snapshot.ts"
-import { watchReady } from "./ready.ts"
-import { SupervisedWorkers } from "./supervised.ts"
 import type { PoolSnapshot } from "./snapshot.ts"
+import type { Slot, Slots } from "./slots.ts"
 import { openStream } from "./stream.ts"
+import { after } from "./timers.ts"
 
-/** @internal lets `createPool` hand the pool the ManagedRuntime that owns it. */
-export const ADOPT_RUNTIME: unique symbol = Symbol("pyvisor.adoptRuntime")
+/** @internal what the engine is built from (see `makePool`). */
+export interface PoolParts {
+  readonly options: ResolvedOptions
+  readonly slots: Slots
+  readonly store: SessionStore
+  /** Closes the pool's scope: every worker stopped in order, the store released. */
+  readonly closeScope: () => Promise<void>
+  /** Sets the stop policy the scope's close will use. */
+  readonly setGrace: (graceMs: number) => void
+}
 
 /**
  * A pool of Python workers. Create it with {@link createPool}.
@@ -52,43 +60,36 @@ export class Pool {
   /** Resolves when every permanent worker is ready for the first time (lazy pools: after the first call). */
   readonly ready: Promise<void>
   readonly #o: ResolvedOptions
+  readonly #parts: PoolParts
   readonly #slots: Slots
   readonly #queue = new Queue<Job>()
   readonly #events = new Emitter<PoolEvents>()
-  readonly #machine
-  readonly #retiring = new Set<Promise<void>>()
+  readonly #machine: MachineRunner<typeof poolMachine>
   readonly #checkoutWait = new Histogram()
   readonly #callDuration = new Histogram()
   readonly #utilization = new Utilization(() => performance.now())
-  readonly #maintenance: Maintenance
   readonly #createdAt = performance.now()
-  readonly #workers: SupervisedWorkers
   readonly #store: SessionStore
   readonly #affinity = new Affinity()
-  #failure: PoolFailedError | null = null
-  /** Disposes the ManagedRuntime of a pool made by `createPool`, once, after the pool closed. */
-  #release: (() => Promise<void>) | null = null
-  #started = false
+  #capacity!: Capacity
   #closing: Promise<void> | null = null
-  #exhausted = false
 
   /** @internal use {@link createPool} */
-  constructor(options: ResolvedOptions) {
-    this.#o = options
-    this.#store = options.store ?? memoryStore()
-    this.#slots = new Slots(options.size, options.startConcurrency, hostRouter(this.#store, options.hostHandlers))
-    this.#machine = createActor(poolMachine, { input: { size: options.size } })
-    this.ready = watchReady(this.#machine, this.#events, this.#createdAt, () => this.#failure)
+  constructor(parts: PoolParts) {
+    this.#parts = parts
+    this.#o = parts.options
+    this.#slots = parts.slots
+    this.#store = parts.store
+    for (const [name, listener] of Object.entries(this.#o.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
+    const { ready, onChange } = watchReady(this.#events, this.#createdAt)
+    this.ready = ready
+    this.#machine = new MachineRunner(poolMachine, { size: this.#o.size }, {}, onChange)
     this.#machine.start()
-    for (const [name, listener] of Object.entries(options.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
-    this.#maintenance = new Maintenance(this.#slots, options, (slot, reason) => this.#recycle(slot, reason))
-    this.#workers = new SupervisedWorkers(options, this.#slots, (slot, actor, event) => this.#onWorkerEvent(slot, actor, event), (e) => this.#fail(e))
   }
 
-  /** @internal starts the permanent workers; rejects with the first start error. */
-  async start(): Promise<void> {
-    this.#started = true
-    await Promise.all(this.#slots.all.map((slot) => this.#start(slot)))
+  /** @internal binds the capacity manager (made after the engine, which it calls back). */
+  attach(capacity: Capacity): void {
+    this.#capacity = capacity
   }
 
   /**
@@ -154,7 +155,7 @@ export class Pool {
 
   /** Workers, queue, state and metrics, as they are now. */
   snapshot(): PoolSnapshot {
-    return snapshotOf(this.#slots.all, this.#queue.length, this.#machine.getSnapshot().value as PoolStateValue, {
+    return snapshotOf(this.#slots.all, this.#queue.length, this.#state(), {
       checkoutWaitMs: this.#checkoutWait.summary(),
       callDurationMs: this.#callDuration.summary(),
       utilization: this.#utilization.ratio(Math.max(1, this.#slots.all.length))
@@ -166,43 +167,140 @@ export class Pool {
    * `timeoutMs` to finish (default `shutdown.graceMs`), then stops every process.
    */
   close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
-    if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 0)) {
-      return Promise.reject(invalid("close.timeoutMs", options.timeoutMs, "an integer from 0"))
+    if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 0 || options.timeoutMs > 2 ** 31 - 1)) {
+      return Promise.reject(invalid("close.timeoutMs", options.timeoutMs, "an integer from 0 to 2147483647"))
     }
-    this.#closing ??= this.#close(options.timeoutMs ?? this.#o.shutdown.graceMs)
-    // Taken before it runs: disposing the runtime closes the layer, which calls close() again.
-    const release = this.#release
-    this.#release = null
-    return release ? this.#closing.then(release) : this.#closing
+    if (this.#closing === null) {
+      if (options.timeoutMs !== undefined) this.#parts.setGrace(options.timeoutMs)
+      this.#closing = this.#parts.closeScope()
+    }
+    return this.#closing
   }
 
-  /** @internal */
-  [ADOPT_RUNTIME](dispose: () => Promise<void>): void {
-    this.#release = dispose
-  }
+  // --- the scope's finalizers and the supervisor's verdict (called by `makePool`) ---------------
 
-  async #close(graceMs: number): Promise<void> {
-    this.#machine.send({ type: "CLOSE" })
-    this.#maintenance.stop()
+  /** @internal first step of closing: no new calls; queued ones fail. */
+  beginClose(): void {
+    this.#send({ type: "CLOSE" })
     for (const job of [...this.#queue.drain(), ...this.#affinity.drain()]) job.fail(new PoolClosedError({ message: `pool closed before '${job.name}' was run` }))
-    await Promise.all(this.#slots.all.map(async (slot) => {
+    for (const slot of this.#slots.all) {
       slot.idleTimer?.()
-      await slot.starting?.catch(() => {})
-    }))
-    await this.#workers.close({ graceMs, killAfterMs: this.#o.shutdown.killAfterMs })
-    await Promise.all(this.#retiring)
-    if (this.#o.store === undefined) await this.#store.close()
-    this.#machine.send({ type: "DRAINED" })
+      slot.idleTimer = null
+    }
+    this.#slots.idle.clear()
+  }
+
+  /** @internal last step of closing: every process is gone. */
+  endClose(): void {
+    this.#send({ type: "DRAINED" })
+  }
+
+  /** @internal the supervisor gave up (restart intensity exceeded): every waiting and future call fails. */
+  fail(escalation: SupervisorEscalation): void {
+    if (!this.#open()) return
+    const error = new PoolFailedError({ message: `pool failed: ${escalation.message}`, cause: escalation.lastReason.cause ?? escalation })
+    this.#send({ type: "FAIL", reason: escalation.message, error })
+    for (const job of [...this.#queue.drain(), ...this.#affinity.drain()]) job.fail(error)
+  }
+
+  /** @internal calls waiting for a worker. */
+  get queued(): number {
+    return this.#queue.length
+  }
+
+  /** @internal the pool machine takes calls. */
+  get isOpen(): boolean {
+    return this.#open()
+  }
+
+  /** @internal emits a pool event. */
+  emit<K extends keyof PoolEvents>(name: K, event: PoolEvents[K]): void {
+    this.#events.emit(name, event)
+  }
+
+  // --- worker hooks: the only writers of the idle set -------------------------------------------
+
+  /** @internal a new incarnation of `slot` is about to spawn. */
+  adopt(slot: Slot, worker: Worker): void {
+    slot.worker = worker
+    slot.readyAt = null
+    slot.recycle = null
+    // A reading of the previous incarnation would recycle this one at once.
+    slot.rss = null
+  }
+
+  /** @internal `worker` finished its handshake. */
+  workerReady(slot: Slot, worker: Worker): void {
+    if (slot.worker !== worker) return
+    slot.readyAt = performance.now()
+    this.#send({ type: "WORKER_READY", workerId: slot.id })
+    const serving = this.#slots.all.filter((s) => s.worker !== null && isServing(s.worker.state)).length
+    this.#events.emit("warmup", { ready: serving, total: this.#slots.all.length })
+    this.#offer(slot, worker)
+  }
+
+  /** @internal `worker`'s connection crossed its capacity. */
+  workerRoom(slot: Slot, worker: Worker, hasRoom: boolean): void {
+    if (slot.worker !== worker) return
+    if (hasRoom) return this.#offer(slot, worker)
+    this.#slots.idle.delete(slot)
+    slot.idleTimer?.()
+    slot.idleTimer = null
+  }
+
+  /** @internal `worker` stopped serving (draining or killed). */
+  workerWithdrawn(slot: Slot, worker: Worker, what: string): void {
+    if (slot.worker !== worker) return
+    this.#slots.idle.delete(slot)
+    slot.idleTimer?.()
+    slot.idleTimer = null
+    this.#send({ type: "WORKER_LOST", workerId: slot.id })
+    for (const job of this.#affinity.lost(worker)) job.fail(affinityError(job, slot.id, worker.pid, what))
+  }
+
+  /** @internal `worker` is gone. */
+  workerExited(slot: Slot, worker: Worker, report: ExitReport): void {
+    if (slot.worker !== worker) return
+    this.workerWithdrawn(slot, worker, report.error === null ? "was stopped" : "died")
+    slot.worker = null
+    slot.readyAt = null
+    if (report.error !== null && !slot.overflow) slot.restarts++
+    // Queued calls wait for the replacement: the supervisor restarts the slot, or gives up and
+    // fails the pool (and with it every waiting call).
+    if (slot.overflow) this.#slots.remove(slot)
+  }
+
+  /** @internal forwards a worker's state, exit and log events; tracks busy time. */
+  workerEvent(slot: Slot, event: WorkerActorEvent): void {
+    if (event.type === "log") return this.#events.emit("log", event)
+    this.#events.emit("worker", event)
+    if (event.type === "state") {
+      // Busy time follows the machine: busy = saturated.
+      if (event.state === "busy") this.#utilization.busy(`${slot.id}:${event.pid}`)
+      else if (event.previous === "busy") this.#utilization.idle(`${slot.id}:${event.pid}`)
+    }
+  }
+
+  // --- the hot path -----------------------------------------------------------------------------
+
+  #state(): PoolStateValue {
+    return this.#machine.snapshot.value as PoolStateValue
+  }
+
+  #send(event: PoolEvent): void {
+    this.#machine.send(event)
+  }
+
+  #open(): boolean {
+    return acceptsCalls(this.#state())
   }
 
   #submit(name: string, args: CallArgs | undefined, options: CallOptions, stream: StreamHooks | undefined, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
     const bad = validateCall(name, args, options)
     if (bad) return reject(bad)
-    const state = this.#machine.getSnapshot().value as PoolStateValue
     if (!this.#open()) {
-      return reject(state === "failed" && this.#failure
-        ? this.#failure
-        : new PoolClosedError({ message: `pool is closed; '${name}' was not run` }))
+      const error = this.#machine.snapshot.context.error
+      return reject(error ?? new PoolClosedError({ message: `pool is closed; '${name}' was not run` }))
     }
     if (options.signal?.aborted) return reject(abortError(name, options.signal))
     const job = new Job(name, args, options, stream, performance.now(), resolve, reject)
@@ -220,28 +318,20 @@ export class Pool {
     this.#enqueue(job, false)
   }
 
-  #open(): boolean {
-    return this.#closing === null && acceptsCalls(this.#machine.getSnapshot().value as PoolStateValue)
-  }
-
   /** Queues `job` (first, for a retry) with a fresh checkout deadline, and asks for capacity. */
   #enqueue(job: Job, first: boolean, queue = this.#queue): void {
     enqueueWithDeadline(job, queue, first, this.#o.checkoutTimeoutMs)
     if (queue !== this.#queue) return
-    if (!this.#exhausted && this.#slots.idle.size === 0) {
-      this.#exhausted = true
-      this.#events.emit("exhausted", { queued: this.#queue.length })
-    }
-    this.#grow()
+    if (this.#queue.length === 1 && this.#slots.idle.size === 0) this.#events.emit("exhausted", { queued: 1 })
+    this.#capacity.grow()
   }
 
   /** Sends `job` to `slot`'s worker; false when nothing was sent (the job may have been settled). */
   #dispatch(slot: Slot, job: Job): boolean {
-    const answer = sendToWorker(slot, job, this.#o.cancelGraceMs)
+    const worker = slot.worker
+    if (worker === null) return false
+    const answer = sendToWorker(worker, job, this.#o.cancelGraceMs)
     if (answer === undefined) return false
-    this.#slots.idle.delete(slot)
-    slot.idleTimer?.()
-    slot.idleTimer = null
     if (job.options.session !== undefined) this.#affinity.bind(job.options.session, slot)
     this.#checkoutWait.record(job.dispatchedAt - job.createdAt)
     answer.then((value) => job.succeed(value), (error: unknown) => this.#failOrRetry(job, error)).finally(() => {
@@ -252,22 +342,13 @@ export class Pool {
 
   /** An idempotent call whose worker crashed goes back to the head of the queue, for another worker. */
   #failOrRetry(job: Job, error: unknown): void {
-    if (!(error instanceof WorkerCrashedError) || !job.mayRetry() || this.#closing || this.#failure) {
+    if (!(error instanceof WorkerCrashedError) || !job.mayRetry() || !this.#open()) {
       job.fail(error)
       return
     }
     job.phase = "queued"
     job.cancel = null
     this.#enqueue(job, true)
-  }
-
-  /** The supervisor gave up (restart intensity exceeded): every waiting and future call fails. */
-  #fail(escalation: SupervisorEscalation): void {
-    if (this.#closing) return
-    this.#failure = new PoolFailedError({ message: `pool failed: ${escalation.message}`, cause: escalation.lastReason.cause ?? escalation })
-    this.#maintenance.stop()
-    this.#machine.send({ type: "FAIL", reason: escalation.message })
-    for (const job of [...this.#queue.drain(), ...this.#affinity.drain()]) job.fail(this.#failure)
   }
 
   /** A timeout or abort: release the caller now; a running call also gets `cancel`. */
@@ -277,114 +358,24 @@ export class Pool {
     if (job.fail(error)) cancel?.()
   }
 
-  #pump(ready?: Slot): void {
+  /** `slot`'s worker has room: recycle it if due, else offer it to the waiting calls. */
+  #offer(slot: Slot, worker: Worker): void {
+    const reason = slot.recycle ?? this.#capacity.dueAfterCall(slot, worker)
+    if (reason !== null) return this.#capacity.recycle(slot, reason)
+    this.#slots.idle.add(slot)
+    if (slot.overflow && slot.idleTimer === null) slot.idleTimer = after(this.#o.idleTimeoutMs, () => this.#capacity.retireIdle(slot))
+    this.#pump(slot)
+  }
+
+  #pump(ready: Slot): void {
     // A strict session waiting for exactly this worker goes first.
-    const pinned = ready && this.#slots.idle.has(ready) ? this.#affinity.takePinned(ready) : undefined
-    if (pinned && ready) this.#dispatch(ready, pinned)
+    const pinned = this.#slots.idle.has(ready) ? this.#affinity.takePinned(ready) : undefined
+    if (pinned) this.#dispatch(ready, pinned)
     while (this.#queue.length > 0) {
       const slot = this.#slots.pickIdle()
-      if (slot === undefined) return this.#grow()
+      if (slot === undefined) return this.#capacity.grow()
       const job = this.#queue.shift()!
-      if (!this.#dispatch(slot, job) && slot.actor?.state !== "ready") this.#slots.idle.delete(slot)
+      if (!this.#dispatch(slot, job) && !(slot.worker?.hasRoom ?? false)) this.#slots.idle.delete(slot)
     }
-    this.#exhausted = false
-  }
-
-  /** More capacity for a non-empty queue: first start, replacement of dead slots, then overflow. */
-  #grow(): void {
-    if (this.#closing) return
-    if (!this.#started) {
-      void this.start().catch(() => {})
-      return
-    }
-    let pending = 0
-    for (const slot of this.#slots.all) {
-      if (slot.starting) pending++
-      else if (slot.actor === null && !this.#workers.supervises(slot)) {
-        pending++
-        void this.#start(slot).catch(() => {})
-      }
-    }
-    if (pending >= this.#queue.length) return
-    const room = this.#o.overflow - this.#slots.overflowCount
-    for (let i = 0; i < Math.min(room, this.#queue.length - pending); i++) void this.#start(this.#slots.addOverflow()).catch(() => {})
-  }
-
-  /** A first start (not a restart: those belong to the supervisor). */
-  #start(slot: Slot): Promise<void> {
-    return this.#workers.start(slot).catch((error: unknown) => {
-      // A worker that cannot start fails the calls waiting for it, rather than letting them wait for nothing.
-      if (!this.#slots.all.some((s) => s.actor?.state === "ready" || s.actor?.state === "busy")) {
-        for (const job of this.#queue.drain()) job.fail(error)
-      }
-      if (slot.overflow) this.#slots.remove(slot)
-      throw error
-    })
-  }
-
-  #onWorkerEvent(slot: Slot, actor: WorkerActor, event: WorkerActorEvent): void {
-    if (event.type === "log") return this.#events.emit("log", event)
-    this.#events.emit("worker", event)
-    // Busy time follows the machine, so a call dispatched before the previous answer's callbacks ran is counted.
-    if (event.type === "state") {
-      if (event.state === "busy") this.#utilization.busy(`${slot.id}:${actor.pid}`)
-      else if (event.previous === "busy") this.#utilization.idle(`${slot.id}:${actor.pid}`)
-    }
-    if (slot.actor !== actor) return
-    if (event.type === "state") {
-      if (event.state === "ready") {
-        if (event.previous === "initializing") {
-          const serving = this.#slots.all.filter((s) => s.actor?.state === "ready" || s.actor?.state === "busy").length
-          this.#events.emit("warmup", { ready: serving, total: this.#slots.all.length })
-        }
-        this.#machine.send({ type: "WORKER_READY", workerId: slot.id })
-        const reason = slot.recycle ?? this.#maintenance.dueAfterCall(slot, actor)
-        if (reason) return this.#recycle(slot, reason)
-        this.#slots.idle.add(slot)
-        if (slot.overflow) slot.idleTimer = after(this.#o.idleTimeoutMs, () => this.#retireIdleOverflow(slot))
-        // Never dispatch from inside a transition: xstate would only queue the CALL.
-        queueMicrotask(() => this.#pump(slot))
-      } else this.#slots.idle.delete(slot)
-    } else if (event.type === "exit") {
-      this.#slots.idle.delete(slot)
-      this.#affinityLost(slot, actor, "died")
-      this.#machine.send({ type: "WORKER_LOST", workerId: slot.id })
-      slot.actor = null
-      if (this.#closing) return
-      if (slot.overflow) return this.#slots.remove(slot)
-      // The supervisor restarts it (after its backoff); queued calls wait for the replacement.
-      if (this.#workers.supervises(slot)) slot.restarts++
-    }
-  }
-
-  /** Drains `slot`'s worker and starts a fresh one in its place; no call fails. */
-  #recycle(slot: Slot, reason: string): void {
-    const old = slot.actor
-    if (old === null) return
-    if (old.state === "busy") {
-      slot.recycle = reason
-      return
-    }
-    this.#slots.idle.delete(slot)
-    this.#machine.send({ type: "WORKER_LOST", workerId: slot.id })
-    this.#affinityLost(slot, old, "was recycled")
-    slot.actor = null
-    slot.recycled++
-    this.#events.emit("recycle", { workerId: slot.id, pid: old.pid, reason, calls: old.callsServed })
-    const retiring = this.#workers.retire(slot).finally(() => this.#retiring.delete(retiring))
-    this.#retiring.add(retiring)
-    if (this.#closing) return
-    if (slot.overflow) return this.#slots.remove(slot)
-    void this.#start(slot).catch(() => {})
-  }
-
-  /** Strict session calls waiting for a worker that is gone cannot run anywhere else. */
-  #affinityLost(slot: Slot, actor: WorkerActor, what: string): void {
-    for (const job of this.#affinity.lost(actor)) job.fail(affinityError(job, slot.id, actor.pid, what))
-  }
-
-  #retireIdleOverflow(slot: Slot): void {
-    slot.idleTimer = null
-    if (slot.actor?.state === "ready" && this.#slots.idle.has(slot)) this.#recycle(slot, `idle for ${this.#o.idleTimeoutMs} ms`)
   }
 }

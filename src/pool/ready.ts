@@ -3,33 +3,27 @@
  * `ready` promise (rejected when the pool fails or closes before it was ever ready).
  * @internal
  */
-import type { Actor } from "xstate"
+import type { SnapshotFrom } from "xstate"
 import { PoolClosedError } from "../errors.ts"
 import type { PoolStateValue, poolMachine } from "../machines/pool.ts"
 import type { Emitter, PoolEvents } from "./events.ts"
 
-/** @internal */
-export const watchReady = (
-  machine: Actor<typeof poolMachine>,
-  events: Emitter<PoolEvents>,
-  createdAt: number,
-  failure: () => Error | null
-): Promise<void> => {
-  let previous: PoolStateValue = "starting"
-  const ready = new Promise<void>((resolve, reject) => {
-    machine.subscribe((snap) => {
-      const state = snap.value as PoolStateValue
-      if (state === previous) return
-      events.emit("pool", { state, previous })
-      if (state === "ready" && previous === "starting") {
-        events.emit("ready", { timeToReadyMs: performance.now() - createdAt })
-        resolve()
-      }
-      if (state === "failed") reject(failure() ?? new PoolClosedError({ message: "pool failed before it was ready" }))
-      if (state === "closed") reject(new PoolClosedError({ message: "pool closed before it was ready" }))
-      previous = state
-    })
-  })
+/** @internal the `ready` promise, and the listener to give the pool machine's runner. */
+export const watchReady = (events: Emitter<PoolEvents>, createdAt: number) => {
+  let settle!: { resolve: () => void; reject: (error: Error) => void }
+  const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }))
   ready.catch(() => {})
-  return ready
+  const onChange = (snap: SnapshotFrom<typeof poolMachine>, prev: SnapshotFrom<typeof poolMachine>): void => {
+    const state = snap.value as PoolStateValue
+    const previous = prev.value as PoolStateValue
+    if (state === previous) return
+    events.emit("pool", { state, previous })
+    if (state === "ready" && previous === "starting") {
+      events.emit("ready", { timeToReadyMs: performance.now() - createdAt })
+      settle.resolve()
+    }
+    if (state === "failed") settle.reject(snap.context.error ?? new PoolClosedError({ message: "pool failed before it was ready" }))
+    if (state === "closed") settle.reject(new PoolClosedError({ message: "pool closed before it was ready" }))
+  }
+  return { ready, onChange }
 }

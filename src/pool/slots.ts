@@ -1,25 +1,22 @@
 /**
- * Worker slots: who is running where, who is idle (O(1) pick), and the bounded start
- * concurrency. A slot outlives its worker incarnations; overflow slots are temporary.
+ * Worker slots: the stable places workers run in (`w1`… permanent, `o1`… overflow), each the id
+ * of one supervisor child, and the set of slots whose worker can take a call now. A slot outlives
+ * its incarnations; which incarnation is current is set only when the supervisor creates one.
  */
-import { WorkerActor } from "../actors/worker-actor.ts"
-import type { WorkerActorEvent } from "../actors/worker-actor.ts"
-import type { HostCallHandler } from "../actors/host-calls.ts"
-import type { ProcessSpec } from "../actors/python-process.ts"
+import type { Worker } from "../actors/worker.ts"
 
 /** @internal one place a worker runs. */
 export interface Slot {
   readonly id: string
   readonly overflow: boolean
+  /** Crashes of this slot's incarnations (each one is restarted by the supervisor). */
   restarts: number
   recycled: number
-  actor: WorkerActor | null
-  /** While starting: settles when the incarnation is ready or failed. */
-  starting: Promise<unknown> | null
-  /** The supervisor's id for this slot's current child (changes when the slot is recycled). */
-  childId: string | null
-  bornAt: number
-  /** Recycle at the next ready (set while busy). */
+  /** The current incarnation, from its creation until its exit. */
+  worker: Worker | null
+  /** When the current incarnation became ready (`performance.now()`), else null. */
+  readyAt: number | null
+  /** Recycle the current incarnation as soon as it has no call in flight. */
   recycle: string | null
   rss: number | null
   idleTimer: (() => void) | null
@@ -28,18 +25,16 @@ export interface Slot {
 /** @internal */
 export class Slots {
   readonly all: Array<Slot> = []
+  /** Slots whose worker serves and has room for a call: maintained from worker hooks only. */
   readonly idle = new Set<Slot>()
-  readonly #waitingToStart: Array<() => void> = []
-  #starting = 0
   #overflowSeq = 0
-  readonly #concurrency: number
 
-  readonly #onHostCall: HostCallHandler
-
-  constructor(size: number, concurrency: number, onHostCall: HostCallHandler) {
-    this.#concurrency = concurrency
-    this.#onHostCall = onHostCall
+  constructor(size: number) {
     for (let i = 0; i < size; i++) this.all.push(newSlot(`w${i + 1}`, false))
+  }
+
+  get permanent(): ReadonlyArray<Slot> {
+    return this.all.filter((s) => !s.overflow)
   }
 
   /** Adds a temporary slot. */
@@ -63,38 +58,8 @@ export class Slots {
   get overflowCount(): number {
     return this.all.filter((s) => s.overflow).length
   }
-
-  /**
-   * Spawns a new incarnation in `slot` once fewer than `startConcurrency` are starting;
-   * `whenReady` is the init-timeout wait for it. Resolves with the ready actor.
-   */
-  start(slot: Slot, spec: ProcessSpec, onEvent: (actor: WorkerActor, e: WorkerActorEvent) => void, whenReady: (actor: WorkerActor) => Promise<void>): Promise<WorkerActor> {
-    const launch = (): Promise<WorkerActor> => {
-      this.#starting++
-      const actor: WorkerActor = new WorkerActor({ workerId: slot.id, restarts: slot.restarts, spec, onEvent: (e) => onEvent(actor, e), onHostCall: this.#onHostCall })
-      slot.actor = actor
-      slot.bornAt = performance.now()
-      slot.recycle = null
-      // A reading of the previous incarnation would recycle this one at once.
-      slot.rss = null
-      actor.start()
-      return whenReady(actor).then(() => actor).finally(() => {
-        this.#starting--
-        this.#waitingToStart.shift()?.()
-      })
-    }
-    const started = this.#starting < this.#concurrency
-      ? launch()
-      : new Promise<WorkerActor>((resolve, reject) => this.#waitingToStart.push(() => launch().then(resolve, reject)))
-    const guarded: Promise<unknown> = started.finally(() => {
-      if (slot.starting === guarded) slot.starting = null
-    })
-    slot.starting = guarded
-    guarded.catch(() => {})
-    return started
-  }
 }
 
 const newSlot = (id: string, overflow: boolean): Slot => ({
-  id, overflow, restarts: 0, recycled: 0, actor: null, starting: null, childId: null, bornAt: 0, recycle: null, rss: null, idleTimer: null
+  id, overflow, restarts: 0, recycled: 0, worker: null, readyAt: null, recycle: null, rss: null, idleTimer: null
 })

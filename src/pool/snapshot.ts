@@ -45,12 +45,12 @@ export const snapshotOf = (slots: ReadonlyArray<Slot>, queued: number, state: Po
   state,
   workers: slots.map((s) => ({
     id: s.id,
-    pid: s.actor?.pid ?? null,
-    state: s.actor?.state ?? "none",
-    calls: s.actor?.callsServed ?? 0,
+    pid: s.worker?.pid ?? null,
+    state: s.worker?.state ?? "none",
+    calls: s.worker?.served ?? 0,
     restarts: s.restarts,
     recycled: s.recycled,
-    rss: s.actor ? s.rss : null,
+    rss: s.worker ? s.rss : null,
     overflow: s.overflow
   })),
   queued,

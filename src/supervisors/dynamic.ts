@@ -5,7 +5,13 @@
  *
  * As in OTP, a child that fails its first start is not retried (the caller gets the error),
  * while a restart that fails counts as one more exit: a child that crashes at every start
- * exhausts the intensity and the supervisor escalates instead of looping forever.
+ * exhausts the intensity and the supervisor escalates instead of looping forever. A child added
+ * with `onStartFailure: "restart"` is supervised from its first start on: the caller still gets
+ * the error, and the failure counts and is retried like a crash (a pool that starts workers on
+ * demand must not bypass intensity by starting them again and again).
+ *
+ * Backoff: a child whose exit is `healthy` (it did useful work) is restarted at once; any other
+ * exit grows its series (see `restartDelay`).
  *
  * @example
  * ```ts
@@ -15,20 +21,25 @@
  * ```
  * @module
  */
-import { Clock, Deferred, Effect, FiberMap, Queue } from "effect"
+import { Cause, Clock, Deferred, Effect, FiberMap, Queue } from "effect"
 import type { Scope } from "effect"
-import { DEFAULT_BACKOFF, nextBackoffEffect, resolveBackoff } from "./backoff.ts"
+import { DEFAULT_BACKOFF, resolveBackoff } from "./backoff.ts"
 import type { BackoffOptions } from "./backoff.ts"
 import { DEFAULT_INTENSITY, makeIntensity } from "./intensity.ts"
 import type { IntensityOptions } from "./intensity.ts"
 import { SupervisorEscalation, shouldRestart } from "./supervisor.ts"
-import { newSlot, slotOps } from "./slot.ts"
+import { newSlot, restartDelay, slotOps, startFailure } from "./slot.ts"
 import type { Child, ExitEvent, RestartType, Slot } from "./slot.ts"
 
 /** How to start one dynamic child; `start` acquires it in the Scope it is given. */
 export interface DynamicChildSpec<E> {
   readonly start: Effect.Effect<Child, E, Scope.Scope>
   readonly restart: RestartType
+  /**
+   * What a failed first start does: `return` (OTP, the default) only fails `startChild`;
+   * `restart` also counts as a crash and retries after the backoff (the child stays supervised).
+   */
+  readonly onStartFailure?: "return" | "restart"
 }
 
 /** Options of {@link makeDynamic}. */
@@ -47,6 +58,14 @@ export interface DynamicSupervisor<E> {
   readonly startChild: (id: string, spec: DynamicChildSpec<E>) => Effect.Effect<void, E>
   /** Stops a child for good (its release runs); false if there was none. A pending restart is cancelled. */
   readonly terminateChild: (id: string) => Effect.Effect<boolean>
+  /**
+   * Replaces a child's incarnation by choice (OTP's `restart_child` after `terminate_child`):
+   * stops it in order and starts it again at once. Not a crash: no intensity, no backoff. A
+   * start that fails then counts like any failed restart. False if there was no such child.
+   */
+  readonly restartChild: (id: string) => Effect.Effect<boolean>
+  /** True while `id` is supervised (running, starting, or waiting for a restart). */
+  readonly has: (id: string) => boolean
   /** Ids of the children being supervised (running, or waiting for a restart). */
   readonly children: Effect.Effect<ReadonlyArray<string>>
   /** Never succeeds; fails with {@link SupervisorEscalation} once intensity is exceeded. */
@@ -111,10 +130,9 @@ export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOption
       yield* Deferred.fail(escalated, error)
       return yield* Effect.interrupt
     }
-    const next = yield* nextBackoffEffect(slot.backoff, uptime, backoff)
-    slot.backoff = next.state
+    const delayMs = yield* restartDelay(slot, event.reason, uptime, backoff)
     // Forked, so one child's backoff never delays another child's restart.
-    yield* FiberMap.run(restarts, slot.id, restart(slot, next.delayMs))
+    yield* FiberMap.run(restarts, slot.id, restart(slot, delayMs))
   })
 
   yield* Effect.addFinalizer(() => stopAll)
@@ -127,10 +145,26 @@ export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOption
         if (slots.has(id)) return Effect.die(new Error(`supervisor ${options.id}: child ${id} already exists`))
         const slot = { ...newSlot<E, never>(id, spec.start), restart: spec.restart }
         slots.set(id, slot)
-        return startSlot(slot).pipe(Effect.onError(() => Effect.sync(() => {
-          if (slots.get(id) === slot) slots.delete(id)
-        })))
+        return startSlot(slot).pipe(Effect.onError((cause) => {
+          if (slots.get(id) !== slot) return Effect.void
+          if (spec.onStartFailure === "restart" && !Cause.hasInterruptsOnly(cause)) {
+            return Queue.offer(events, { id, generation: slot.generation, reason: startFailure(cause) })
+          }
+          slots.delete(id)
+          return Effect.void
+        }))
       }),
+    restartChild: (id) =>
+      Effect.suspend(() => {
+        const slot = slots.get(id)
+        if (slot === undefined) return Effect.succeed(false)
+        return FiberMap.remove(restarts, id).pipe(
+          Effect.andThen(stopSlot(slot)),
+          Effect.andThen(Effect.suspend(() => slots.get(id) === slot ? restartSlot(slot) : Effect.succeed(false))),
+          Effect.as(true)
+        )
+      }),
+    has: (id) => slots.has(id),
     terminateChild: (id) =>
       Effect.suspend(() => {
         const slot = slots.get(id)

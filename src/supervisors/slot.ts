@@ -5,8 +5,8 @@
  * @internal
  */
 import { Cause, Clock, Effect, Exit, FiberMap, Option, Queue, Scope } from "effect"
-import { INITIAL_BACKOFF } from "./backoff.ts"
-import type { BackoffState } from "./backoff.ts"
+import { INITIAL_BACKOFF, nextBackoffEffect } from "./backoff.ts"
+import type { BackoffState, ResolvedBackoff } from "./backoff.ts"
 
 /** How a child ended. `normal: true` is a clean, intended exit (OTP's `normal`/`shutdown`). */
 export interface ExitReason {
@@ -14,6 +14,12 @@ export interface ExitReason {
   readonly reason: string
   /** The error behind an abnormal exit, when there is one (e.g. a `WorkerCrashedError`). */
   readonly cause?: unknown
+  /**
+   * The child did useful work before it ended (a worker: it was ready and answered a call), so
+   * this exit is not part of a crash loop: it is restarted at once and its backoff series resets.
+   * Counted by restart intensity all the same.
+   */
+  readonly healthy?: boolean
 }
 
 /** A running child: `exit` completes (never fails) when the child ends by itself. */
@@ -50,6 +56,23 @@ export const startFailure = (cause: Cause.Cause<unknown>): ExitReason => {
   const failure = Cause.findErrorOption(cause)
   const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
   return { normal: false, reason: `start failed: ${error instanceof Error ? error.message : String(error)}`, cause: error }
+}
+
+/**
+ * @internal the delay before restarting `slot` after `reason`, updating its backoff series. A
+ * healthy exit restarts at once and starts the series over (OTP restarts without any delay; the
+ * backoff exists only to keep a crash loop from spinning); any other exit grows the series, which
+ * also starts over after `resetAfterMs` of uptime.
+ */
+export const restartDelay = <E, R>(slot: Slot<E, R>, reason: ExitReason, uptimeMs: number, options: ResolvedBackoff): Effect.Effect<number> => {
+  if (reason.healthy === true) {
+    slot.backoff = INITIAL_BACKOFF
+    return Effect.succeed(0)
+  }
+  return Effect.map(nextBackoffEffect(slot.backoff, uptimeMs, options), (next) => {
+    slot.backoff = next.state
+    return next.delayMs
+  })
 }
 
 /** @internal starting, watching and stopping slots whose exits go to `events`. */

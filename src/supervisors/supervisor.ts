@@ -19,11 +19,11 @@
  */
 import { Clock, Data, Effect, Fiber, FiberMap, Queue } from "effect"
 import type { Scope } from "effect"
-import { DEFAULT_BACKOFF, nextBackoffEffect, resolveBackoff } from "./backoff.ts"
+import { DEFAULT_BACKOFF, resolveBackoff } from "./backoff.ts"
 import type { BackoffOptions } from "./backoff.ts"
 import { DEFAULT_INTENSITY, makeIntensity } from "./intensity.ts"
 import type { IntensityOptions } from "./intensity.ts"
-import { newSlot, slotOps } from "./slot.ts"
+import { newSlot, restartDelay, slotOps } from "./slot.ts"
 import type { Child, ExitEvent, ExitReason, RestartType, Slot } from "./slot.ts"
 
 export type { Child, ExitReason, RestartType } from "./slot.ts"
@@ -151,9 +151,7 @@ export const make = Effect.fnUntraced(function*<E, R>(options: SupervisorOptions
     yield* Effect.forEach([...group].reverse(), stopSlot, { discard: true })
     // Temporary siblings are stopped but never restarted (OTP drops them too).
     slots = slots.filter((s) => s === slot || restartOf(s) !== "temporary" || !group.includes(s))
-    const next = yield* nextBackoffEffect(slot.backoff, uptime, backoff)
-    slot.backoff = next.state
-    yield* Effect.sleep(next.delayMs)
+    yield* Effect.sleep(yield* restartDelay(slot, event.reason, uptime, backoff))
     for (const s of group) {
       if (restartOf(s) === "temporary") continue
       if (!(yield* restartSlot(s))) break

@@ -6,7 +6,7 @@ import { encodeFrame, FrameReader, jsonCodec, msgpackCodec } from "../../src/pro
 import type { Codec } from "../../src/protocol/index.ts"
 
 // Plays the worker's side of the pipes in memory.
-const setup = (codec: Codec = msgpackCodec) => {
+const setup = (codec: Codec = msgpackCodec, capacity = 8) => {
   const fromWorker = new PassThrough()
   const toWorker = new PassThrough()
   const sent: Array<Record<string, unknown>> = []
@@ -27,9 +27,10 @@ const setup = (codec: Codec = msgpackCodec) => {
     log: (l) => seen.push(`log:${l.message}`),
     hostCall: (c) => seen.push(`host_call:${c.name}`),
     pong: (id) => seen.push(`pong:${id}`),
-    violation: (e) => seen.push(`violation:${e.message}`)
+    violation: (e) => seen.push(`violation:${e.message}`),
+    capacity: (saturated) => seen.push(`capacity:${saturated}`)
   }
-  const channel = new Channel(fromWorker, toWorker, 1 << 20, events)
+  const channel = new Channel(fromWorker, toWorker, 1 << 20, events, capacity)
   let workerCodec: Codec = jsonCodec
   const send = (m: unknown): void => void fromWorker.write(encodeFrame(workerCodec.encode(m)))
   const handshake = (): void => {
@@ -49,6 +50,30 @@ const sink = (log: Array<string>): CallSink => ({
 })
 
 describe("channel", () => {
+  it("owns the calls in flight: reports only the edges where they reach and leave capacity, counts answers", async () => {
+    const t = setup(msgpackCodec, 2)
+    expect(t.channel.hasRoom).toBe(false) // no handshake yet
+    t.handshake()
+    await t.flush()
+    const log: Array<string> = []
+    expect(t.channel.hasRoom).toBe(true)
+    const a = t.channel.call({ name: "f", session: "s1" }, sink(log))
+    expect(t.channel.soleCall()).toEqual({ id: a, session: "s1" })
+    const b = t.channel.call({ name: "f" }, sink(log))
+    expect(t.channel.soleCall()).toBeNull()
+    expect([t.channel.hasRoom, t.channel.pending, t.channel.isPending(a)]).toEqual([false, 2, true])
+    t.send({ kind: "result", id: a, value: 1 })
+    await t.flush()
+    expect(t.channel.hasRoom).toBe(true)
+    const c = t.channel.call({ name: "f" }, sink(log))
+    t.send({ kind: "result", id: b, value: 2 })
+    t.send({ kind: "result", id: c, value: 3 })
+    await t.flush()
+    // full at a+b, room after a, full at b+c, room after b; c's answer crosses no edge.
+    expect(t.seen.filter((e) => e.startsWith("capacity"))).toEqual(["capacity:true", "capacity:false", "capacity:true", "capacity:false"])
+    expect([t.channel.pending, t.channel.served]).toEqual([0, 3])
+  })
+
   it.each([msgpackCodec, jsonCodec])("runs the handshake and correlates answers by id ($name)", async (codec) => {
     const t = setup(codec)
     t.handshake()

@@ -3,15 +3,17 @@
 // Real clock, small intervals, generous margins; only "killed" / "not killed" is asserted.
 import { Effect, Fiber } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { WorkerActor } from "../../src/actors/worker-actor.ts"
+import { workerHeartbeat } from "../../src/actors/incarnation.ts"
+import { Worker } from "../../src/actors/worker.ts"
 import { WorkerCrashedError } from "../../src/errors.ts"
-import { actorHeartbeat, heartbeat } from "../../src/supervisors/heartbeat.ts"
+import { after } from "../../src/pool/timers.ts"
+import { heartbeat } from "../../src/supervisors/heartbeat.ts"
 import type { HeartbeatEnd } from "../../src/supervisors/heartbeat.ts"
 import { FIXTURES, INTERPRETERS, isAlive } from "../helpers.ts"
 
 const OPTIONS = { intervalMs: 200, misses: 3 }
 
-const actors: Array<WorkerActor> = []
+const actors: Array<Worker> = []
 const fibers: Array<Fiber.Fiber<HeartbeatEnd>> = []
 afterEach(async () => {
   for (const fiber of fibers.splice(0)) await Effect.runPromise(Fiber.interrupt(fiber))
@@ -21,15 +23,15 @@ afterEach(async () => {
   }
 })
 
-const startWorker = async (python: string): Promise<WorkerActor> => {
-  const actor = new WorkerActor({ workerId: "w1", spec: { module: "wedged", cwd: FIXTURES, python } }).start()
+const startWorker = async (python: string): Promise<Worker> => {
+  const actor = new Worker({ workerId: "w1", spec: { module: "wedged", cwd: FIXTURES, python }, initTimeoutMs: 30_000, timer: after }).start()
   actors.push(actor)
   await actor.ready
   return actor
 }
 
-const watch = (actor: WorkerActor): Fiber.Fiber<HeartbeatEnd> => {
-  const fiber = Effect.runFork(heartbeat(actorHeartbeat(actor), OPTIONS))
+const watch = (actor: Worker): Fiber.Fiber<HeartbeatEnd> => {
+  const fiber = Effect.runFork(heartbeat(workerHeartbeat(actor), OPTIONS))
   fibers.push(fiber)
   return fiber
 }

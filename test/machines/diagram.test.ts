@@ -24,12 +24,14 @@ describe("toMermaid", () => {
     expect(lines[0]).toBe("stateDiagram-v2")
     expect(lines[1]).toBe("  [*] --> spawning")
     expect(lines).toContain("  spawning --> initializing : SPAWNED")
-    expect(lines).toContain("  busy --> ready : DONE [isInFlightCall]")
-    expect(lines).toContain("  draining --> draining : DONE [isInFlightCall]")
-    expect(lines).toContain("  draining --> stopped : EXITED [isIdle]")
+    expect(lines).toContain("  busy --> ready : UNSATURATED")
+    expect(lines).toContain("  initializing --> ready : READY / announceReady")
+    expect(lines).toContain("  ready --> draining : DRAIN / requestShutdown")
+    expect(lines).toContain("  crashed : entry / failPending, reportExit")
+    expect(lines).toContain("  draining --> stopped : EXITED [drainedCleanly]")
     expect(lines).toContain("  draining --> crashed : EXITED")
     expect(lines.slice(-2)).toEqual(["  stopped --> [*]", "  crashed --> [*]"])
-    expect(lines.filter((l) => l.includes(" : "))).toHaveLength(30)
+    expect(lines.filter((l) => l.includes(" --> ") && l.includes(" : "))).toHaveLength(31)
     expect(lines.some((l) => /^\s*(initializing|spawning|draining|crashed|stopped) --> busy/.test(l))).toBe(false)
   })
 
@@ -50,18 +52,20 @@ describe("toJSON", () => {
       "ready",
       "busy",
       "draining",
+      "terminating",
       "stopped",
       "crashed"
     ])
     expect(json.states.filter((s) => s.final).map((s) => s.name)).toEqual(["stopped", "crashed"])
     expect(json.states.find((s) => s.name === "ready")?.transitions).toEqual([
-      { event: "CALL", target: "busy", guard: null },
-      { event: "DRAIN", target: "draining", guard: null },
-      { event: "EXITED", target: "crashed", guard: null },
-      { event: "PROTOCOL_ERROR", target: "crashed", guard: null },
-      { event: "HEARTBEAT_TIMEOUT", target: "crashed", guard: null },
-      { event: "KILL", target: "crashed", guard: null }
+      { event: "SATURATED", target: "busy", guard: null, actions: [] },
+      { event: "DRAIN", target: "draining", guard: null, actions: ["requestShutdown"] },
+      { event: "PROTOCOL_ERROR", target: "terminating", guard: null, actions: ["kill"] },
+      { event: "HEARTBEAT_TIMEOUT", target: "terminating", guard: null, actions: ["kill"] },
+      { event: "KILL", target: "terminating", guard: null, actions: ["kill"] },
+      { event: "EXITED", target: "crashed", guard: null, actions: [] }
     ])
+    expect(json.states.find((s) => s.name === "initializing")).toMatchObject({ entry: ["armInitTimeout"], exit: ["disarmInitTimeout"] })
     expect(JSON.parse(JSON.stringify(json))).toEqual(json)
   })
 })
@@ -87,8 +91,8 @@ describe("nested machines", () => {
   it("does not break, and names nested states by path", () => {
     const json = toJSON(nested)
     expect(json.states.map((s) => s.name)).toEqual(["a", "a.a1", "a.a2", "p", "p.x", "p.x.x1", "p.y", "p.y.y1", "b"])
-    expect(json.states.find((s) => s.name === "a.a2")?.transitions).toEqual([{ event: "always", target: "p", guard: null }])
-    expect(json.states.find((s) => s.name === "p.y.y1")?.transitions).toEqual([{ event: "after 100ms", target: "b", guard: null }])
+    expect(json.states.find((s) => s.name === "a.a2")?.transitions).toEqual([{ event: "always", target: "p", guard: null, actions: [] }])
+    expect(json.states.find((s) => s.name === "p.y.y1")?.transitions).toEqual([{ event: "after 100ms", target: "b", guard: null, actions: [] }])
     const mermaid = toMermaid(nested)
     expect(mermaid).toContain("state a {")
     expect(mermaid).toContain('  state "a1" as a__a1')

@@ -1,73 +1,69 @@
-import { createActor, type SnapshotFrom } from "xstate"
+import type { SnapshotFrom } from "xstate"
+import { initialTransition, transition } from "xstate"
 import { createTestModel } from "xstate/graph"
 import { describe, expect, it } from "vitest"
+import { MachineRunner } from "../../src/actors/machine-runner.ts"
 import { coveredEdges, reachedStates } from "./model.ts"
 import {
-  describeExit,
-  isExitEvent,
+  describeKill,
+  describeProcessExit,
   isLive,
+  isServing,
+  WORKER_ACTIONS,
   WORKER_STATES,
   workerMachine,
   type ExitInfo,
+  type WorkerAction,
   type WorkerEvent,
   type WorkerStateValue
 } from "../../src/machines/index.ts"
 
 type Snapshot = SnapshotFrom<typeof workerMachine>
-const input = { workerId: "w1", restarts: 3 }
-const start = () => createActor(workerMachine, { input }).start()
-const drive = (...events: ReadonlyArray<WorkerEvent>) => {
-  const actor = start()
-  for (const event of events) actor.send(event)
-  return actor
-}
 
 /** One payload per event variant the model may send; rejected ones are filtered out by `snapshot.can`. */
 const EVENTS: ReadonlyArray<WorkerEvent> = [
   { type: "SPAWNED", pid: 42 },
   { type: "SPAWN_FAILED", message: "ENOENT" },
+  { type: "HELLO", codecs: ["json"] },
   { type: "READY", handlers: ["add"] },
   { type: "INIT_FAILED", message: "ImportError" },
   { type: "INIT_TIMEOUT" },
-  { type: "CALL", id: 1 },
-  { type: "DONE", id: 1 },
-  { type: "DONE", id: 2 }, // never the call in flight: always rejected
+  { type: "SATURATED" },
+  { type: "UNSATURATED" },
   { type: "DRAIN" },
-  { type: "EXITED", code: 0, signal: null },
-  { type: "EXITED", code: null, signal: "SIGKILL" },
+  { type: "EXITED", code: 0, signal: null, pending: 0 },
+  { type: "EXITED", code: null, signal: "SIGKILL", pending: 1 },
   { type: "PROTOCOL_ERROR", message: "bad frame" },
-  { type: "HEARTBEAT_TIMEOUT" },
+  { type: "HEARTBEAT_TIMEOUT", reason: "no pong" },
   { type: "KILL", reason: "recycled" }
 ]
 
 /**
- * Abstract state: value, call in flight and exit. `callsServed` is left out so that the ready ⇄ busy
- * cycle stays finite; the incoming transition is added so that shortest paths cover every edge.
+ * The reference model: which named actions an edge must run, in XState's order (the source's exit
+ * actions, the transition's, the target's entry actions), written out independently of the machine.
  */
-const serializeState = (state: Snapshot, event: WorkerEvent | undefined, prev?: Snapshot): string => {
-  const { inFlight, lastExit } = state.context
-  const via = event === undefined ? "" : ` via ${event.type} from ${String(prev?.value)}`
-  return `${JSON.stringify([state.value, inFlight, lastExit?.reason ?? null, lastExit?.code ?? null])}${via}`
+const ENTRY: Partial<Record<WorkerStateValue, ReadonlyArray<WorkerAction>>> = {
+  spawning: ["spawn"], initializing: ["armInitTimeout"], draining: ["withdraw"], terminating: ["withdraw"],
+  crashed: ["failPending", "reportExit"], stopped: ["reportExit"]
+}
+const expectedActions = (from: WorkerStateValue, event: WorkerEvent, to: WorkerStateValue): ReadonlyArray<WorkerAction> => {
+  const leaving = from !== to && from === "initializing" ? ["disarmInitTimeout" as const] : []
+  const onEdge: Array<WorkerAction> = []
+  if (event.type === "HELLO") onEdge.push("sendWelcome")
+  if (event.type === "READY") onEdge.push("announceReady")
+  if (event.type === "DRAIN") onEdge.push(from === "ready" || from === "busy" ? "requestShutdown" : "kill")
+  if (["INIT_TIMEOUT", "PROTOCOL_ERROR", "HEARTBEAT_TIMEOUT", "KILL"].includes(event.type)) onEdge.push("kill")
+  const entering = from === to ? [] : ENTRY[to] ?? []
+  return [...leaving, ...onEdge, ...entering]
 }
 
-const model = createTestModel(workerMachine, {
-  input,
-  events: EVENTS,
-  filterEvents: (snapshot, event) => snapshot.can(event),
-  serializeState
-})
-const paths = model.getShortestPaths()
-const title = (path: (typeof paths)[number]): string => {
-  const label = ({ type, ...payload }: { type: string }) =>
-    Object.keys(payload).length === 0 ? type : `${type}(${Object.values(payload).map(String).join(",")})`
-  return `${path.steps.slice(1).map((s) => label(s.event)).join(" → ")} ⇒ ${String(path.state.value)}`
-}
-
-/** Expected exit as an independent reference model computes it from the triggering event. */
-const expectedExit = (event: WorkerEvent): Pick<ExitInfo, "reason" | "code" | "signal"> | null => {
+/** The expected exit as the reference computes it: a decided kill keeps its reason, the OS adds code and signal. */
+const expectedExit = (decided: Pick<ExitInfo, "reason"> | null, event: WorkerEvent): Pick<ExitInfo, "reason" | "code" | "signal"> | null => {
   switch (event.type) {
     case "EXITED":
-      return { reason: event.signal === null ? "exit" : "signal", code: event.code, signal: event.signal }
+      return decided === null
+        ? { reason: event.signal === null ? "exit" : "signal", code: event.code, signal: event.signal }
+        : { reason: decided.reason, code: event.code, signal: event.signal }
     case "SPAWN_FAILED":
       return { reason: "spawn_failed", code: null, signal: null }
     case "INIT_FAILED":
@@ -81,193 +77,200 @@ const expectedExit = (event: WorkerEvent): Pick<ExitInfo, "reason" | "code" | "s
     case "KILL":
       return { reason: "killed", code: null, signal: null }
     default:
-      return null
+      return decided === null ? null : { ...decided, code: null, signal: null }
   }
 }
 
-describe("worker machine (model-based, shortest paths)", () => {
+const serializeState = (state: Snapshot, event: WorkerEvent | undefined, prev?: Snapshot): string => {
+  const via = event === undefined ? "" : ` via ${JSON.stringify(event)} from ${String(prev?.value)}`
+  return `${JSON.stringify([state.value, state.context.lastExit?.reason ?? null])}${via}`
+}
+
+const model = createTestModel(workerMachine, {
+  input: { workerId: "w1" },
+  events: EVENTS,
+  filterEvents: (snapshot, event) => snapshot.can(event),
+  serializeState
+})
+const paths = model.getShortestPaths()
+const title = (path: (typeof paths)[number]): string =>
+  `${path.steps.slice(1).map((s) => s.event.type).join(" → ")} ⇒ ${String(path.state.value)}`
+
+/** The machine run by the real runner, with stub actions that record what the machine asked for. */
+const runWithStubs = () => {
+  const log: Array<WorkerAction> = []
+  const stubs = Object.fromEntries(WORKER_ACTIONS.map((a) => [a, () => void log.push(a)]))
+  const runner = new MachineRunner(workerMachine, { workerId: "w1" }, stubs, () => {})
+  runner.start()
+  return { runner, log }
+}
+
+describe("worker machine (model-based, shortest paths, actions asserted)", () => {
   // A change in this number means the reachable graph changed: review the transition list below.
   it("has the expected number of shortest paths", () => {
-    expect(paths.length).toBe(33)
+    expect(paths.length).toBe(35)
   })
 
   it.each(paths.map((p) => [title(p), p] as const))("%s", async (_title, path) => {
-    const actor = start()
-    const ref = { pid: null as number | null, inFlight: null as number | null, served: 0, exit: null as ReturnType<typeof expectedExit> }
+    const { runner, log } = runWithStubs()
+    expect(log).toEqual(["spawn"])
+    const ref = { pid: null as number | null, exit: null as ReturnType<typeof expectedExit> }
+    let checked = 0
     const send = ({ event }: { event: { type: string } }) => {
       const e = event as WorkerEvent
-      expect(actor.getSnapshot().can(e)).toBe(true)
-      actor.send(e)
+      const from = runner.snapshot.value as WorkerStateValue
+      expect(runner.snapshot.can(e)).toBe(true)
+      log.length = 0
+      runner.send(e)
+      const to = runner.snapshot.value as WorkerStateValue
+      expect(log, `${from} -${e.type}-> ${to}`).toEqual(expectedActions(from, e, to))
       if (e.type === "SPAWNED") ref.pid = e.pid
-      if (e.type === "CALL") ref.inFlight = e.id
-      if (e.type === "DONE") [ref.inFlight, ref.served] = [null, ref.served + 1]
-      ref.exit = expectedExit(e) ?? ref.exit
+      if (e.type !== "HELLO" && e.type !== "READY" && e.type !== "SATURATED" && e.type !== "UNSATURATED" && e.type !== "DRAIN" && e.type !== "SPAWNED") {
+        ref.exit = expectedExit(ref.exit, e)
+      }
     }
-    let checked = 0
     const check = (expected: WorkerStateValue) => (state: Snapshot) => {
       checked += 1
-      const { value, context } = actor.getSnapshot()
+      const { value, context, status } = runner.snapshot
       expect(value).toBe(expected)
       expect(value).toBe(state.value)
-      expect(context).toMatchObject({ workerId: "w1", restarts: 3, pid: ref.pid, inFlight: ref.inFlight })
-      expect(context.callsServed).toBe(ref.served)
+      expect(context).toMatchObject({ workerId: "w1", pid: ref.pid })
       if (ref.exit === null) expect(context.lastExit).toBeNull()
       else expect(context.lastExit).toMatchObject(ref.exit)
-      if (expected === "ready") expect(context.inFlight).toBeNull()
-      if (expected === "busy") expect(context.inFlight).not.toBeNull()
-      if (expected === "crashed") expect(context.lastExit?.message).toBeTruthy()
-      if (expected === "stopped") expect(context.inFlight).toBeNull()
-      expect(actor.getSnapshot().status).toBe(isLive(expected) ? "active" : "done")
+      if (expected === "crashed" || expected === "terminating") expect(context.lastExit?.message).toBeTruthy()
+      expect(status).toBe(isLive(expected) ? "active" : "done")
     }
     const states = Object.fromEntries(WORKER_STATES.map((s) => [s, check(s)]))
     const events = Object.fromEntries(EVENTS.map((e) => [e.type, send]))
     await path.test({ states, events })
-    expect(checked).toBe(path.steps.length) // every step's state was checked, including the initial one
+    expect(checked).toBe(path.steps.length)
   })
-
-  const edges = coveredEdges(paths)
 
   it("reaches every state", () => {
     expect(reachedStates(paths)).toEqual(new Set(WORKER_STATES))
   })
 
+  it("runs every named action on some path", () => {
+    const seen = new Set<string>(["spawn"])
+    for (const path of paths) {
+      let snapshot = initialTransition(workerMachine, { workerId: "w1" })[0]
+      for (const step of path.steps.slice(1)) {
+        const [next, actions] = transition(workerMachine, snapshot, step.event as WorkerEvent)
+        for (const a of actions) seen.add(a.type)
+        snapshot = next
+      }
+    }
+    expect([...seen].sort()).toEqual([...WORKER_ACTIONS].sort())
+  })
+
   it("covers exactly the expected transitions", () => {
-    const crash = (from: string, events: ReadonlyArray<string>) => events.map((e) => `${from} -${e}-> crashed`)
+    const edges = coveredEdges(paths)
+    const many = (from: string, events: ReadonlyArray<string>, to: string) => events.map((e) => `${from} -${e}-> ${to}`)
     const expected = [
       "spawning -SPAWNED-> initializing",
       "spawning -DRAIN-> draining",
-      ...crash("spawning", ["SPAWN_FAILED", "EXITED", "PROTOCOL_ERROR", "KILL"]),
+      "spawning -KILL-> terminating",
+      ...many("spawning", ["SPAWN_FAILED", "EXITED"], "crashed"),
+      "initializing -HELLO-> initializing",
       "initializing -READY-> ready",
       "initializing -DRAIN-> draining",
-      ...crash("initializing", ["INIT_FAILED", "INIT_TIMEOUT", "EXITED", "PROTOCOL_ERROR", "KILL"]),
-      "ready -CALL-> busy",
+      ...many("initializing", ["INIT_FAILED", "INIT_TIMEOUT", "PROTOCOL_ERROR", "KILL"], "terminating"),
+      "initializing -EXITED-> crashed",
+      "ready -SATURATED-> busy",
       "ready -DRAIN-> draining",
-      ...crash("ready", ["EXITED", "PROTOCOL_ERROR", "HEARTBEAT_TIMEOUT", "KILL"]),
-      "busy -DONE-> ready",
+      ...many("ready", ["PROTOCOL_ERROR", "HEARTBEAT_TIMEOUT", "KILL"], "terminating"),
+      "ready -EXITED-> crashed",
+      "busy -UNSATURATED-> ready",
       "busy -DRAIN-> draining",
-      ...crash("busy", ["EXITED", "PROTOCOL_ERROR", "HEARTBEAT_TIMEOUT", "KILL"]),
-      "draining -DONE-> draining",
+      ...many("busy", ["PROTOCOL_ERROR", "HEARTBEAT_TIMEOUT", "KILL"], "terminating"),
+      "busy -EXITED-> crashed",
       "draining -EXITED-> stopped",
-      ...crash("draining", ["EXITED", "PROTOCOL_ERROR", "KILL"])
+      "draining -EXITED-> crashed",
+      ...many("draining", ["PROTOCOL_ERROR", "HEARTBEAT_TIMEOUT", "KILL"], "terminating"),
+      "terminating -EXITED-> crashed"
     ]
-    expect(expected).toHaveLength(30)
+    expect(expected).toHaveLength(31)
     expect([...edges].sort()).toEqual([...expected].sort())
   })
 })
 
 describe("worker machine (unit)", () => {
-  const CALL = { type: "CALL", id: 7 } as const
-  const toReady = [{ type: "SPAWNED", pid: 1 }, { type: "READY", handlers: ["f"] }] as const
+  const toReady: ReadonlyArray<WorkerEvent> = [{ type: "SPAWNED", pid: 1 }, { type: "HELLO", codecs: ["json"] }, { type: "READY", handlers: ["f"] }]
+  const drive = (...events: ReadonlyArray<WorkerEvent>) => {
+    const { runner, log } = runWithStubs()
+    for (const event of events) runner.send(event)
+    return { snapshot: runner.snapshot, log }
+  }
 
-  it("starts in spawning with the input in context", () => {
-    expect(start().getSnapshot()).toMatchObject({
-      value: "spawning",
-      context: { workerId: "w1", restarts: 3, pid: null, handlers: [], inFlight: null, callsServed: 0, lastExit: null }
-    })
-    const actor = createActor(workerMachine, { input: { workerId: "w2" } }).start()
-    expect(actor.getSnapshot().context.restarts).toBe(0)
+  it("starts in spawning, asking for a spawn", () => {
+    const [snapshot, actions] = initialTransition(workerMachine, { workerId: "w2" })
+    expect(snapshot).toMatchObject({ value: "spawning", context: { workerId: "w2", pid: null, handlers: [], lastExit: null } })
+    expect(actions.map((a) => a.type)).toEqual(["spawn"])
   })
 
-  it.each<[string, ReadonlyArray<WorkerEvent>]>([
-    ["spawning", []],
-    ["initializing", [{ type: "SPAWNED", pid: 1 }]],
-    ["draining", [...toReady, { type: "DRAIN" }]],
-    ["busy", [...toReady, { type: "CALL", id: 1 }]],
-    ["crashed", [{ type: "KILL", reason: "x" }]],
-    ["stopped", [{ type: "DRAIN" }, { type: "EXITED", code: 0, signal: null }]]
-  ])("rejects CALL in %s", (state, events) => {
-    const actor = drive(...events)
-    expect(actor.getSnapshot().value).toBe(state)
-    expect(actor.getSnapshot().can(CALL)).toBe(false)
-    actor.send(CALL)
-    expect(actor.getSnapshot().value).toBe(state)
-    expect(actor.getSnapshot().context.inFlight).not.toBe(7)
+  it("ready records the handlers and pid; capacity edges carry no action", () => {
+    const { snapshot, log } = drive(...toReady, { type: "SATURATED" }, { type: "UNSATURATED" })
+    expect(snapshot).toMatchObject({ value: "ready", context: { pid: 1, handlers: ["f"] } })
+    expect(log).toEqual(["spawn", "armInitTimeout", "sendWelcome", "disarmInitTimeout", "announceReady"])
   })
 
-  it("accepts CALL in ready and records handlers and pid", () => {
-    const actor = drive(...toReady)
-    expect(actor.getSnapshot().context).toMatchObject({ pid: 1, handlers: ["f"] })
-    expect(actor.getSnapshot().can(CALL)).toBe(true)
-    actor.send(CALL)
-    expect(actor.getSnapshot()).toMatchObject({ value: "busy", context: { inFlight: 7 } })
+  it("a kill keeps its reason when the OS reports the exit", () => {
+    const { snapshot } = drive(...toReady, { type: "HEARTBEAT_TIMEOUT", reason: "no pong to 3 heartbeats" }, { type: "EXITED", code: null, signal: "SIGKILL", pending: 1 })
+    expect(snapshot.value).toBe("crashed")
+    expect(snapshot.context.lastExit).toEqual({ reason: "heartbeat", code: null, signal: "SIGKILL", message: "was killed for missing heartbeats: no pong to 3 heartbeats" })
   })
 
-  it("ignores a DONE with the wrong id (busy and draining)", () => {
-    const actor = drive(...toReady, CALL)
-    expect(actor.getSnapshot().can({ type: "DONE", id: 8 })).toBe(false)
-    actor.send({ type: "DONE", id: 8 })
-    expect(actor.getSnapshot()).toMatchObject({ value: "busy", context: { inFlight: 7, callsServed: 0 } })
-    actor.send({ type: "DRAIN" })
-    actor.send({ type: "DONE", id: 8 })
-    expect(actor.getSnapshot()).toMatchObject({ value: "draining", context: { inFlight: 7, callsServed: 0 } })
+  it("an init error waits for Python's own exit (no kill), keeping its exit code", () => {
+    const { snapshot, log } = drive({ type: "SPAWNED", pid: 1 }, { type: "INIT_FAILED", message: "ImportError: x" }, { type: "EXITED", code: 1, signal: null, pending: 0 })
+    expect(log).not.toContain("kill")
+    expect(snapshot.context.lastExit).toMatchObject({ reason: "init_error", code: 1 })
   })
 
-  it("DRAIN from busy, then DONE, then EXITED → stopped", () => {
-    const actor = drive(...toReady, CALL, { type: "DRAIN" })
-    expect(actor.getSnapshot()).toMatchObject({ value: "draining", context: { inFlight: 7 } })
-    actor.send({ type: "DONE", id: 7 })
-    expect(actor.getSnapshot()).toMatchObject({ value: "draining", context: { inFlight: null, callsServed: 1 } })
-    actor.send({ type: "EXITED", code: 0, signal: null })
-    expect(actor.getSnapshot()).toMatchObject({
-      value: "stopped",
-      status: "done",
-      context: { lastExit: { reason: "exit", code: 0, signal: null, message: "exited with code 0" } }
-    })
+  it("a drain with a call still in flight at the exit is a crash; with none, a stop", () => {
+    expect(drive(...toReady, { type: "DRAIN" }, { type: "EXITED", code: 0, signal: null, pending: 0 }).snapshot.value).toBe("stopped")
+    const crashed = drive(...toReady, { type: "SATURATED" }, { type: "DRAIN" }, { type: "EXITED", code: null, signal: "SIGTERM", pending: 1 })
+    expect(crashed.snapshot).toMatchObject({ value: "crashed", context: { lastExit: { reason: "signal", signal: "SIGTERM" } } })
+    expect(crashed.log.slice(-2)).toEqual(["failPending", "reportExit"])
   })
 
-  it("EXITED while draining with a call in flight → crashed, keeping the lost call id", () => {
-    const actor = drive(...toReady, CALL, { type: "DRAIN" }, { type: "EXITED", code: null, signal: "SIGTERM" })
-    expect(actor.getSnapshot()).toMatchObject({
-      value: "crashed",
-      context: { inFlight: 7, lastExit: { reason: "signal", code: null, signal: "SIGTERM", message: "killed by SIGTERM" } }
-    })
+  it("a stop before ready kills (no protocol yet) and still ends stopped", () => {
+    const { snapshot, log } = drive({ type: "SPAWNED", pid: 1 }, { type: "DRAIN" }, { type: "EXITED", code: null, signal: "SIGKILL", pending: 0 })
+    expect(snapshot.value).toBe("stopped")
+    expect(log).toEqual(["spawn", "armInitTimeout", "disarmInitTimeout", "kill", "withdraw", "reportExit"])
   })
 
-  it("KILL crashes at once; the EXITED that follows is not accepted", () => {
-    const actor = drive(...toReady, { type: "KILL", reason: "heartbeat missed twice" })
-    const exited = { type: "EXITED", code: null, signal: "SIGKILL" } as const
-    expect(actor.getSnapshot().can(exited)).toBe(false)
-    actor.send(exited)
-    expect(actor.getSnapshot().context.lastExit).toEqual({
-      reason: "killed",
-      code: null,
-      signal: null,
-      message: "heartbeat missed twice"
-    })
+  it("final states accept nothing, and the runner ignores what comes after", () => {
+    for (const events of [[{ type: "DRAIN" }, { type: "EXITED", code: 0, signal: null, pending: 0 }], [{ type: "SPAWN_FAILED", message: "ENOENT" }]] as const) {
+      const { snapshot } = drive(...events)
+      expect(snapshot.status).toBe("done")
+      for (const event of EVENTS) expect(snapshot.can(event)).toBe(false)
+    }
   })
 
-  it.each<[string, ReadonlyArray<WorkerEvent>]>([
-    ["stopped", [{ type: "DRAIN" }, { type: "EXITED", code: 0, signal: null }]],
-    ["crashed", [{ type: "SPAWN_FAILED", message: "ENOENT" }]]
-  ])("final state %s accepts nothing", (state, events) => {
-    const snapshot = drive(...events).getSnapshot()
-    expect(snapshot.value).toBe(state)
-    expect(snapshot.status).toBe("done")
-    for (const event of EVENTS) expect(snapshot.can(event)).toBe(false)
+  it("events sent by an action are processed after it, in order, seeing the committed state", () => {
+    const seen: Array<string> = []
+    const runner: MachineRunner<typeof workerMachine> = new MachineRunner(workerMachine, { workerId: "w1" }, {
+      spawn: () => {
+        seen.push(`spawn in ${String(runner.snapshot.value)}`)
+        runner.send({ type: "SPAWNED", pid: 9 })
+        seen.push(`still ${String(runner.snapshot.value)}`)
+      },
+      armInitTimeout: () => seen.push(`arm in ${String(runner.snapshot.value)}`)
+    }, () => {})
+    runner.start()
+    expect(seen).toEqual(["spawn in spawning", "still spawning", "arm in initializing"])
   })
 
-  it("HEARTBEAT_TIMEOUT only in ready/busy, INIT_TIMEOUT only in initializing", () => {
-    expect(start().getSnapshot().can({ type: "HEARTBEAT_TIMEOUT" })).toBe(false)
-    expect(drive({ type: "SPAWNED", pid: 1 }).getSnapshot().can({ type: "HEARTBEAT_TIMEOUT" })).toBe(false)
-    expect(drive(...toReady).getSnapshot().can({ type: "INIT_TIMEOUT" })).toBe(false)
-    expect(drive(...toReady, { type: "DRAIN" }).getSnapshot().can({ type: "HEARTBEAT_TIMEOUT" })).toBe(false)
-  })
-
-  it("is pure: no invokes, no delays, no entry/exit actions", () => {
+  it("is pure: no invokes, no delays; every action it names is declared", () => {
     for (const node of Object.values(workerMachine.root.states)) {
-      expect([node.invoke, node.after, node.entry, node.exit]).toEqual([[], [], [], []])
+      expect([node.invoke, node.after]).toEqual([[], []])
     }
   })
 
   it("helpers", () => {
-    expect(WORKER_STATES.filter(isLive)).toEqual(["spawning", "initializing", "ready", "busy", "draining"])
-    expect(isExitEvent({ type: "DRAIN" })).toBe(false)
-    expect(describeExit({ type: "EXITED", code: null, signal: null }).message).toBe("exited without an exit code")
-    expect(describeExit({ type: "INIT_TIMEOUT" })).toEqual({
-      reason: "init_timeout",
-      code: null,
-      signal: null,
-      message: "no ready within the init timeout"
-    })
+    expect(WORKER_STATES.filter(isLive)).toEqual(["spawning", "initializing", "ready", "busy", "draining", "terminating"])
+    expect(WORKER_STATES.filter(isServing)).toEqual(["ready", "busy"])
+    expect(describeProcessExit(null, null).message).toBe("exited without an exit code")
+    expect(describeKill({ type: "INIT_TIMEOUT" })).toEqual({ reason: "init_timeout", code: null, signal: null, message: "no ready within the init timeout" })
   })
 })

@@ -1,0 +1,362 @@
+/**
+ * One incarnation of a Python worker: the worker machine decides, this class does what it
+ * decides. It implements the machine's named actions (spawn the process, welcome it, arm the
+ * init timeout, kill, fail pending calls, report the exit) and turns what the process and the
+ * connection say into machine events. The calls in flight live in the connection (`Channel`);
+ * the lifecycle lives in the machine's snapshot; nothing here keeps a copy of either.
+ */
+import { chooseCodec, DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
+import type { CallArgs, Ready } from "../protocol/index.ts"
+import { isLive, isServing, workerMachine } from "../machines/worker.ts"
+import type { ExitInfo, KillEvent, WorkerEvent, WorkerStateValue } from "../machines/worker.ts"
+import { answerError, argumentsError, drained, unknownHandlerError } from "./answers.ts"
+import { Channel } from "./channel.ts"
+import { crashError } from "./crash.ts"
+import { answerHostCall } from "./host-calls.ts"
+import type { HostCallHandler } from "./host-calls.ts"
+import { MachineRunner } from "./machine-runner.ts"
+import { LineSplitter, Tail } from "./output.ts"
+import { Pings } from "./pings.ts"
+import { spawnPython } from "./python-process.ts"
+import type { ProcessExit, ProcessSpec, SpawnedProcess } from "./python-process.ts"
+
+/** What one incarnation reports to its owner. */
+export type WorkerActorEvent =
+  | { readonly type: "state"; readonly workerId: string; readonly pid: number | null; readonly state: WorkerStateValue; readonly previous: WorkerStateValue }
+  | { readonly type: "log"; readonly workerId: string; readonly pid: number | null; readonly stream: "stdout" | "stderr" | "worker"; readonly level: "debug" | "info" | "warning" | "error"; readonly line: string }
+  | { readonly type: "exit"; readonly workerId: string; readonly pid: number | null; readonly exit: ExitInfo | null; readonly process: ProcessExit; readonly error: Error | null }
+
+/** How an incarnation ended, as its `exited` promise reports it. */
+export interface ExitReport {
+  readonly exit: ExitInfo | null
+  readonly process: ProcessExit
+  /** The error its pending calls got; null for a clean stop of a worker that had been ready. */
+  readonly error: Error | null
+  /** It reached `ready`. */
+  readonly wasReady: boolean
+  /** Calls it answered. */
+  readonly served: number
+}
+
+/** What the owner (the pool) hears from an incarnation. All optional. */
+export interface WorkerHooks {
+  /** Every state change, and the final exit; and every output line. */
+  readonly event?: (worker: Worker, event: WorkerActorEvent) => void
+  /** The handshake finished: it serves from now on. */
+  readonly ready?: (worker: Worker) => void
+  /** The connection crossed its capacity: no room (false) or room again (true). */
+  readonly room?: (worker: Worker, hasRoom: boolean) => void
+  /** It stops serving for good (draining or terminating). */
+  readonly withdraw?: (worker: Worker) => void
+  /** It is gone (after `failPending`). */
+  readonly exit?: (worker: Worker, report: ExitReport) => void
+}
+
+/** Options of one incarnation. */
+export interface WorkerOptions {
+  readonly workerId: string
+  readonly spec: ProcessSpec
+  /** Kill it if it is not ready this long after spawning. */
+  readonly initTimeoutMs: number
+  /** Arms a timer (the runtime's clock); returns its cancel. */
+  readonly timer: (ms: number, fn: () => void) => () => void
+  /** Calls in flight at once. Default 1. */
+  readonly capacity?: number
+  readonly hooks?: WorkerHooks
+  /** Answers the worker's `ctx.call_host(...)`; without it they fail with `pyvisor.NoHostHandler`. */
+  readonly onHostCall?: HostCallHandler
+  /** Starts the process. Default: `spawnPython`. */
+  readonly spawn?: (spec: ProcessSpec) => SpawnedProcess
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  readonly session?: string
+  readonly deadline?: number
+}
+
+/** A dispatched call: its protocol id (for cancel/credit) and its answer. */
+export interface CallHandle {
+  readonly id: number
+  readonly answer: Promise<unknown>
+}
+
+type Settle = { resolve: (value: unknown) => void; reject: (error: unknown) => void }
+
+/**
+ * One worker incarnation.
+ *
+ * @example
+ * ```ts
+ * const w = new Worker({ workerId: "w1", spec: { module: "my_workers" }, initTimeoutMs: 10_000, timer: after }).start()
+ * await w.ready
+ * await w.call("add", { a: 1, b: 2 }).answer // 3
+ * ```
+ */
+export class Worker {
+  readonly id: string
+  /** Resolves with the handler names once ready; rejects with the crash error if it ends first. */
+  readonly ready: Promise<ReadonlyArray<string>>
+  /** Resolves once the process is gone and every pending call was settled. */
+  readonly exited: Promise<ExitReport>
+  readonly #o: WorkerOptions
+  readonly #hooks: WorkerHooks
+  readonly #machine: MachineRunner<typeof workerMachine>
+  readonly #stderr = new Tail()
+  readonly #pings = new Pings()
+  #proc: SpawnedProcess | undefined
+  #channel: Channel | undefined
+  #settleReady!: Settle
+  #settleExited!: (report: ExitReport) => void
+  #initError: (Ready & { status: "error" }) | undefined
+  #disarmInit: (() => void) | undefined
+  #graceMs = 0
+  #wasReady = false
+  #crash: Error | null = null
+
+  constructor(options: WorkerOptions) {
+    this.id = options.workerId
+    this.#o = options
+    this.#hooks = options.hooks ?? {}
+    this.ready = new Promise((resolve, reject) => (this.#settleReady = { resolve: resolve as Settle["resolve"], reject }))
+    this.ready.catch(() => {}) // the owner may never await it
+    this.exited = new Promise((resolve) => (this.#settleExited = resolve))
+    this.#machine = new MachineRunner(workerMachine, { workerId: options.workerId }, {
+      spawn: () => this.#spawn(),
+      sendWelcome: (params: { codecs: ReadonlyArray<string> }) => this.#welcome(params.codecs),
+      armInitTimeout: () => {
+        this.#disarmInit = this.#o.timer(this.#o.initTimeoutMs, () => this.#send({ type: "INIT_TIMEOUT" }))
+      },
+      disarmInitTimeout: () => this.#disarmInit?.(),
+      announceReady: (params: { handlers: ReadonlyArray<string> }) => {
+        this.#wasReady = true
+        this.#settleReady.resolve(params.handlers)
+        this.#hooks.ready?.(this)
+      },
+      withdraw: () => this.#hooks.withdraw?.(this),
+      requestShutdown: () => this.#channel?.send({ kind: "shutdown", graceMs: this.#graceMs }),
+      kill: () => this.#proc?.kill("SIGKILL"),
+      failPending: () => this.#failPending(),
+      reportExit: () => this.#reportExit()
+    }, (snapshot, previous) => {
+      if (snapshot.value === previous.value) return
+      this.#hooks.event?.(this, { type: "state", workerId: this.id, pid: this.pid, state: snapshot.value as WorkerStateValue, previous: previous.value as WorkerStateValue })
+    })
+  }
+
+  /** Runs the machine: its first action spawns the process. Call once. */
+  start(): this {
+    this.#machine.start()
+    return this
+  }
+
+  /** The machine's current state. */
+  get state(): WorkerStateValue {
+    return this.#machine.snapshot.value as WorkerStateValue
+  }
+
+  /** The process id, or null before spawning succeeded. */
+  get pid(): number | null {
+    return this.#machine.snapshot.context.pid
+  }
+
+  /** Handler names from `ready`. */
+  get handlers(): ReadonlyArray<string> {
+    return this.#machine.snapshot.context.handlers
+  }
+
+  /** Why this incarnation ended (or is ending), once decided. */
+  get lastExit(): ExitInfo | null {
+    return this.#machine.snapshot.context.lastExit
+  }
+
+  /** True once this incarnation has been ready. */
+  get wasReady(): boolean {
+    return this.#wasReady
+  }
+
+  /** Calls answered by this incarnation. */
+  get served(): number {
+    return this.#channel?.served ?? 0
+  }
+
+  /** Calls in flight. */
+  get inFlight(): number {
+    return this.#channel?.pending ?? 0
+  }
+
+  /** Serving, and room for one more call. */
+  get hasRoom(): boolean {
+    return isServing(this.state) && this.#channel !== undefined && this.#channel.hasRoom
+  }
+
+  /**
+   * Runs handler `name`. What makes a call impossible to send (no room, unknown handler,
+   * unencodable arguments) throws synchronously; everything after dispatch settles `answer`.
+   */
+  call(name: string, args: CallArgs | undefined, options: CallOptions = {}): CallHandle {
+    return this.#dispatch(name, args, options, undefined)
+  }
+
+  /** Runs a streaming handler: `onChunk` gets each item; `answer` resolves at the end. */
+  stream(name: string, args: CallArgs | undefined, options: CallOptions & { readonly window: number }, onChunk: (value: unknown) => void): CallHandle {
+    return this.#dispatch(name, args, options, { window: options.window, onChunk })
+  }
+
+  /** Asks Python to stop call `id` (`ctx.cancelled`; a stream's generator is closed). */
+  cancel(id: number): void {
+    this.#channel?.send({ kind: "cancel", id })
+  }
+
+  /** Grants `n` more chunks to stream `id`. */
+  credit(id: number, n: number): void {
+    this.#channel?.send({ kind: "credit", id, n })
+  }
+
+  /** True while call `id` is in flight on this incarnation. */
+  isRunning(id: number): boolean {
+    return this.#channel?.isPending(id) ?? false
+  }
+
+  /** Sends a `ping`; resolves on its `pong`. Rejects at once unless serving, and when the process exits. */
+  ping(): Promise<void> {
+    const channel = this.#channel
+    if (!this.#wasReady || !isLive(this.state) || channel === undefined) return Promise.reject(new Error(`worker ${this.id} is ${this.state}: no ping`))
+    return this.#pings.open((id) => channel.send({ kind: "ping", id }))
+  }
+
+  /** Ends this incarnation now (the machine decides; a live process gets SIGKILL). */
+  kill(event: KillEvent): void {
+    this.#send(event)
+  }
+
+  /** Stops taking calls; Python finishes the ones in flight within `graceMs` and exits. */
+  drain(graceMs: number): void {
+    this.#graceMs = graceMs
+    this.#send({ type: "DRAIN" })
+  }
+
+  /** Sends a signal to the process (SIGTERM during an ordered stop). */
+  signal(signal: NodeJS.Signals): void {
+    this.#proc?.kill(signal)
+  }
+
+  #send(event: WorkerEvent): void {
+    this.#machine.send(event)
+  }
+
+  #dispatch(name: string, args: CallArgs | undefined, options: CallOptions, stream: { window: number; onChunk: (value: unknown) => void } | undefined): CallHandle {
+    const channel = this.#channel
+    if (channel === undefined || !this.hasRoom) throw new Error(`worker ${this.id} is ${this.state} with ${this.inFlight} call(s) in flight: no room`)
+    const handlers = this.handlers
+    if (!handlers.includes(name)) throw unknownHandlerError(name, handlers)
+    let settle!: Settle
+    const answer = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }))
+    let id: number
+    try {
+      id = channel.call({
+        name,
+        ...(args === undefined ? {} : { args }),
+        ...(options.session === undefined ? {} : { session: options.session }),
+        ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+        ...(stream === undefined ? {} : { stream: true, window: stream.window })
+      }, {
+        result: settle.resolve,
+        error: (message) => settle.reject(answerError(this.id, name, message, this.handlers)),
+        chunk: stream?.onChunk,
+        end: () => settle.resolve(undefined),
+        fail: settle.reject
+      })
+    } catch (error) {
+      throw argumentsError(name, error)
+    }
+    return { id, answer }
+  }
+
+  #spawn(): void {
+    const spec = this.#o.spec
+    const proc = (this.#o.spawn ?? spawnPython)(spec)
+    this.#proc = proc
+    this.#channel = new Channel(proc.fromWorker, proc.toWorker, spec.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, {
+      hello: (hello) => this.#send({ type: "HELLO", codecs: hello.codecs }),
+      ready: (ready) => {
+        if (ready.status === "ok") return this.#send({ type: "READY", handlers: ready.handlers })
+        this.#initError = ready
+        this.#send({ type: "INIT_FAILED", message: `${ready.type}: ${ready.message}` })
+      },
+      log: (log) => this.#log("worker", log.level, log.message),
+      hostCall: (call) => {
+        const running = this.#channel?.soleCall() ?? null
+        answerHostCall(call, this.#o.onHostCall, { workerId: this.id, pid: this.pid, callId: running?.id ?? null, session: running?.session }, (m) => this.#channel?.send(m))
+      },
+      pong: (id) => this.#pings.pong(id),
+      violation: (error) => this.#send({ type: "PROTOCOL_ERROR", message: error.message }),
+      capacity: (saturated) => {
+        this.#send({ type: saturated ? "SATURATED" : "UNSATURATED" })
+        if (isServing(this.state)) this.#hooks.room?.(this, !saturated)
+      }
+    }, this.#o.capacity ?? 1)
+    const out = new LineSplitter((line) => this.#log("stdout", "info", line))
+    const err = new LineSplitter((line) => this.#log("stderr", "warning", line))
+    proc.stdout.on("data", (chunk: Buffer) => out.push(chunk))
+    proc.stderr.on("data", (chunk: Buffer) => {
+      this.#stderr.push(chunk)
+      err.push(chunk)
+    })
+    if (proc.pid > 0) this.#send({ type: "SPAWNED", pid: proc.pid })
+    void proc.spawnError.then((error) => {
+      if (error) this.#send({ type: "SPAWN_FAILED", message: `cannot start ${spec.python ?? "python3"}: ${error.message}` })
+    })
+    void proc.exited.then(async (exit) => {
+      // Answers written before the exit are still in the pipe: read them first.
+      await drained(proc.fromWorker)
+      out.end()
+      err.end()
+      this.#send({ type: "EXITED", code: exit.code, signal: exit.signal, pending: this.inFlight })
+    })
+  }
+
+  #welcome(codecs: ReadonlyArray<string>): void {
+    const codec = chooseCodec(codecs)
+    if (codec === undefined) return this.#send({ type: "PROTOCOL_ERROR", message: `worker offers codecs ${JSON.stringify(codecs)}, host speaks msgpack or json` })
+    this.#channel?.welcome(codec)
+  }
+
+  #processExit(): ProcessExit {
+    const exit = this.lastExit
+    return { code: exit?.code ?? null, signal: exit?.signal ?? null }
+  }
+
+  #crashError(): Error {
+    return this.#crash ??= crashError({
+      workerId: this.id,
+      pid: this.pid,
+      exit: this.lastExit,
+      process: this.#processExit(),
+      stderrTail: this.#stderr.toString(),
+      ...(this.#initError ? { initError: this.#initError } : {})
+    })
+  }
+
+  #failPending(): void {
+    const error = this.#crashError()
+    for (const sink of this.#channel?.close() ?? []) sink.fail(error)
+  }
+
+  #reportExit(): void {
+    this.#channel?.close()
+    this.#disarmInit?.()
+    const clean = this.state === "stopped" && this.#wasReady
+    const error = clean ? null : this.#crashError()
+    this.#pings.close(error ?? new Error(`worker ${this.id} exited`))
+    if (error) this.#settleReady.reject(error)
+    const report: ExitReport = { exit: this.lastExit, process: this.#processExit(), error, wasReady: this.#wasReady, served: this.served }
+    this.#hooks.event?.(this, { type: "exit", workerId: this.id, pid: this.pid, exit: report.exit, process: report.process, error })
+    this.#hooks.exit?.(this, report)
+    this.#settleExited(report)
+  }
+
+  #log(stream: "stdout" | "stderr" | "worker", level: "debug" | "info" | "warning" | "error", line: string): void {
+    this.#hooks.event?.(this, { type: "log", workerId: this.id, pid: this.pid, stream, level, line })
+  }
+}

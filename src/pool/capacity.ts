@@ -1,0 +1,136 @@
+/**
+ * How many workers run, and which incarnation each slot has: first starts (eager or lazy),
+ * overflow under load, recycling (calls, age, memory), retiring idle overflow workers. Every one
+ * of them is a supervisor operation, so restart intensity, backoff and escalation always apply;
+ * nothing here spawns a process itself.
+ */
+import { Effect } from "effect"
+import type { Fiber, Scope } from "effect"
+import type { Worker } from "../actors/worker.ts"
+import { readRssBytes } from "../actors/rss.ts"
+import { isServing } from "../machines/worker.ts"
+import type { Child } from "../supervisors/slot.ts"
+import type { DynamicSupervisor } from "../supervisors/dynamic.ts"
+import type { PoolEvents } from "./events.ts"
+import type { ResolvedOptions } from "./options.ts"
+import type { Slot, Slots } from "./slots.ts"
+
+/** What capacity needs from the rest of the pool. @internal */
+export interface CapacityParts {
+  readonly options: ResolvedOptions
+  readonly slots: Slots
+  readonly supervisor: DynamicSupervisor<unknown>
+  /** Forks an effect into the pool's scope. */
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+  /** One incarnation of `slot`, as the supervisor's child start. */
+  readonly incarnation: (slot: Slot) => Effect.Effect<Child, unknown, Scope.Scope>
+  /** Calls waiting, and whether the pool takes calls. */
+  readonly queued: () => number
+  readonly open: () => boolean
+  readonly emit: <K extends keyof PoolEvents>(name: K, event: PoolEvents[K]) => void
+}
+
+/** @internal */
+export class Capacity {
+  readonly #p: CapacityParts
+  readonly #o: ResolvedOptions
+  readonly #sweeper: NodeJS.Timeout
+
+  constructor(parts: CapacityParts) {
+    this.#p = parts
+    this.#o = parts.options
+    this.#sweeper = setInterval(() => void this.#sweep(), this.#o.rssCheckIntervalMs)
+    this.#sweeper.unref()
+  }
+
+  /** Starts the permanent workers. `eager`: a failed start fails this effect (OTP's start_child). */
+  startPermanent(mode: "eager" | "lazy"): Effect.Effect<void, unknown> {
+    const { supervisor } = this.#p
+    return Effect.forEach(this.#p.slots.permanent, (slot) => supervisor.has(slot.id) ? Effect.void : supervisor.startChild(slot.id, {
+      start: this.#p.incarnation(slot),
+      restart: "permanent",
+      onStartFailure: mode === "eager" ? "return" : "restart"
+    }), { concurrency: "unbounded", discard: true })
+  }
+
+  /** More capacity for a non-empty queue: the lazy first start, then overflow workers. */
+  grow(): void {
+    if (!this.#p.open()) return
+    const { slots, supervisor } = this.#p
+    const first = slots.permanent[0]
+    if (first !== undefined && !supervisor.has(first.id)) {
+      this.#p.run(Effect.ignore(this.startPermanent("lazy")))
+      return
+    }
+    // Slots that will serve soon (starting, or waiting out a backoff) count as capacity coming.
+    const coming = slots.all.filter((s) => s.worker === null ? supervisor.has(s.id) : !isServing(s.worker.state) && s.worker.state !== "draining" && s.worker.state !== "terminating").length
+    const queued = this.#p.queued()
+    if (coming >= queued) return
+    const room = this.#o.overflow - slots.overflowCount
+    for (let i = 0; i < Math.min(room, queued - coming); i++) {
+      const slot = slots.addOverflow()
+      this.#p.run(supervisor.startChild(slot.id, { start: this.#p.incarnation(slot), restart: "temporary" }).pipe(
+        Effect.catch(() => Effect.sync(() => slots.remove(slot)))
+      ))
+    }
+  }
+
+  /** Why `worker` should be replaced now that it has room again, or null. */
+  dueAfterCall(slot: Slot, worker: Worker): string | null {
+    const served = worker.served
+    if (served >= this.#o.maxCallsPerWorker) return `served ${served} calls (maxCallsPerWorker ${this.#o.maxCallsPerWorker})`
+    if (served > 0 && this.#tooOld(slot)) return this.#ageReason()
+    if (slot.rss !== null && slot.rss > this.#o.maxWorkerRssBytes) return rssReason(slot.rss, this.#o.maxWorkerRssBytes)
+    return null
+  }
+
+  /**
+   * Replaces `slot`'s worker without failing a call: at once when it has nothing in flight, else
+   * as soon as it has room. Overflow workers are retired instead of replaced.
+   */
+  recycle(slot: Slot, reason: string): void {
+    const worker = slot.worker
+    if (worker === null || !isServing(worker.state)) return
+    slot.recycle = reason
+    this.#p.slots.idle.delete(slot)
+    if (worker.inFlight > 0) return
+    slot.recycled++
+    this.#p.emit("recycle", { workerId: slot.id, pid: worker.pid, reason, calls: worker.served })
+    const { supervisor } = this.#p
+    this.#p.run(slot.overflow ? supervisor.terminateChild(slot.id) : supervisor.restartChild(slot.id))
+  }
+
+  /** An overflow worker idle for `idleTimeoutMs` is stopped. */
+  retireIdle(slot: Slot): void {
+    slot.idleTimer = null
+    if (slot.worker !== null && this.#p.slots.idle.has(slot)) this.recycle(slot, `idle for ${this.#o.idleTimeoutMs} ms`)
+  }
+
+  stop(): void {
+    clearInterval(this.#sweeper)
+  }
+
+  #tooOld(slot: Slot): boolean {
+    // Age counts from ready: a slow start must not make a worker due before it served.
+    return slot.readyAt !== null && performance.now() - slot.readyAt >= this.#o.workerTtlMs
+  }
+
+  #ageReason(): string {
+    return `older than workerTtlMs (${this.#o.workerTtlMs} ms)`
+  }
+
+  async #sweep(): Promise<void> {
+    await Promise.all(this.#p.slots.all.map(async (slot) => {
+      const worker = slot.worker
+      const pid = worker?.pid
+      if (!worker || pid == null || !isServing(worker.state)) return
+      slot.rss = await readRssBytes(pid)
+      if (slot.worker !== worker) return
+      if (slot.rss !== null && slot.rss > this.#o.maxWorkerRssBytes) this.recycle(slot, rssReason(slot.rss, this.#o.maxWorkerRssBytes))
+      else if (worker.served > 0 && this.#tooOld(slot)) this.recycle(slot, this.#ageReason())
+    }))
+  }
+}
+
+const rssReason = (rss: number, limit: number): string =>
+  `resident memory ${(rss / 1048576).toFixed(0)} MiB over maxWorkerRssMb (${(limit / 1048576).toFixed(0)} MiB)`

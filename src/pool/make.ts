@@ -1,0 +1,100 @@
+/**
+ * Builds a pool inside one Effect scope tree: the pool's scope owns the supervisor, which owns
+ * one scope per worker incarnation, which owns that worker's process, init timer and heartbeat.
+ * Closing the pool's scope (`pool.close()`, or the enclosing layer's release) stops everything in
+ * order: no new calls, workers drained and stopped, the owned store closed.
+ */
+import { Effect, Exit, FiberSet, Scope, Semaphore } from "effect"
+import type { Fiber } from "effect"
+import { incarnation } from "../actors/incarnation.ts"
+import type { StopPolicy } from "../actors/incarnation.ts"
+import type { InvalidOptionError, ProtocolError, WorkerCrashedError } from "../errors.ts"
+import { memoryStore } from "../store/index.ts"
+import { makeDynamic } from "../supervisors/dynamic.ts"
+import { Capacity } from "./capacity.ts"
+import { hostRouter } from "./host-router.ts"
+import { resolveOptions } from "./options.ts"
+import type { PoolOptions } from "./options.ts"
+import { Pool } from "./pool.ts"
+import { Slots } from "./slots.ts"
+import type { Slot } from "./slots.ts"
+
+/** Why a pool could not start: bad options, or a worker that could not start. */
+export type PoolStartError = InvalidOptionError | WorkerCrashedError | ProtocolError
+
+/**
+ * Builds and starts a pool whose lifetime is `scope`: closing it stops every process. Eager
+ * pools succeed once every permanent worker is ready; lazy ones at once.
+ * @internal use `createPool` or `PythonPool.layer`
+ */
+export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect.Effect<Pool, PoolStartError> =>
+  Effect.gen(function*() {
+    const o = yield* Effect.try({ try: () => resolveOptions(options), catch: (error) => error as InvalidOptionError })
+    const services = yield* Effect.context<never>()
+    const store = o.store ?? memoryStore()
+    const slots = new Slots(o.size)
+    let stopPolicy: StopPolicy = o.shutdown
+    const pool = new Pool({
+      options: o,
+      slots,
+      store,
+      closeScope: () => Effect.runPromiseWith(services)(Scope.close(scope, Exit.void)),
+      setGrace: (graceMs) => (stopPolicy = { ...stopPolicy, graceMs })
+    })
+    // Finalizers run in reverse: this one last, once every worker is gone.
+    yield* Scope.addFinalizer(scope, Effect.promise(async () => {
+      if (o.store === undefined) await store.close()
+      pool.endClose()
+    }))
+    const supervisor = yield* Scope.provide(makeDynamic<unknown>({ id: "pool", ...o.restart }), scope)
+    const tasks = yield* Scope.provide(FiberSet.make(), scope)
+    const run = (yield* Scope.provide(FiberSet.runtime(tasks)<never>(), scope)) as <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+    const starts = yield* Semaphore.make(o.startConcurrency)
+    const onHostCall = hostRouter(store, o.hostHandlers)
+    const incarnationOf = (slot: Slot) => incarnation({
+      workerId: slot.id,
+      spec: o.spec,
+      initTimeoutMs: o.initTimeoutMs,
+      starts,
+      heartbeat: o.heartbeat,
+      stopPolicy: () => stopPolicy,
+      onHostCall,
+      onCreate: (worker) => pool.adopt(slot, worker),
+      hooks: {
+        event: (_, event) => pool.workerEvent(slot, event),
+        ready: (worker) => pool.workerReady(slot, worker),
+        room: (worker, hasRoom) => pool.workerRoom(slot, worker, hasRoom),
+        withdraw: (worker) => pool.workerWithdrawn(slot, worker, worker.state === "draining" ? "was recycled" : "died"),
+        exit: (worker, report) => pool.workerExited(slot, worker, report)
+      }
+    })
+    const capacity = new Capacity({
+      options: o, slots, supervisor, run, incarnation: incarnationOf,
+      queued: () => pool.queued,
+      open: () => pool.isOpen,
+      emit: (name, event) => pool.emit(name, event)
+    })
+    pool.attach(capacity)
+    run(Effect.catch(supervisor.await, (escalation) => Effect.sync(() => pool.fail(escalation))))
+    // Registered last, so it runs first on close: refuse new calls before any worker stops.
+    yield* Scope.addFinalizer(scope, Effect.sync(() => {
+      capacity.stop()
+      pool.beginClose()
+    }))
+    if (!o.lazy) yield* Effect.mapError(capacity.startPermanent("eager"), (error) => error as WorkerCrashedError | ProtocolError)
+    return pool
+  }).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
+
+/**
+ * {@link makePoolIn} in a child of the current scope.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const pool = yield* makePool({ worker: { module: "my_workers" }, size: 2 })
+ *   return yield* Effect.promise(() => pool.call("add", { a: 1, b: 2 }))
+ * }))
+ * ```
+ */
+export const makePool = (options: PoolOptions): Effect.Effect<Pool, PoolStartError, Scope.Scope> =>
+  Effect.flatMap(Effect.flatMap(Effect.scope, (parent) => Scope.fork(parent)), (scope) => makePoolIn(options, scope))
