@@ -1,5 +1,5 @@
 // Time to all-ready of eager pools, against one bare interpreter start and against starting
-// the same workers one by one (n x the 1-worker time): the seeds started 8 workers in 16 s.
+// the same workers one by one (n x the 1-worker time): the first prototype started 8 workers in 16 s.
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { createPool } from "../src/index.ts"

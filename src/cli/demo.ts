@@ -158,7 +158,7 @@ const servedBy = async <A>(pool: Pool, step: () => Promise<A>): Promise<{ readon
 const isNotFound = (error: unknown): boolean => error instanceof PythonError && error.type === NOT_FOUND
 
 /**
- * Programs (seed bug #1): each is created by one worker, which stores only its spec, then run
+ * Programs (any worker runs any program): each is created by one worker, which stores only its spec, then run
  * concurrently, so other workers build it from the stored spec. A `prefer` session spreads when
  * its worker is busy; a `strict` one waits for its worker. Returns the unintended outcomes.
  */

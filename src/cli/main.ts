@@ -3,6 +3,8 @@
  * The `pyvisor` command.
  * @module
  */
+// First: on an old Node, say so before any dependency fails to load.
+import "../node-version.ts"
 import { runDemo } from "./demo.ts"
 
 const USAGE = "usage: pyvisor demo [--workers N] [--calls N] [--python PATH]"

@@ -34,13 +34,12 @@ export interface CapacityParts {
 export class Capacity {
   readonly #p: CapacityParts
   readonly #o: ResolvedOptions
-  readonly #sweeper: NodeJS.Timeout
 
   constructor(parts: CapacityParts) {
     this.#p = parts
     this.#o = parts.options
-    this.#sweeper = setInterval(() => void this.#sweep(), this.#o.rssCheckIntervalMs)
-    this.#sweeper.unref()
+    // A fiber of the pool's scope (on its Clock), so closing the pool ends it.
+    parts.run(Effect.forever(Effect.andThen(Effect.sleep(this.#o.rssCheckIntervalMs), Effect.promise(() => this.#sweep()))))
   }
 
   /** Starts the permanent workers. `eager`: a failed start fails this effect (OTP's start_child). */
@@ -104,10 +103,6 @@ export class Capacity {
   retireIdle(slot: Slot): void {
     slot.idleTimer = null
     if (slot.worker !== null && this.#p.slots.idle.has(slot)) this.recycle(slot, `idle for ${this.#o.idleTimeoutMs} ms`)
-  }
-
-  stop(): void {
-    clearInterval(this.#sweeper)
   }
 
   #tooOld(slot: Slot): boolean {

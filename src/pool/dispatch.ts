@@ -1,27 +1,10 @@
 /**
- * One job meeting one worker: the checkout deadline while it waits in a queue, and the
- * hand-off itself (phase, cancel with its kill-after-grace, stream credit). @internal
+ * One job meeting one worker: the hand-off itself (phase, cancel with its kill-after-grace,
+ * stream credit). @internal
  */
-import { CheckoutTimeoutError } from "../errors.ts"
-import { sessionOf } from "./call-checks.ts"
-import type { Job } from "./job.ts"
-import type { Queue } from "./queue.ts"
 import type { Worker } from "../actors/worker.ts"
+import type { Job } from "./job.ts"
 import { after } from "./timers.ts"
-
-/** Puts `job` in `queue` (first, for a retry) with a fresh checkout deadline. */
-export const enqueueWithDeadline = (job: Job, queue: Queue<Job>, first: boolean, checkoutTimeoutMs: number): void => {
-  const node = first ? queue.unshift(job) : queue.push(job)
-  job.node = node
-  job.queue = queue
-  job.checkoutTimer?.()
-  job.checkoutTimer = after(checkoutTimeoutMs, () => {
-    if (queue.remove(node)) {
-      job.fail(new CheckoutTimeoutError({ message: `no worker free for '${job.name}' within ${checkoutTimeoutMs} ms`, timeoutMs: checkoutTimeoutMs }))
-    }
-  })
-  job.onSettle(() => job.checkoutTimer?.())
-}
 
 /**
  * Sends `job` to `worker` and marks it running; its answer, or undefined when nothing
@@ -53,3 +36,5 @@ export const sendToWorker = (worker: Worker, job: Job, cancelGraceMs: number): P
   job.stream?.onDispatch((n) => worker.credit(id, n))
   return handle.answer
 }
+
+const sessionOf = (job: Job): { session?: string } => (job.options.session === undefined ? {} : { session: job.options.session })

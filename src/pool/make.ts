@@ -77,10 +77,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
     pool.attach(capacity)
     run(Effect.catch(supervisor.await, (escalation) => Effect.sync(() => pool.fail(escalation))))
     // Registered last, so it runs first on close: refuse new calls before any worker stops.
-    yield* Scope.addFinalizer(scope, Effect.sync(() => {
-      capacity.stop()
-      pool.beginClose()
-    }))
+    yield* Scope.addFinalizer(scope, Effect.sync(() => pool.beginClose()))
     if (!o.lazy) yield* Effect.mapError(capacity.startPermanent("eager"), (error) => error as WorkerCrashedError | ProtocolError)
     return pool
   }).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))

@@ -88,3 +88,9 @@ export const openStream = (window: number, submit: Submit, userSignal?: AbortSig
   }
   return iterator
 }
+
+/** @internal an iterator whose first `next()` rejects with `error` (a stream refused before it started). */
+export const failingIterator = (error: Error): AsyncIterableIterator<unknown> => {
+  const it: AsyncIterableIterator<unknown> = { next: () => Promise.reject(error), [Symbol.asyncIterator]: () => it }
+  return it
+}

@@ -1,5 +1,5 @@
 /**
- * Host-side session store (ARCHITECTURE.md section 8, docs/store.md): a session's own keys and
+ * Host-side session store (docs/store.md): a session's own keys and
  * global keys, versioned values, per-session TTL, sweep, and two backends (memory, Redis).
  *
  * @example

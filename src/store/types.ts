@@ -1,5 +1,5 @@
 /**
- * Public types of the host-side session store (ARCHITECTURE.md section 8).
+ * Public types of the host-side session store (docs/store.md).
  * @module
  */
 

@@ -17,7 +17,7 @@ const start = async (extra: Record<string, unknown> = {}): Promise<Pool> =>
 
 const idlePids = (p: Pool): Array<number> => p.snapshot().workers.filter((w) => w.state === "ready").map((w) => w.pid!)
 
-describe("programs: any worker runs any program (the seeds' bug #1)", () => {
+describe("programs: any worker runs any program, not only the one that created it", () => {
   it("a program created on one worker runs on another while the creator is busy", async () => {
     const p = await start()
     const blockers = [0, 1, 2].map(() => p.call("slow", { ms: 600 }))

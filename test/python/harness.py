@@ -22,7 +22,7 @@ FIXTURES = os.path.join(ROOT, "test", "fixtures")
 if PYTHON_DIR not in sys.path:
     sys.path.insert(0, PYTHON_DIR)
 
-from pyvisor_worker.protocol import JsonCodec, available_codecs, load_msgpack  # noqa: E402
+from pyvisor_worker.protocol import JsonCodec, UnserializableError, available_codecs, load_msgpack  # noqa: E402
 
 HAS_MSGPACK = load_msgpack() is not None
 CODECS = {c.name: c for c in available_codecs()}
@@ -39,6 +39,32 @@ def _child_fds(read_fd, write_fd):
         os.dup2(a, 3)
         os.dup2(b, 4)
     return setup
+
+
+class RecordingWriter:
+    """FrameWriter's stand-in for in-process tests: encodes with the codec this suite runs on (so
+    what cannot be encoded fails as on the wire, before anything counts as sent) and keeps the
+    messages. `on_send(msg)` runs first, to look at the runtime's state at that moment."""
+
+    def __init__(self):
+        self.codec = CODECS[OFFERED[0]]
+        self.sent = []
+        self.on_send = None
+
+    def send(self, msg):
+        self.codec.encode(msg)
+        if self.on_send is not None:
+            self.on_send(msg)
+        self.sent.append(msg)
+
+    def log(self, level, message):
+        try:
+            self.send({"kind": "log", "level": level, "message": message})
+        except UnserializableError:
+            pass
+
+    def kinds(self):
+        return [m["kind"] for m in self.sent]
 
 
 class Worker:

@@ -1,15 +1,29 @@
 // The dynamic (simple_one_for_one) supervisor the pool runs on, driven by TestClock only.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { makeDynamic } from "../../src/supervisors/dynamic.ts"
+import type { DynamicChildSpec } from "../../src/supervisors/dynamic.ts"
 import { SupervisorEscalation } from "../../src/supervisors/supervisor.ts"
+import type { ExitReason } from "../../src/supervisors/supervisor.ts"
 import { EXACT_BACKOFF, makeHarness } from "./harness.ts"
 
-const child = (h: Effect.Success<typeof makeHarness>, id: string, restart: "permanent" | "transient" | "temporary" = "permanent") => {
+const child = (
+  h: Effect.Success<typeof makeHarness>,
+  id: string,
+  restart: "permanent" | "transient" | "temporary" = "permanent",
+  onStartFailure?: "return" | "restart"
+): DynamicChildSpec<string> => {
   const { start } = h.spec(id, restart)
-  return { start, restart }
+  return onStartFailure === undefined ? { start, restart } : { start, restart, onStartFailure }
 }
+
+/** Lets the watcher, the controller and any forked restart run, without moving the TestClock. */
+const settle = Effect.gen(function*() {
+  for (let i = 0; i < 20; i++) yield* Effect.yieldNow
+})
+
+const HEALTHY: ExitReason = { normal: false, reason: "x", healthy: true }
 
 describe("dynamic supervisor", () => {
   it.effect("restarts only the child that exited, after its own backoff", () =>
@@ -130,5 +144,266 @@ describe("dynamic supervisor", () => {
       }))
       const log = yield* h.takeLog
       assert.deepStrictEqual([...log].sort(), ["start a", "start b", "stop a", "stop b"])
+    }))
+
+  describe("onStartFailure", () => {
+    it.effect("restart: the caller gets the error; every failed start counts and is retried after exactly its backoff until intensity escalates", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        const sup = yield* makeDynamic<string>({ id: "pool", intensity: { maxRestarts: 3, withinMs: 60_000 }, backoff: EXACT_BACKOFF })
+        const awaiting = yield* Effect.forkChild(sup.await)
+        h.failNextStarts("a", 100)
+        const exit = yield* Effect.exit(sup.startChild("a", child(h, "a", "permanent", "restart")))
+        assert.deepStrictEqual(exit, Exit.fail("cannot start a"))
+        assert.isTrue(sup.has("a"))
+        assert.deepStrictEqual(yield* sup.children, ["a"])
+        assert.deepStrictEqual(yield* h.takeLog, ["fail a"])
+        // Retries 10, 20 and 40 ms after each failure; never a ms early.
+        for (const delay of [10, 20, 40]) {
+          yield* TestClock.adjust(delay - 1)
+          assert.deepStrictEqual(yield* h.takeLog, [], `no retry before ${delay} ms`)
+          assert.isUndefined(awaiting.pollUnsafe())
+          yield* TestClock.adjust(1)
+          assert.deepStrictEqual(yield* h.takeLog, ["fail a"], `retry after ${delay} ms`)
+        }
+        // maxRestarts + 1 = 4 failures (the first start included): escalation.
+        const error = yield* Effect.flip(Fiber.join(awaiting))
+        assert.instanceOf(error, SupervisorEscalation)
+        assert.deepInclude(error, { restarts: 4, childId: "a" })
+        assert.include(error.lastReason.reason, "start failed: cannot start a")
+        assert.isFalse(sup.has("a"))
+        yield* TestClock.adjust(60_000)
+        assert.deepStrictEqual(yield* h.takeLog, [], "no start attempted after the escalation")
+        assert.deepStrictEqual(yield* sup.children, [])
+      }))
+
+    it.effect("restart: a later successful start ends the retries and the child stays supervised", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        const sup = yield* makeDynamic<string>({ id: "pool", intensity: { maxRestarts: 3, withinMs: 60_000 }, backoff: EXACT_BACKOFF })
+        const awaiting = yield* Effect.forkChild(sup.await)
+        h.failNextStarts("a", 2)
+        const exit = yield* Effect.exit(sup.startChild("a", child(h, "a", "permanent", "restart")))
+        assert.deepStrictEqual(exit, Exit.fail("cannot start a"))
+        yield* TestClock.adjust(10)
+        assert.deepStrictEqual(yield* h.takeLog, ["fail a", "fail a"])
+        yield* TestClock.adjust(20)
+        assert.deepStrictEqual(yield* h.takeLog, ["start a"])
+        yield* TestClock.adjust(10_000)
+        assert.deepStrictEqual(yield* h.takeLog, [], "no start after the successful one")
+        assert.isTrue(sup.has("a"))
+        assert.isUndefined(awaiting.pollUnsafe())
+        // Supervised like any child: a crash is restarted.
+        yield* h.exit("a")
+        yield* TestClock.adjust(1_000)
+        assert.deepStrictEqual(yield* h.takeLog, ["stop a", "start a"])
+      }))
+
+    it.effect("return (explicit or default): a failed first start is neither retried nor counted, and the id is free again", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        // Four uncounted failures; any of them counted would exceed maxRestarts 1 together with b's crash.
+        const sup = yield* makeDynamic<string>({ id: "pool", intensity: { maxRestarts: 1, withinMs: 60_000 }, backoff: EXACT_BACKOFF })
+        const awaiting = yield* Effect.forkChild(sup.await)
+        for (const [id, mode] of [["d", undefined], ["r", "return"]] as const) {
+          h.failNextStarts(id, 2)
+          for (let i = 0; i < 2; i++) {
+            const exit = yield* Effect.exit(sup.startChild(id, child(h, id, "permanent", mode)))
+            assert.deepStrictEqual(exit, Exit.fail(`cannot start ${id}`))
+            assert.isFalse(sup.has(id))
+          }
+        }
+        yield* TestClock.adjust(10_000)
+        assert.deepStrictEqual(yield* h.takeLog, ["fail d", "fail d", "fail r", "fail r"])
+        assert.deepStrictEqual(yield* sup.children, [])
+        assert.isUndefined(awaiting.pollUnsafe())
+        yield* sup.startChild("b", child(h, "b"))
+        yield* h.exit("b")
+        yield* TestClock.adjust(10)
+        assert.deepStrictEqual(yield* h.takeLog, ["start b", "stop b", "start b"])
+        assert.isUndefined(awaiting.pollUnsafe())
+      }))
+  })
+
+  describe("restartChild", () => {
+    it.effect("stops the old incarnation before starting the new one, at once, without counting a restart", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        // maxRestarts 0: a single recorded restart would escalate.
+        const sup = yield* makeDynamic<string>({ id: "pool", intensity: { maxRestarts: 0, withinMs: 60_000 }, backoff: { ...EXACT_BACKOFF, initialMs: 100 } })
+        const awaiting = yield* Effect.forkChild(sup.await)
+        yield* sup.startChild("a", child(h, "a"))
+        yield* sup.startChild("b", child(h, "b"))
+        yield* h.takeLog
+        for (let i = 0; i < 2; i++) {
+          assert.isTrue(yield* sup.restartChild("a"))
+          assert.deepStrictEqual(yield* h.takeLog, ["stop a", "start a"])
+        }
+        assert.strictEqual(yield* Clock.currentTimeMillis, 0, "the clock never moved")
+        yield* settle
+        yield* TestClock.adjust(1_000)
+        assert.deepStrictEqual(yield* h.takeLog, [], "no extra start, no stop of b")
+        assert.isUndefined(awaiting.pollUnsafe())
+        assert.deepStrictEqual(yield* sup.children, ["a", "b"])
+        // The new incarnation is watched: its crash is the first recorded restart, one too many.
+        yield* h.exit("a")
+        const error = yield* Effect.flip(Fiber.join(awaiting))
+        assert.deepInclude(error, { restarts: 1, childId: "a" })
+      }))
+
+    it.effect("replaces a child waiting for its backoff at once and cancels the pending restart", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        const sup = yield* makeDynamic<string>({ id: "pool", backoff: { ...EXACT_BACKOFF, initialMs: 100 } })
+        yield* sup.startChild("a", child(h, "a"))
+        yield* h.exit("a")
+        yield* TestClock.adjust(50)
+        assert.deepStrictEqual(yield* h.takeLog, ["start a", "stop a"])
+        assert.isTrue(yield* sup.restartChild("a"))
+        assert.deepStrictEqual(yield* h.takeLog, ["start a"])
+        yield* TestClock.adjust(1_000)
+        assert.deepStrictEqual(yield* h.takeLog, [], "the cancelled restart never runs")
+        assert.isTrue(sup.has("a"))
+      }))
+
+    it.effect("returns false for an unknown or terminated child", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        const sup = yield* makeDynamic<string>({ id: "pool", backoff: EXACT_BACKOFF })
+        assert.isFalse(yield* sup.restartChild("nope"))
+        yield* sup.startChild("a", child(h, "a"))
+        assert.isTrue(yield* sup.terminateChild("a"))
+        assert.isFalse(yield* sup.restartChild("a"))
+        yield* TestClock.adjust(1_000)
+        assert.deepStrictEqual(yield* h.takeLog, ["start a", "stop a"])
+        assert.isFalse(sup.has("a"))
+        assert.deepStrictEqual(yield* sup.children, [])
+      }))
+
+    it.effect("a start that fails during restartChild counts as a failed restart and is retried after the backoff", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        const sup = yield* makeDynamic<string>({ id: "pool", intensity: { maxRestarts: 1, withinMs: 60_000 }, backoff: EXACT_BACKOFF })
+        const awaiting = yield* Effect.forkChild(sup.await)
+        yield* sup.startChild("a", child(h, "a"))
+        yield* h.takeLog
+        h.failNextStarts("a", 1)
+        assert.isTrue(yield* sup.restartChild("a"))
+        assert.deepStrictEqual(yield* h.takeLog, ["stop a", "fail a"])
+        assert.isTrue(sup.has("a"))
+        yield* TestClock.adjust(9)
+        assert.deepStrictEqual(yield* h.takeLog, [])
+        yield* TestClock.adjust(1)
+        assert.deepStrictEqual(yield* h.takeLog, ["start a"])
+        assert.isUndefined(awaiting.pollUnsafe())
+        // The failed start was the first recorded restart; this crash is the second, one too many.
+        yield* h.exit("a")
+        const error = yield* Effect.flip(Fiber.join(awaiting))
+        assert.deepInclude(error, { restarts: 2, childId: "a" })
+      }))
+  })
+
+  describe("healthy exits", () => {
+    const backoff = { initialMs: 100, maxMs: 10_000, jitter: 0, resetAfterMs: 60_000 }
+
+    it.effect("a healthy exit is restarted at once, every time", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        const sup = yield* makeDynamic<string>({ id: "pool", intensity: { maxRestarts: 100, withinMs: 60_000 }, backoff })
+        yield* sup.startChild("a", child(h, "a"))
+        yield* h.takeLog
+        for (let i = 0; i < 5; i++) {
+          yield* h.exitWith("a", HEALTHY)
+          yield* settle
+          assert.deepStrictEqual(yield* h.takeLog, ["stop a", "start a"], `healthy exit ${i + 1}`)
+        }
+        assert.strictEqual(yield* Clock.currentTimeMillis, 0, "the clock never moved")
+      }))
+
+    it.effect("unhealthy exits grow the series 100, 200, 400; a healthy exit starts it over", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        const sup = yield* makeDynamic<string>({ id: "pool", intensity: { maxRestarts: 100, withinMs: 60_000 }, backoff })
+        yield* sup.startChild("a", child(h, "a"))
+        yield* h.takeLog
+        const crashAndExpect = (delay: number) =>
+          Effect.gen(function*() {
+            yield* h.exit("a")
+            yield* TestClock.adjust(delay - 1)
+            assert.deepStrictEqual(yield* h.takeLog, ["stop a"], `no restart before ${delay} ms`)
+            yield* TestClock.adjust(1)
+            assert.deepStrictEqual(yield* h.takeLog, ["start a"], `restart after ${delay} ms`)
+          })
+        yield* crashAndExpect(100)
+        yield* crashAndExpect(200)
+        yield* crashAndExpect(400)
+        yield* h.exitWith("a", HEALTHY)
+        yield* settle
+        assert.deepStrictEqual(yield* h.takeLog, ["stop a", "start a"], "healthy: at once, though the series was at 800")
+        yield* crashAndExpect(100)
+        yield* crashAndExpect(200)
+      }))
+
+    it.effect("healthy restarts still count toward intensity", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        const sup = yield* makeDynamic<string>({ id: "pool", intensity: { maxRestarts: 3, withinMs: 60_000 }, backoff })
+        const awaiting = yield* Effect.forkChild(sup.await)
+        yield* sup.startChild("a", child(h, "a"))
+        yield* sup.startChild("b", child(h, "b"))
+        yield* h.takeLog
+        for (let i = 0; i < 3; i++) {
+          yield* h.exitWith("a", HEALTHY)
+          yield* settle
+          assert.deepStrictEqual(yield* h.takeLog, ["stop a", "start a"])
+          assert.isUndefined(awaiting.pollUnsafe())
+        }
+        yield* h.exitWith("a", HEALTHY)
+        const error = yield* Effect.flip(Fiber.join(awaiting))
+        assert.deepInclude(error, { restarts: 4, childId: "a" })
+        assert.deepStrictEqual(error.lastReason, HEALTHY)
+        yield* TestClock.adjust(1_000)
+        assert.deepStrictEqual(yield* h.takeLog, ["stop a", "stop b"])
+      }))
+  })
+
+  it.effect("has() is true while a child is starting, running or waiting for a restart, false otherwise", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      const sup = yield* makeDynamic<string>({ id: "pool", intensity: { maxRestarts: 0, withinMs: 60_000 }, backoff: EXACT_BACKOFF })
+      assert.isFalse(sup.has("a"))
+      const gate = yield* Deferred.make<void>()
+      const starting = yield* Effect.forkChild(sup.startChild("a", { start: Effect.andThen(Deferred.await(gate), h.spec("a").start), restart: "permanent" }))
+      yield* settle
+      assert.deepStrictEqual(yield* h.takeLog, [])
+      assert.isTrue(sup.has("a"), "starting")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(starting)
+      assert.deepStrictEqual(yield* h.takeLog, ["start a"])
+      assert.isTrue(sup.has("a"), "running")
+      assert.isFalse(sup.has("b"))
+      yield* sup.startChild("t", child(h, "t", "temporary"))
+      yield* sup.startChild("n", child(h, "n", "transient"))
+      yield* h.exit("t")
+      yield* h.exit("n", true)
+      yield* settle
+      assert.isFalse(sup.has("t"), "temporary child exited")
+      assert.isFalse(sup.has("n"), "transient child exited normally")
+      assert.isTrue(yield* sup.terminateChild("a"))
+      assert.isFalse(sup.has("a"), "terminated")
+    }))
+
+  it.effect("has() stays true while a crashed child waits for its restart", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      const sup = yield* makeDynamic<string>({ id: "pool", backoff: EXACT_BACKOFF })
+      yield* sup.startChild("a", child(h, "a"))
+      yield* h.exit("a")
+      yield* settle
+      assert.deepStrictEqual(yield* h.takeLog, ["start a", "stop a"])
+      assert.isTrue(sup.has("a"), "waiting for its restart")
+      yield* TestClock.adjust(10)
+      assert.deepStrictEqual(yield* h.takeLog, ["start a"])
+      assert.isTrue(sup.has("a"))
     }))
 })

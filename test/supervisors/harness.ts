@@ -14,6 +14,8 @@ export interface Harness {
   readonly failNextStarts: (id: string, count: number) => void
   /** Ends the current incarnation of `id` (abnormally unless `normal`), then yields so the watcher and controller react. */
   readonly exit: (id: string, normal?: boolean) => Effect.Effect<void>
+  /** Ends the current incarnation of `id` with the given reason (e.g. a `healthy` one), then yields. */
+  readonly exitWith: (id: string, reason: ExitReason) => Effect.Effect<void>
   /** Returns the log and clears it. */
   readonly takeLog: Effect.Effect<ReadonlyArray<string>>
 }
@@ -44,11 +46,12 @@ export const makeHarness: Effect.Effect<Harness> = Effect.gen(function*() {
     failNextStarts: (id, count) => {
       failures.set(id, count)
     },
-    exit: (id, normal = false) =>
+    exit: (id, normal = false) => harness.exitWith(id, { normal, reason: normal ? "done" : `${id} crashed` }),
+    exitWith: (id, reason) =>
       Effect.suspend(() => {
         const done = current.get(id)
         if (done === undefined) return Effect.die(new Error(`no incarnation of ${id}`))
-        return Deferred.succeed(done, { normal, reason: normal ? "done" : `${id} crashed` })
+        return Deferred.succeed(done, reason)
       }).pipe(Effect.andThen(Effect.yieldNow)),
     takeLog: Ref.getAndSet(log, [])
   }

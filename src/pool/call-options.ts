@@ -1,34 +1,8 @@
-/** Checks of a call's arguments and the small values built from them. @internal */
-import { AbortError, CallTimeoutError } from "../errors.ts"
+/** What a caller may pass to `pool.call`, checked before anything else happens. @internal */
 import { invalid, invalidTimerMs } from "../options/kit.ts"
-import type { Job, CallOptions } from "./job.ts"
-import { after } from "./timers.ts"
+import type { CallOptions } from "./job.ts"
 
-export const failingIterator = (error: Error): AsyncIterableIterator<unknown> => {
-  const it: AsyncIterableIterator<unknown> = { next: () => Promise.reject(error), [Symbol.asyncIterator]: () => it }
-  return it
-}
-
-export const sessionOf = (job: Job): { session?: string } => (job.options.session === undefined ? {} : { session: job.options.session })
-
-export const abortError = (name: string, signal: AbortSignal): AbortError =>
-  new AbortError({ message: `'${name}' was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ""}`, reason: signal.reason })
-
-/** Arms the call's own deadline and abort signal; `interrupt` releases the caller. */
-export const armDeadlines = (job: Job, interrupt: (error: Error) => void): void => {
-  const { timeoutMs, signal } = job.options
-  if (timeoutMs !== undefined) {
-    job.onSettle(after(timeoutMs, () => interrupt(new CallTimeoutError({
-      message: `'${job.name}' did not finish within ${timeoutMs} ms`, handler: job.name, timeoutMs
-    }))))
-  }
-  if (signal) {
-    const onAbort = (): void => interrupt(abortError(job.name, signal))
-    signal.addEventListener("abort", onAbort, { once: true })
-    job.onSettle(() => signal.removeEventListener("abort", onAbort))
-  }
-}
-
+/** @internal the first problem with a call's name, arguments or options, as an `InvalidOptionError`. */
 export const validateCall = (name: unknown, args: unknown, options: CallOptions): Error | undefined => {
   if (typeof name !== "string" || name.length === 0) return invalid("name", name, "a non-empty string")
   if (args !== undefined && (typeof args !== "object" || args === null)) return invalid("args", args, "an object (keyword arguments) or an array (positional)")
@@ -44,4 +18,3 @@ export const validateCall = (name: unknown, args: unknown, options: CallOptions)
   if (options.affinity !== undefined && options.affinity !== "prefer" && options.affinity !== "strict") return invalid("options.affinity", options.affinity, "'prefer' or 'strict'")
   return undefined
 }
-
