@@ -13,7 +13,7 @@ const TRIALS = 20
 // unloaded on 2 cores; the timeout leaves room for a machine busy with other test files).
 const PARALLEL = 2
 const DEADLINE_MS = 1_000
-const READY_TIMEOUT_MS = 30_000
+const READY_TIMEOUT_MS = 150_000
 
 
 /** Every live pyvisor worker started by host `hostPid` (the host sets PYVISOR_PARENT_PID in their environment). */
@@ -86,5 +86,5 @@ describe("host killed with SIGKILL", () => {
     const times = trials.map((t) => t.goneAfterMs).filter((t): t is number => t !== null)
     console.log(`host SIGKILL, ${WORKERS} workers: all gone in ${times.length}/${TRIALS} trials; slowest ${Math.max(...times).toFixed(0)} ms`)
     expect(trials.map((t) => t.left)).toEqual(Array.from({ length: TRIALS }, () => []))
-  }, 180_000)
+  }, 600_000)
 })
