@@ -111,7 +111,6 @@ export class Worker {
   #initError: (Ready & { status: "error" }) | undefined
   #disarmInit: (() => void) | undefined
   #graceMs = 0
-  #wasReady = false
   #crash: Error | null = null
 
   constructor(options: WorkerOptions) {
@@ -129,7 +128,6 @@ export class Worker {
       },
       disarmInitTimeout: () => this.#disarmInit?.(),
       announceReady: (params: { handlers: ReadonlyArray<string> }) => {
-        this.#wasReady = true
         this.#settleReady.resolve(params.handlers)
         this.#hooks.ready?.(this)
       },
@@ -172,7 +170,7 @@ export class Worker {
 
   /** True once this incarnation has been ready. */
   get wasReady(): boolean {
-    return this.#wasReady
+    return this.#machine.snapshot.context.wasReady
   }
 
   /** Calls answered by this incarnation. */
@@ -221,7 +219,7 @@ export class Worker {
   /** Sends a `ping`; resolves on its `pong`. Rejects at once unless serving, and when the process exits. */
   ping(): Promise<void> {
     const channel = this.#channel
-    if (!this.#wasReady || !isLive(this.state) || channel === undefined) return Promise.reject(new Error(`worker ${this.id} is ${this.state}: no ping`))
+    if (!this.wasReady || !isLive(this.state) || channel === undefined) return Promise.reject(new Error(`worker ${this.id} is ${this.state}: no ping`))
     return this.#pings.open((id) => channel.send({ kind: "ping", id }))
   }
 
@@ -346,11 +344,11 @@ export class Worker {
   #reportExit(): void {
     this.#channel?.close()
     this.#disarmInit?.()
-    const clean = this.state === "stopped" && this.#wasReady
+    const clean = this.state === "stopped" && this.wasReady
     const error = clean ? null : this.#crashError()
     this.#pings.close(error ?? new Error(`worker ${this.id} exited`))
     if (error) this.#settleReady.reject(error)
-    const report: ExitReport = { exit: this.lastExit, process: this.#processExit(), error, wasReady: this.#wasReady, served: this.served }
+    const report: ExitReport = { exit: this.lastExit, process: this.#processExit(), error, wasReady: this.wasReady, served: this.served }
     this.#hooks.event?.(this, { type: "exit", workerId: this.id, pid: this.pid, exit: report.exit, process: report.process, error })
     this.#hooks.exit?.(this, report)
     this.#settleExited(report)

@@ -45,7 +45,7 @@ export interface ExitInfo {
  * @example
  * ```ts
  * const [snapshot] = initialTransition(workerMachine, { workerId: "w1" })
- * const ctx: WorkerContext = snapshot.context // { workerId: "w1", pid: null, handlers: [], lastExit: null }
+ * const ctx: WorkerContext = snapshot.context // { workerId: "w1", pid: null, handlers: [], wasReady: false, lastExit: null }
  * ```
  */
 export interface WorkerContext {
@@ -55,6 +55,8 @@ export interface WorkerContext {
   readonly pid: number | null
   /** Handler names announced by the worker's `ready`. */
   readonly handlers: ReadonlyArray<string>
+  /** It reached `ready` (it stays true after it left). */
+  readonly wasReady: boolean
   /**
    * Why the incarnation ended (or is ending: set when a kill is decided, completed with the
    * OS's code and signal at `EXITED`). Null while it lives, and after a clean drain's exit it
@@ -270,7 +272,7 @@ export const workerMachine = setup({
     reportExit: () => {},
     // Context updates.
     recordSpawn: assign({ pid: ({ context, event }) => (event.type === "SPAWNED" ? event.pid : context.pid) }),
-    recordReady: assign({ handlers: ({ context, event }) => (event.type === "READY" ? [...event.handlers] : context.handlers) }),
+    recordReady: assign({ handlers: ({ context, event }) => (event.type === "READY" ? [...event.handlers] : context.handlers), wasReady: true }),
     recordSpawnFailure: assign({ lastExit: ({ context, event }) => (event.type === "SPAWN_FAILED" ? describeKill(event) : context.lastExit) }),
     decideKill: assign({
       lastExit: ({ context, event }) => {
@@ -294,7 +296,7 @@ export const workerMachine = setup({
 }).createMachine({
   id: "worker",
   initial: "spawning",
-  context: ({ input }) => ({ workerId: input.workerId, pid: null, handlers: [], lastExit: null }),
+  context: ({ input }) => ({ workerId: input.workerId, pid: null, handlers: [], wasReady: false, lastExit: null }),
   states: {
     spawning: {
       description: "The process is being started.",
