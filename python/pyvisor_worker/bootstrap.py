@@ -80,19 +80,19 @@ def line_buffer_stdout():
         pass
 
 
-def handshake(rt, codecs):
+def handshake(writer, max_frame_bytes, codecs):
     """Send hello, wait for welcome, switch codecs. Returns False on EOF (host gone)."""
-    rt.send({"kind": "hello", "protocol": PROTOCOL_VERSION, "pid": os.getpid(),
-             "python": platform.python_version(), "codecs": [c.name for c in codecs]})
+    writer.send({"kind": "hello", "protocol": PROTOCOL_VERSION, "pid": os.getpid(),
+                 "python": platform.python_version(), "codecs": [c.name for c in codecs]})
     try:
         try:
-            payload = read_frame(IN_FD, rt.max_frame_bytes)
+            payload = read_frame(IN_FD, max_frame_bytes)
         except ConnectionResetError:
             payload = None
         if payload is None:
             return False
         try:
-            msg = rt.codec.decode(payload)
+            msg = writer.codec.decode(payload)
         except ValueError as exc:
             raise ProtocolViolation(f"undecodable welcome: {exc}") from None
         if type(msg) is not dict or msg.get("kind") != "welcome":
@@ -101,12 +101,12 @@ def handshake(rt, codecs):
         if not chosen:
             raise ProtocolViolation(f"welcome chose codec {msg.get('codec')!r}, offered {[c.name for c in codecs]}")
     except ProtocolViolation as exc:
-        rt.fatal(f"protocol violation: {exc}")
-    rt.set_codec(chosen[0])
+        writer.fatal(f"protocol violation: {exc}")
+    writer.set_codec(chosen[0])
     return True
 
 
-def load_user_code(rt, imports, preloads):
+def load_user_code(writer, imports, preloads):
     """Import the user's modules, then preloads; report ready ok, or ready error and exit 1."""
     try:
         for target in imports:
@@ -116,10 +116,10 @@ def load_user_code(rt, imports, preloads):
     except BaseException as exc:  # noqa: BLE001 (SystemExit at import time is a failed start too)
         import traceback  # noqa: PLC0415 (only on failure)
 
-        rt.send({"kind": "ready", "status": "error", "type": error_type(exc),
-                 "message": str(exc), "traceback": traceback.format_exc()})
+        writer.send({"kind": "ready", "status": "error", "type": error_type(exc),
+                     "message": str(exc), "traceback": traceback.format_exc()})
         flush_and_exit(1)
-    rt.send({"kind": "ready", "status": "ok", "handlers": handler_names()})
+    writer.send({"kind": "ready", "status": "ok", "handlers": handler_names()})
 
 
 def main(argv=None):
@@ -133,9 +133,9 @@ def main(argv=None):
         return 2
     rt = Runtime(IN_FD, OUT_FD, JsonCodec(), args.max_frame_bytes)
     rt.install_signals()
-    if not handshake(rt, codecs):
+    if not handshake(rt.writer, args.max_frame_bytes, codecs):
         os._exit(0)
     rt.start_reader()  # from here on, pings are answered even during a slow import
-    load_user_code(rt, args.imports, args.preload)
+    load_user_code(rt.writer, args.imports, args.preload)
     rt.serve()
     return 0

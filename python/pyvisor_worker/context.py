@@ -1,8 +1,8 @@
 """The per-call Context a handler may ask for, and the errors handlers can see.
 
 One Context is created per incoming call by whichever thread reads fd 3 and doubles as the queue item the
-main thread picks up, so a call costs a single small allocation. Its methods reach the host through
-the runtime's writer and host-call table; the Context itself holds no locks.
+main thread picks up, so a call costs a single small allocation. It reaches the host only through
+its Link (link.py), never the runtime itself; it holds no locks of its own beyond a stream's credit.
 """
 import threading
 
@@ -30,10 +30,10 @@ class Context:
     host grants some or cancels. Calls without a window pay nothing for it.
     """
 
-    __slots__ = ("id", "name", "args", "session", "deadline", "stream", "_cancelled", "_rt", "_credit", "_cond")
+    __slots__ = ("id", "name", "args", "session", "deadline", "stream", "_cancelled", "_link", "_credit", "_cond")
 
-    def __init__(self, rt, msg):
-        self._rt = rt
+    def __init__(self, link, msg):
+        self._link = link
         self.id = msg.get("id")
         self.name = msg.get("name")
         self.args = msg.get("args")
@@ -74,7 +74,7 @@ class Context:
         """
         if not self.stream:
             raise RuntimeError("ctx.emit() needs a stream call (pool.stream); this call expects one result")
-        if self._rt.active.get(self.id) is not self:
+        if not self._link.is_open(self):
             raise RuntimeError(f"call {self.id} has already been answered; its stream is closed")
         return self._send_chunk(value)
 
@@ -87,7 +87,7 @@ class Context:
                     self._credit -= 1
         if self._cancelled:
             return False
-        self._rt.send({"kind": "chunk", "id": self.id, "value": value})
+        self._link.send({"kind": "chunk", "id": self.id, "value": value})
         return True
 
     # Called by the thread reading fd 3.
@@ -107,66 +107,16 @@ class Context:
         """A line for the host's log, separate from stdout/stderr."""
         if level not in LOG_LEVELS:
             raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
-        self._rt.send({"kind": "log", "level": level, "message": str(message)})
+        self._link.send({"kind": "log", "level": level, "message": str(message)})
 
     def call_host(self, name, args=None, timeout=None):
         """Run host handler `name` and block until it answers; returns its value.
 
         Raises HostCallError when the host handler fails, HostCallTimeout after `timeout` seconds.
         """
-        return self._rt.host_calls.call(name, args, timeout)
+        return self._link.call_host(name, args, timeout)
 
 
 # Public classes report their public home (error `type` on the wire, reprs): pyvisor_worker.X.
 for _cls in (Context, HostCallError, HostCallTimeout):
     _cls.__module__ = "pyvisor_worker"
-
-
-class _Pending:
-    __slots__ = ("lock", "ok", "value")
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.lock.acquire()
-        self.ok = None
-        self.value = None
-
-
-class HostCalls:
-    """Worker → host calls: an id counter plus a table the thread reading fd 3 completes."""
-
-    def __init__(self, send):
-        self._send = send
-        self._next = 0
-        self._id_lock = threading.Lock()
-        self._pending = {}
-
-    def call(self, name, args, timeout):
-        if not isinstance(name, str):
-            raise TypeError("host handler name must be a str")
-        with self._id_lock:
-            self._next = self._next + 1 if self._next < 0xFFFFFFFF else 1
-            call_id = self._next
-        pending = self._pending[call_id] = _Pending()
-        try:
-            self._send({"kind": "host_call", "id": call_id, "name": name,
-                        "args": {} if args is None else args})
-            if timeout is None:
-                pending.lock.acquire()
-            elif not pending.lock.acquire(timeout=max(0.0, timeout)):
-                raise HostCallTimeout(f"host call {name!r} got no answer within {timeout} s")
-        finally:
-            self._pending.pop(call_id, None)
-        if pending.ok:
-            return pending.value
-        raise HostCallError(*pending.value)
-
-    def complete(self, call_id, ok, value):
-        """Called by the thread reading fd 3. Returns False when nobody waits for call_id (late or unknown)."""
-        pending = self._pending.pop(call_id, None)
-        if pending is None:
-            return False
-        pending.ok = ok
-        pending.value = value
-        pending.lock.release()
-        return True

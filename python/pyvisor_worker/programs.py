@@ -124,7 +124,7 @@ class Programs:
 
         factory = _factory(kind)
         ctx = self._ctx
-        codec = ctx._rt.codec
+        codec = ctx._link.codec
         # Build from the spec as every other worker will see it (decoded from the wire), so this
         # worker's object cannot differ from theirs; also refuses an unserializable spec early.
         obj = _build(factory, codec.decode(codec.encode(spec)))

@@ -173,7 +173,7 @@ def check_length(length, max_frame_bytes):
 class FrameReader:
     """Buffered frame splitter for fd 3: one os.read can bring many small frames.
 
-    `fill()` reads once, `pop()` takes the next complete payload; the runtime calls them from
+    `fill()` reads once, `pop()` takes the next complete payload; fd3.py calls them from
     whichever thread currently owns fd 3 (under its read lock), `frames()` strings them together.
     A frame larger than the read chunk is read straight into a buffer of its exact size, so big
     payloads are neither re-copied on every read nor over-allocated.

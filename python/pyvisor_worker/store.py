@@ -159,7 +159,7 @@ class Store:
         _check_key(key)
         ctx = self._ctx
         ck = (ctx.session, key)
-        codec = ctx._rt.codec
+        codec = ctx._link.codec
         # Encoded now, before the handler can mutate value after put returns; this also refuses
         # an unserializable value before anything reaches the host.
         blob = None if type(value) in _IMMUTABLE else codec.encode(value)
@@ -192,7 +192,7 @@ class Store:
         _check_key(key)
         ctx = self._ctx
         ck = (ctx.session, key)
-        codec = ctx._rt.codec
+        codec = ctx._link.codec
         entry = CACHE.get(ck)
         args = {"key": key}
         if have is not None:

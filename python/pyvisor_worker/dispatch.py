@@ -1,0 +1,89 @@
+"""What each frame from the host does to this worker.
+
+Runs on whichever thread holds fd 3 (fd3.py), possibly while a handler runs, so nothing here may
+block or run user code: a frame is answered at once (`ping`), flips state that another thread
+waits on (`cancel`, `credit`, `host_result`, `host_error`), or queues work for the main thread in
+stream order (`call`, `shutdown`). Anything malformed raises ProtocolViolation: a host that sends
+it cannot be trusted, and the reader exits with code 3.
+"""
+from .context import Context
+from .protocol import MAX_LEN, ProtocolViolation
+
+STOP = object()  # queued by a `shutdown` frame: calls before it are run, calls after it refused
+
+
+class Dispatcher:
+    """Decodes a payload and applies it: to `calls` (the main thread's queue), `active` (call id ->
+    Context, so cancel and credit find queued and running calls), `host_calls`, or a direct answer
+    through `writer`. New Contexts get `link`."""
+
+    def __init__(self, writer, link, calls, active, host_calls):
+        self.writer = writer
+        self.link = link
+        self.calls = calls
+        self.active = active
+        self.host_calls = host_calls
+        self._kinds = {"call": self._call, "ping": self._ping, "cancel": self._cancel,
+                       "credit": self._credit, "host_result": self._host_answer,
+                       "host_error": self._host_answer, "shutdown": self._shutdown}
+
+    def dispatch(self, payload):
+        codec = self.writer.codec
+        try:
+            msg = codec.decode(payload)
+        except Exception as exc:  # noqa: BLE001 (any decoder failure is corruption)
+            raise ProtocolViolation(f"undecodable {codec.name} payload: {exc}") from None
+        if type(msg) is not dict:
+            raise ProtocolViolation(f"message is not a map: {type(msg).__name__}")
+        kind = msg.get("kind")
+        apply = self._kinds.get(kind) if type(kind) is str else None
+        if apply is None:
+            # A newer host may speak kinds this worker does not know: tell, do not die.
+            self.writer.log("warning", f"ignored message of unknown kind {kind!r}")
+        else:
+            apply(kind, msg)
+
+    def _call(self, kind, msg):
+        ctx = Context(self.link, msg)
+        check_id(ctx.id, kind)
+        if ctx._credit is not None:
+            check_count(ctx._credit, "call window")
+        self.active[ctx.id] = ctx
+        self.calls.append(ctx)
+
+    def _ping(self, kind, msg):
+        self.writer.send({"kind": "pong", "id": check_id(msg.get("id"), kind)})
+
+    def _cancel(self, kind, msg):
+        ctx = self.active.get(check_id(msg.get("id"), kind))
+        if ctx is not None:  # late (already answered) or unknown: nothing to stop
+            ctx._cancel()
+
+    def _credit(self, kind, msg):
+        ctx = self.active.get(check_id(msg.get("id"), kind))
+        n = check_count(msg.get("n"), "credit n")
+        if ctx is not None:  # credit for a stream that already ended is normal: ignore it
+            ctx._grant(n)
+
+    def _host_answer(self, kind, msg):
+        call_id = check_id(msg.get("id"), kind)
+        ok = kind == "host_result"
+        value = msg.get("value") if ok else (msg.get("type"), msg.get("message"))
+        if not self.host_calls.complete(call_id, ok, value):
+            self.writer.log("warning", f"{kind} for host call {call_id} that nobody waits for")
+
+    def _shutdown(self, kind, msg):
+        # In stream order: calls sent before it are finished, calls after it are refused.
+        self.calls.append(STOP)
+
+
+def check_count(value, what):
+    if type(value) is not int or value < 1:
+        raise ProtocolViolation(f"{what} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def check_id(value, kind):
+    if type(value) is not int or not 0 <= value <= MAX_LEN:
+        raise ProtocolViolation(f"{kind} with a missing or invalid id: {value!r}")
+    return value

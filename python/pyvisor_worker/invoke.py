@@ -1,0 +1,169 @@
+"""Running a call's handler on the main thread and turning what it does into answer frames.
+
+A handler may return a value, a coroutine, a generator or an async generator, and may be called
+for one result or as a stream (`chunk`... `end`, with credit when the host set a window). Whatever
+happens, each call gets exactly one final frame (`result`, `end` or `error`) and the worker lives
+on: a handler's exception becomes an `error`, a value the codec cannot carry becomes
+`pyvisor.Unserializable`. Only SystemExit ends the process, with the handler's exit code.
+"""
+import sys
+from types import AsyncGeneratorType, CoroutineType, GeneratorType
+
+from .errors import error_type, format_traceback
+from .protocol import UnserializableError
+from .registry import REGISTRY, handler_names
+from .writer import flush_and_exit
+
+_SPECIAL = frozenset((GeneratorType, CoroutineType, AsyncGeneratorType))
+
+
+class Invoker:
+    """Runs calls (Contexts) one at a time and answers them through `writer`.
+
+    Each call's id leaves `active` (call id -> Context) before its final frame is sent: once the
+    host has the answer it may reuse the id, and a stray `cancel` or `credit` must not reach the
+    old call.
+    """
+
+    def __init__(self, writer, active):
+        self.writer = writer
+        self.active = active
+        self.loop = None  # one asyncio loop for all async handlers, created on first use
+
+    def run(self, ctx):
+        entry = REGISTRY.get(ctx.name) if type(ctx.name) is str else None
+        if entry is None:
+            self.fail(ctx, "pyvisor.UnknownHandler",
+                      f"no handler named {ctx.name!r}; available: {', '.join(handler_names()) or '(none)'}", "")
+            return
+        fn, wants_ctx = entry
+        args = ctx.args
+        try:
+            kind = type(args)
+            if kind is dict:
+                value = fn(ctx, **args) if wants_ctx else fn(**args)
+            elif kind is list:
+                value = fn(ctx, *args) if wants_ctx else fn(*args)
+            elif args is None:
+                value = fn(ctx) if wants_ctx else fn()
+            else:
+                self.fail(ctx, "pyvisor.InvalidArguments",
+                          f"args must be a map, an array or absent, not {kind.__name__}", "")
+                return
+            if type(value) in _SPECIAL:
+                if type(value) is CoroutineType:
+                    value = self._event_loop().run_until_complete(value)
+                else:
+                    self._iterate(ctx, value)
+                    return
+        except SystemExit as exc:
+            exit_from_handler(exc)
+        except BaseException as exc:  # noqa: BLE001 (a handler failure never ends the worker)
+            self._fail_with(ctx, exc)
+            return
+        if ctx.stream:
+            if value is not None:  # a plain handler under stream: its return value is the last item
+                try:
+                    self._stream_item(ctx, value)
+                except UnserializableError as exc:
+                    self._fail_with(ctx, exc)
+                    return
+            self._finish(ctx, {"kind": "end", "id": ctx.id})
+        else:
+            self._finish(ctx, {"kind": "result", "id": ctx.id, "value": value})
+
+    def fail(self, ctx, type_, message, tb):
+        """Answer ctx with an `error` frame; it always goes out, even with unencodable text."""
+        self.active.pop(ctx.id, None)
+        msg = {"kind": "error", "id": ctx.id, "type": type_, "message": message, "traceback": tb}
+        try:
+            self.writer.send(msg)
+        except UnserializableError:  # e.g. lone surrogates in a message: escape them
+            for key in ("type", "message", "traceback"):
+                msg[key] = str(msg[key]).encode("utf-8", "backslashreplace").decode("utf-8")
+            self.writer.send(msg)
+
+    def _fail_with(self, ctx, exc):
+        try:
+            message = str(exc)
+        except Exception:  # noqa: BLE001
+            message = repr(exc)
+        self.fail(ctx, error_type(exc), message, format_traceback(exc))
+
+    def _finish(self, ctx, msg):
+        self.active.pop(ctx.id, None)
+        try:
+            self.writer.send(msg)
+        except UnserializableError as exc:
+            self.fail(ctx, "pyvisor.Unserializable",
+                      f"cannot encode the result of {ctx.name!r} with {self.writer.codec.name}: {exc}", "")
+
+    def _stream_item(self, ctx, value):
+        """Send one chunk (waiting for credit); False if the call was cancelled meanwhile."""
+        try:
+            return ctx._send_chunk(value)
+        except UnserializableError as exc:
+            raise UnserializableError(
+                f"cannot encode a stream item of {ctx.name!r} with {self.writer.codec.name}: {exc}") from None
+
+    def _iterate(self, ctx, gen):
+        """Generators: chunks when streaming, else one list. Checks ctx.cancelled between items."""
+        is_async = type(gen) is AsyncGeneratorType
+        loop = self._event_loop() if is_async else None
+        items = None if ctx.stream else []
+        try:
+            try:
+                while not ctx._cancelled:
+                    if is_async:
+                        try:
+                            item = loop.run_until_complete(gen.__anext__())
+                        except StopAsyncIteration:
+                            break
+                    else:
+                        try:
+                            item = next(gen)
+                        except StopIteration:
+                            break
+                    if items is None:
+                        if not self._stream_item(ctx, item):
+                            break  # cancelled while waiting for credit
+                    else:
+                        items.append(item)
+            finally:
+                # Runs the generator's own finally blocks on cancel or error; a no-op once exhausted.
+                if is_async:
+                    loop.run_until_complete(gen.aclose())
+                else:
+                    gen.close()
+        except SystemExit as exc:
+            exit_from_handler(exc)
+        except BaseException as exc:  # noqa: BLE001
+            self._fail_with(ctx, exc)
+            return
+        if items is None:
+            self._finish(ctx, {"kind": "end", "id": ctx.id})
+        else:
+            self._finish(ctx, {"kind": "result", "id": ctx.id, "value": items})
+
+    def _event_loop(self):
+        """Persistent so handlers may keep loop-bound objects between calls; lazy because asyncio is slow to import."""
+        if self.loop is None:
+            import asyncio  # noqa: PLC0415
+
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+        return self.loop
+
+
+def exit_from_handler(exc):
+    """sys.exit() in a handler ends the worker as it would end a script: same code, text to stderr."""
+    code = exc.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        try:
+            print(code, file=sys.stderr)
+        except Exception:  # noqa: BLE001
+            pass
+        code = 1
+    flush_and_exit(code & 0xFF)
