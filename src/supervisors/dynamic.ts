@@ -99,7 +99,10 @@ export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOption
 
   const { start: startSlot, stop: stopSlot, restart: restartSlot } = slotOps<E, never>(watchers, events)
 
+  // Once it escalated or its Scope closed, the supervisor starts nothing more.
+  let stopped = false
   const stopAll = Effect.suspend(() => {
+    stopped = true
     const all = [...slots.values()]
     slots.clear()
     return Effect.forEach(all, (slot) => Effect.andThen(FiberMap.remove(restarts, slot.id), stopSlot(slot)), { concurrency: "unbounded", discard: true })
@@ -142,6 +145,7 @@ export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOption
     id: options.id,
     startChild: (id, spec) =>
       Effect.suspend(() => {
+        if (stopped) return Effect.interrupt
         if (slots.has(id)) return Effect.die(new Error(`supervisor ${options.id}: child ${id} already exists`))
         const slot = { ...newSlot<E, never>(id, spec.start), restart: spec.restart }
         slots.set(id, slot)
@@ -156,6 +160,7 @@ export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOption
       }),
     restartChild: (id) =>
       Effect.suspend(() => {
+        if (stopped) return Effect.succeed(false)
         const slot = slots.get(id)
         if (slot === undefined) return Effect.succeed(false)
         return FiberMap.remove(restarts, id).pipe(
