@@ -1,11 +1,13 @@
 // Backoff: exact sequences with jitter 0, jitter bounds, the healthy-period reset, validation,
-// and the Random-driven Effect and Schedule forms.
+// the Random-driven Effect and Schedule forms, and the per-child restartDelay (healthy exits).
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber, Random, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { InvalidOptionError } from "../../src/errors.ts"
 import { backoffSchedule, INITIAL_BACKOFF, nextBackoff, nextBackoffEffect, resolveBackoff } from "../../src/supervisors/backoff.ts"
 import type { BackoffOptions, BackoffState, ResolvedBackoff } from "../../src/supervisors/backoff.ts"
+import { newSlot, restartDelay } from "../../src/supervisors/slot.ts"
+import type { ExitReason } from "../../src/supervisors/slot.ts"
 
 /** Delays for consecutive crashes, each after `uptimeMs` of running. */
 const sequence = (options: ResolvedBackoff, uptimes: ReadonlyArray<number>, random = 0.5): Array<number> => {
@@ -155,4 +157,48 @@ describe("Effect forms", () => {
   it("backoffSchedule is a Schedule", () => {
     assert.isTrue(Schedule.isSchedule(backoffSchedule({ initialMs: 1, maxMs: 2 })))
   })
+})
+
+describe("restartDelay", () => {
+  const options = resolveBackoff({ initialMs: 100, maxMs: 10_000, jitter: 0, resetAfterMs: 1_000 })
+  const crash: ExitReason = { normal: false, reason: "crash" }
+  const healthy: ExitReason = { normal: false, reason: "x", healthy: true }
+  const newChild = () => newSlot<never, never>("a", Effect.die("never started"))
+
+  it.effect("unhealthy exits grow the series; a healthy one restarts at once and starts it over", () =>
+    Effect.gen(function*() {
+      const slot = newChild()
+      const delays: Array<number> = []
+      for (const reason of [crash, crash, crash, healthy, healthy, crash, { ...crash, healthy: false }]) {
+        delays.push(yield* restartDelay(slot, reason, 0, options))
+      }
+      assert.deepStrictEqual(delays, [100, 200, 400, 0, 0, 100, 200])
+      assert.deepStrictEqual(slot.backoff, { attempt: 2 })
+    }))
+
+  it.effect("a healthy exit resets the state itself, whatever the uptime", () =>
+    Effect.gen(function*() {
+      const slot = newChild()
+      yield* restartDelay(slot, crash, 0, options)
+      yield* restartDelay(slot, crash, 0, options)
+      assert.deepStrictEqual(slot.backoff, { attempt: 2 })
+      assert.strictEqual(yield* restartDelay(slot, healthy, 10, options), 0)
+      assert.deepStrictEqual(slot.backoff, INITIAL_BACKOFF)
+    }))
+
+  it.effect("jitter never delays a healthy restart; unhealthy ones still get it", () =>
+    Effect.gen(function*() {
+      const jittered = resolveBackoff({ initialMs: 100, maxMs: 10_000, jitter: 0.5 })
+      const slot = newChild()
+      const run = (reason: ExitReason) => restartDelay(slot, reason, 0, jittered).pipe(Effect.provideService(Random.Random, fixedRandom(0.999)))
+      assert.deepStrictEqual([yield* run(crash), yield* run(healthy), yield* run(crash)], [150, 0, 150])
+    }))
+
+  it.effect("an unhealthy exit after resetAfterMs of uptime starts over too", () =>
+    Effect.gen(function*() {
+      const slot = newChild()
+      const delays: Array<number> = []
+      for (const uptime of [0, 0, 999, 1_000, 0]) delays.push(yield* restartDelay(slot, crash, uptime, options))
+      assert.deepStrictEqual(delays, [100, 200, 400, 100, 200])
+    }))
 })

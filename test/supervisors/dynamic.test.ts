@@ -406,4 +406,55 @@ describe("dynamic supervisor", () => {
       assert.deepStrictEqual(yield* h.takeLog, ["start a"])
       assert.isTrue(sup.has("a"))
     }))
+
+  // KNOWN BUG (reported, not fixed here): the controller yields while it releases a crashed
+  // incarnation (stopSlot -> Scope.close) and then schedules the restart without checking that
+  // the slot is still current, so a restartChild / terminateChild in that window is overridden.
+  // `.fails` keeps the suite green; drop it once dynamic.ts re-checks the slot after stopSlot.
+  describe("while the controller still releases a crashed incarnation (async release)", () => {
+    /** A child whose release waits for `gate` after logging "stop a". */
+    const slowRelease = (h: Effect.Success<typeof makeHarness>, gate: Deferred.Deferred<void>): DynamicChildSpec<string> => ({
+      start: Effect.andThen(Effect.addFinalizer(() => Deferred.await(gate)), h.spec("a").start),
+      restart: "permanent"
+    })
+
+    it.effect.fails("restartChild leaves exactly one incarnation, stopped when the supervisor closes", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        const gate = yield* Deferred.make<void>()
+        yield* Effect.scoped(Effect.gen(function*() {
+          const sup = yield* makeDynamic<string>({ id: "pool", backoff: EXACT_BACKOFF })
+          yield* sup.startChild("a", slowRelease(h, gate))
+          yield* h.exit("a")
+          yield* settle
+          assert.isTrue(yield* sup.restartChild("a"))
+          yield* Deferred.succeed(gate, undefined)
+          yield* settle
+          yield* TestClock.adjust(1_000)
+        }))
+        // Observed: a second "start a" 10 ms later (the crash's restart), the restartChild
+        // incarnation's scope overwritten and never closed.
+        assert.deepStrictEqual(yield* h.takeLog, ["start a", "stop a", "start a", "stop a"])
+      }))
+
+    it.effect.fails("terminateChild stops the child for good", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness
+        const gate = yield* Deferred.make<void>()
+        yield* Effect.scoped(Effect.gen(function*() {
+          const sup = yield* makeDynamic<string>({ id: "pool", backoff: EXACT_BACKOFF })
+          yield* sup.startChild("a", slowRelease(h, gate))
+          yield* h.exit("a")
+          yield* settle
+          assert.isTrue(yield* sup.terminateChild("a"))
+          yield* Deferred.succeed(gate, undefined)
+          yield* settle
+          yield* TestClock.adjust(1_000)
+          assert.isFalse(sup.has("a"))
+        }))
+        // Observed: "start a" 10 ms after the termination, an orphan outside `slots` that
+        // nothing ever stops, not even closing the supervisor.
+        assert.deepStrictEqual(yield* h.takeLog, ["start a", "stop a"])
+      }))
+  })
 })
