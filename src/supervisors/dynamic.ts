@@ -114,7 +114,11 @@ export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOption
     const slot = slots.get(event.id)
     if (slot === undefined || slot.generation !== event.generation) return
     const uptime = (yield* Clock.currentTimeMillis) - slot.startedAt
+    const stoppedAs = slot.generation + 1
     yield* stopSlot(slot)
+    // Releasing the dead incarnation can take a while (an ordered stop): if restartChild or
+    // terminateChild acted on this child meanwhile, that decision stands and this exit is done.
+    if (slots.get(slot.id) !== slot || slot.generation !== stoppedAs) return
     if (!shouldRestart(slot.restart, event.reason)) {
       slots.delete(slot.id)
       return
