@@ -49,21 +49,22 @@ export const argumentsError = (name: string, error: unknown): unknown =>
   error instanceof UnserializableError ? new SerializationError({ message: `arguments of '${name}': ${error.message}` }) : error
 
 /**
- * Resolves once `stream` ended, or after 200 ms (a grandchild may hold the pipe open).
+ * Resolves once `stream` ended (true: every byte the worker wrote has been read), or false after
+ * 200 ms (a grandchild may hold the pipe open).
  *
  * @example
  * ```ts
- * await drained(proc.fromWorker) // answers written before the exit have been read
+ * const complete = await drained(proc.fromWorker) // answers written before the exit have been read
  * ```
  */
-export const drained = (stream: NodeJS.ReadableStream): Promise<void> =>
+export const drained = (stream: NodeJS.ReadableStream): Promise<boolean> =>
   new Promise((resolve) => {
-    if ((stream as { readableEnded?: boolean }).readableEnded) return resolve()
-    const done = (): void => {
+    if ((stream as { readableEnded?: boolean }).readableEnded) return resolve(true)
+    const done = (complete: boolean): void => {
       clearTimeout(timer)
-      resolve()
+      resolve(complete)
     }
-    const timer = setTimeout(done, 200)
-    stream.once("end", done)
-    stream.once("close", done)
+    const timer = setTimeout(() => done(false), 200)
+    stream.once("end", () => done(true))
+    stream.once("close", () => done(true))
   })

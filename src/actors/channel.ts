@@ -3,26 +3,31 @@
  * handshake, correlates answers with calls by id and turns every off-spec byte into one violation
  * report. It never throws into the stream's event loop.
  *
- * It is the one owner of a worker's calls in flight: `pending` is their number, `served` counts
- * the finished ones, and it reports only the edges where `pending` reaches or leaves `capacity`
- * (what the worker machine calls busy), never each call.
+ * It is the one owner of a worker's calls in flight: `pending` is their number (in send order),
+ * `served` counts the finished ones, and it reports only edges, never each call: `pending` reaching
+ * or leaving `capacity` (what the worker machine calls busy), and leaving or reaching 0 (busy time).
  */
 import { writeSync } from "node:fs"
 import type { Readable, Writable } from "node:stream"
 import {
-  FrameReader, FrameTooLargeError, jsonCodec, parseWorkerMessage, PROTOCOL_VERSION, ProtocolViolation
+  FrameReader, FrameTooLargeError, jsonCodec, parseWorkerMessage, PROTOCOL_VERSION, ProtocolViolation, UnserializableError
 } from "../protocol/index.ts"
 import type { Call, Codec, ErrorMessage, Hello, HostCall, HostMessage, Log, Ready, WorkerMessage } from "../protocol/index.ts"
 
-/** Receives the answer(s) to one call. Exactly one of result/error/end ends it. */
+/** Receives the answer(s) to one call. Exactly one of result/error/end/lost ends it. */
 export interface CallSink {
+  /** The call's session, for host calls made while it runs. */
+  readonly session: string | undefined
   result(value: unknown): void
   error(message: ErrorMessage): void
-  /** The worker ended before answering. */
-  fail(error: Error): void
+  /**
+   * The worker ended before answering. `started` is false only when the call provably never
+   * started in Python (see `Worker`), so it may run elsewhere.
+   */
+  lost(error: Error, started: boolean): void
   /** Only for stream calls. */
-  chunk?: ((value: unknown) => void) | undefined
-  end?(): void
+  chunk(value: unknown): void
+  end(): void
 }
 
 /** What the channel tells its owner. */
@@ -36,6 +41,8 @@ export interface ChannelEvents {
   violation(error: ProtocolViolation): void
   /** `pending` reached `capacity` (true) or dropped below it again (false). */
   capacity(saturated: boolean): void
+  /** `pending` left 0 (true) or came back to 0 (false). */
+  activity(active: boolean): void
 }
 
 type Phase = "hello" | "ready" | "open" | "closed"
@@ -54,7 +61,10 @@ export class Channel {
   readonly #in: Readable
   readonly #events: ChannelEvents
   readonly #reader: FrameReader
-  readonly #pending = new Map<number, { sink: CallSink; stream: boolean; session: string | undefined }>()
+  /** Calls in flight, in send order; streams are also in `#streams`. */
+  readonly #pending = new Map<number, CallSink>()
+  readonly #streams = new Set<number>()
+  readonly #maxFrameBytes: number
   #codec: Codec = jsonCodec
   #phase: Phase = "hello"
   #nextId = 1
@@ -62,7 +72,10 @@ export class Channel {
   #served = 0
   readonly #capacity: number
 
+  #whenIdle: (() => void) | null = null
+
   constructor(input: Readable, output: Writable, maxFrameBytes: number, events: ChannelEvents, capacity = 1) {
+    this.#maxFrameBytes = maxFrameBytes
     this.#in = input
     this.#out = output
     this.#events = events
@@ -91,11 +104,23 @@ export class Channel {
     return this.#pending.has(id)
   }
 
+  /** The session of call `id` while it is in flight; null when it is not in flight. */
+  callSession(id: number): { readonly session: string | undefined } | null {
+    const sink = this.#pending.get(id)
+    return sink === undefined ? null : { session: sink.session }
+  }
+
   /** The call in flight when there is exactly one (whom a host call made now belongs to), else null. */
   soleCall(): { readonly id: number; readonly session: string | undefined } | null {
     if (this.#pending.size !== 1) return null
-    const [id, entry] = this.#pending.entries().next().value!
-    return { id, session: entry.session }
+    const [id, sink] = this.#pending.entries().next().value!
+    return { id, session: sink.session }
+  }
+
+  /** Runs `fn` once no call is in flight (at once if none is). One waiter at a time. */
+  whenIdle(fn: () => void): void {
+    if (this.#pending.size === 0) return fn()
+    this.#whenIdle = fn
   }
 
   /** Calls answered (result, error or stream end) so far. */
@@ -116,15 +141,29 @@ export class Channel {
   }
 
   /**
-   * Sends a call and registers its sink; returns the id. Encodes before registering,
-   * so an unserialisable argument throws here and nothing is sent.
+   * Sends a call and registers its sink; returns the id. `window` makes it a stream call. Encodes
+   * before registering, so an unserialisable argument (or a frame over `maxFrameBytes`, which the
+   * worker would refuse) throws `UnserializableError` here and nothing is sent.
    */
-  call(call: Omit<Call, "kind" | "id">, sink: CallSink): number {
+  call(name: string, args: Call["args"], session: string | undefined, window: number | undefined, sink: CallSink): number {
     const id = this.#nextId
-    const frame = this.#codec.frame({ kind: "call", id, ...call })
+    const message: { -readonly [K in keyof Call]: Call[K] } = { kind: "call", id, name }
+    if (args !== undefined) message.args = args
+    if (session !== undefined) message.session = session
+    if (window !== undefined) {
+      message.stream = true
+      message.window = window
+    }
+    const frame = this.#codec.frame(message)
+    if (frame.length - 4 > this.#maxFrameBytes) {
+      throw new UnserializableError(this.#codec.name, `the call is ${frame.length - 4} bytes, over maxFrameBytes (${this.#maxFrameBytes}) which the worker refuses`)
+    }
     this.#nextId = id >= 0xffff_ffff ? 1 : id + 1
-    this.#pending.set(id, { sink, stream: call.stream === true, session: call.session })
+    this.#pending.set(id, sink)
+    if (window !== undefined) this.#streams.add(id)
     this.#writeFrame(frame)
+    // Edges are reported once the call is recorded, so whoever hears them sees it in flight.
+    if (this.#pending.size === 1) this.#events.activity(true)
     if (this.#pending.size === this.#capacity) this.#events.capacity(true)
     return id
   }
@@ -142,7 +181,14 @@ export class Channel {
   #settled(id: number): void {
     const wasFull = this.#pending.size === this.#capacity
     this.#pending.delete(id)
+    this.#streams.delete(id)
     this.#served++
+    if (this.#pending.size === 0) {
+      this.#events.activity(false)
+      const idle = this.#whenIdle
+      this.#whenIdle = null
+      idle?.()
+    }
     if (wasFull && this.#phase !== "closed") this.#events.capacity(false)
   }
   readonly #forgotten = new Set<number>()
@@ -152,13 +198,16 @@ export class Channel {
     this.#write(message)
   }
 
-  /** Stops reading and drops every pending sink without settling it; returns them. */
+  /** Stops reading and drops every pending sink without settling it; returns them in send order. */
   close(): Array<CallSink> {
+    if (this.#pending.size > 0) this.#events.activity(false)
     this.#phase = "closed"
     this.#in.off("data", this.#onData)
-    const sinks = [...this.#pending.values()].map((p) => p.sink)
+    const sinks = [...this.#pending.values()]
     this.#pending.clear()
+    this.#streams.clear()
     this.#forgotten.clear()
+    this.#whenIdle = null
     return sinks
   }
 
@@ -234,8 +283,8 @@ export class Channel {
       case "host_call":
         return this.#events.hostCall(m)
       default: {
-        const entry = this.#pending.get(m.id)
-        if (entry === undefined) {
+        const sink = this.#pending.get(m.id)
+        if (sink === undefined) {
           if (this.#forgotten.has(m.id)) {
             // Chunks of a forgotten stream keep coming until the worker sees the cancel.
             if (m.kind !== "chunk") this.#forgotten.delete(m.id)
@@ -243,18 +292,20 @@ export class Channel {
           }
           return this.#violate(`'${m.kind}' for unknown or settled call id ${m.id}`)
         }
+        const stream = this.#streams.has(m.id)
         if (m.kind === "result") {
+          if (stream) return this.#violate(`'result' for stream call ${m.id}`)
           this.#settled(m.id)
-          return entry.stream ? this.#violate(`'result' for stream call ${m.id}`) : entry.sink.result(m.value)
+          return sink.result(m.value)
         }
         if (m.kind === "error") {
           this.#settled(m.id)
-          return entry.sink.error(m)
+          return sink.error(m)
         }
-        if (!entry.stream) return this.#violate(`'${m.kind}' for non-stream call ${m.id}`)
-        if (m.kind === "chunk") return entry.sink.chunk?.(m.value)
+        if (!stream) return this.#violate(`'${m.kind}' for non-stream call ${m.id}`)
+        if (m.kind === "chunk") return sink.chunk(m.value)
         this.#settled(m.id)
-        return entry.sink.end?.()
+        return sink.end()
       }
     }
   }

@@ -23,6 +23,10 @@ export interface ProcessSpec {
   readonly inheritEnv?: InheritEnv
   readonly preload?: ReadonlyArray<string>
   readonly maxFrameBytes?: number
+  /** `async def` calls run at once (`--concurrency`); default 1. */
+  readonly concurrency?: number
+  /** Calls the host may send beyond `concurrency` (host-side only: Python queues them in order). */
+  readonly prefetch?: number
 }
 
 /** How the process ended. */
@@ -61,7 +65,8 @@ export const workerArgs = (spec: ProcessSpec): Array<string> => {
     ...(spec.pythonArgs ?? []), "-m", "pyvisor_worker",
     ...modules.flatMap((m) => ["--import", m]),
     ...(spec.preload ?? []).flatMap((m) => ["--preload", m]),
-    ...(spec.maxFrameBytes === undefined ? [] : ["--max-frame-bytes", String(spec.maxFrameBytes)])
+    ...(spec.maxFrameBytes === undefined ? [] : ["--max-frame-bytes", String(spec.maxFrameBytes)]),
+    ...(spec.concurrency === undefined || spec.concurrency === 1 ? [] : ["--concurrency", String(spec.concurrency)])
   ]
 }
 

@@ -6,11 +6,12 @@
  * the lifecycle lives in the machine's snapshot; nothing here keeps a copy of either.
  */
 import { chooseCodec, DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
-import type { CallArgs, Ready } from "../protocol/index.ts"
+import type { CallArgs, ErrorMessage, Ready } from "../protocol/index.ts"
 import { isLive, isServing, workerMachine } from "../machines/worker.ts"
 import type { ExitInfo, KillEvent, WorkerEvent, WorkerStateValue } from "../machines/worker.ts"
 import { answerError, argumentsError, drained, unknownHandlerError } from "./answers.ts"
 import { Channel } from "./channel.ts"
+import type { CallSink } from "./channel.ts"
 import { crashError } from "./crash.ts"
 import { answerHostCall } from "./host-calls.ts"
 import type { HostCallHandler } from "./host-calls.ts"
@@ -46,6 +47,8 @@ export interface WorkerHooks {
   readonly ready?: (worker: Worker) => void
   /** The connection crossed its capacity: no room (false) or room again (true). */
   readonly room?: (worker: Worker, hasRoom: boolean) => void
+  /** Calls in flight went from none to some (true), or back to none (false). */
+  readonly activity?: (worker: Worker, active: boolean) => void
   /** It stops serving for good (draining or terminating). */
   readonly withdraw?: (worker: Worker) => void
   /** It is gone (after `failPending`). */
@@ -60,25 +63,15 @@ export interface WorkerOptions {
   readonly initTimeoutMs: number
   /** Arms a timer (the runtime's clock); returns its cancel. */
   readonly timer: (ms: number, fn: () => void) => () => void
-  /** Calls in flight at once. Default 1. */
-  readonly capacity?: number
+  /** Calls Python runs at once (`worker.concurrency`). Default 1. */
+  readonly concurrency?: number
+  /** Calls sent beyond those it runs (`worker.prefetch`). Default 0. */
+  readonly prefetch?: number
   readonly hooks?: WorkerHooks
   /** Answers the worker's `ctx.call_host(...)`; without it they fail with `pyvisor.NoHostHandler`. */
   readonly onHostCall?: HostCallHandler
   /** Starts the process. Default: `spawnPython`. */
   readonly spawn?: (spec: ProcessSpec) => SpawnedProcess
-}
-
-/** Options of one call. */
-export interface CallOptions {
-  readonly session?: string
-  readonly deadline?: number
-}
-
-/** A dispatched call: its protocol id (for cancel/credit) and its answer. */
-export interface CallHandle {
-  readonly id: number
-  readonly answer: Promise<unknown>
 }
 
 type Settle = { resolve: (value: unknown) => void; reject: (error: unknown) => void }
@@ -90,7 +83,7 @@ type Settle = { resolve: (value: unknown) => void; reject: (error: unknown) => v
  * ```ts
  * const w = new Worker({ workerId: "w1", spec: { module: "my_workers" }, initTimeoutMs: 10_000, timer: after }).start()
  * await w.ready
- * await w.call("add", { a: 1, b: 2 }).answer // 3
+ * const id = w.call("add", { a: 1, b: 2 }, undefined, undefined, sink) // sink.result(3) follows
  * ```
  */
 export class Worker {
@@ -112,6 +105,10 @@ export class Worker {
   #disarmInit: (() => void) | undefined
   #graceMs = 0
   #crash: Error | null = null
+  /** Every answer the worker wrote before it exited has been read. */
+  #drainedFully = false
+  /** The owner is refilling this worker after an answer freed a slot: edges wait for the outcome. */
+  #refilling = false
 
   constructor(options: WorkerOptions) {
     this.id = options.workerId
@@ -189,16 +186,31 @@ export class Worker {
   }
 
   /**
-   * Runs handler `name`. What makes a call impossible to send (no room, unknown handler,
-   * unencodable arguments) throws synchronously; everything after dispatch settles `answer`.
+   * Sends a call to handler `name` (a stream call when `window` is given); its answers go to
+   * `sink`. What makes a call impossible to send (no room, unknown handler, unencodable arguments)
+   * throws synchronously; returns the call's protocol id.
    */
-  call(name: string, args: CallArgs | undefined, options: CallOptions = {}): CallHandle {
-    return this.#dispatch(name, args, options, undefined)
+  call(name: string, args: CallArgs | undefined, session: string | undefined, window: number | undefined, sink: CallSink): number {
+    const channel = this.#channel
+    if (channel === undefined || !this.hasRoom) throw new Error(`worker ${this.id} is ${this.state} with ${this.inFlight} call(s) in flight: no room`)
+    const handlers = this.handlers
+    if (!handlers.includes(name)) throw unknownHandlerError(name, handlers)
+    try {
+      return channel.call(name, args, session, window, sink)
+    } catch (error) {
+      throw argumentsError(name, error)
+    }
   }
 
-  /** Runs a streaming handler: `onChunk` gets each item; `answer` resolves at the end. */
-  stream(name: string, args: CallArgs | undefined, options: CallOptions & { readonly window: number }, onChunk: (value: unknown) => void): CallHandle {
-    return this.#dispatch(name, args, options, { window: options.window, onChunk })
+  /** The error an `error` frame for a call to `name` becomes. */
+  answerError(name: string, message: ErrorMessage): Error {
+    return answerError(this.id, name, message, this.handlers)
+  }
+
+  /** Runs `fn` once nothing is in flight (at once if nothing is). */
+  whenIdle(fn: () => void): void {
+    if (this.#channel === undefined) return fn()
+    this.#channel.whenIdle(fn)
   }
 
   /** Asks Python to stop call `id` (`ctx.cancelled`; a stream's generator is closed). */
@@ -243,34 +255,6 @@ export class Worker {
     this.#machine.send(event)
   }
 
-  #dispatch(name: string, args: CallArgs | undefined, options: CallOptions, stream: { window: number; onChunk: (value: unknown) => void } | undefined): CallHandle {
-    const channel = this.#channel
-    if (channel === undefined || !this.hasRoom) throw new Error(`worker ${this.id} is ${this.state} with ${this.inFlight} call(s) in flight: no room`)
-    const handlers = this.handlers
-    if (!handlers.includes(name)) throw unknownHandlerError(name, handlers)
-    let settle!: Settle
-    const answer = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }))
-    let id: number
-    try {
-      id = channel.call({
-        name,
-        ...(args === undefined ? {} : { args }),
-        ...(options.session === undefined ? {} : { session: options.session }),
-        ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
-        ...(stream === undefined ? {} : { stream: true, window: stream.window })
-      }, {
-        result: settle.resolve,
-        error: (message) => settle.reject(answerError(this.id, name, message, this.handlers)),
-        chunk: stream?.onChunk,
-        end: () => settle.resolve(undefined),
-        fail: settle.reject
-      })
-    } catch (error) {
-      throw argumentsError(name, error)
-    }
-    return { id, answer }
-  }
-
   #spawn(): void {
     const spec = this.#o.spec
     const proc = (this.#o.spawn ?? spawnPython)(spec)
@@ -284,16 +268,19 @@ export class Worker {
       },
       log: (log) => this.#log("worker", log.level, log.message),
       hostCall: (call) => {
-        const running = this.#channel?.soleCall() ?? null
+        // The runtime names the call it asks for; a runtime that does not is served one call at a time.
+        const channel = this.#channel
+        const forCall = call.call !== undefined ? channel?.callSession(call.call) : null
+        const running = call.call !== undefined
+          ? (forCall === null || forCall === undefined ? null : { id: call.call, session: forCall.session })
+          : channel?.soleCall() ?? null
         answerHostCall(call, this.#o.onHostCall, { workerId: this.id, pid: this.pid, callId: running?.id ?? null, session: running?.session }, (m) => this.#channel?.send(m))
       },
       pong: (id) => this.#pings.pong(id),
       violation: (error) => this.#send({ type: "PROTOCOL_ERROR", message: error.message }),
-      capacity: (saturated) => {
-        this.#send({ type: saturated ? "SATURATED" : "UNSATURATED" })
-        if (isServing(this.state)) this.#hooks.room?.(this, !saturated)
-      }
-    }, this.#o.capacity ?? 1)
+      capacity: (saturated) => this.#capacityEdge(saturated),
+      activity: (active) => this.#hooks.activity?.(this, active)
+    }, (this.#o.concurrency ?? 1) + (this.#o.prefetch ?? 0))
     const out = new LineSplitter((line) => this.#log("stdout", "info", line))
     const err = new LineSplitter((line) => this.#log("stderr", "warning", line))
     proc.stdout.on("data", (chunk: Buffer) => out.push(chunk))
@@ -307,11 +294,32 @@ export class Worker {
     })
     void proc.exited.then(async (exit) => {
       // Answers written before the exit are still in the pipe: read them first.
-      await drained(proc.fromWorker)
+      this.#drainedFully = await drained(proc.fromWorker)
       out.end()
       err.end()
       this.#send({ type: "EXITED", code: exit.code, signal: exit.signal, pending: this.inFlight })
     })
+  }
+
+  /**
+   * The connection crossed its capacity. When an answer frees a slot of a saturated worker, the
+   * owner refills it first, and the machine hears only what is left after that: a worker kept full
+   * by its queue stays `busy`, with no transition per call.
+   */
+  #capacityEdge(saturated: boolean): void {
+    if (!isServing(this.state)) return
+    if (saturated) {
+      if (!this.#refilling) this.#send({ type: "SATURATED" })
+      this.#hooks.room?.(this, false)
+      return
+    }
+    this.#refilling = true
+    try {
+      this.#hooks.room?.(this, true)
+    } finally {
+      this.#refilling = false
+    }
+    if (this.#channel?.hasRoom === true && this.state === "busy") this.#send({ type: "UNSATURATED" })
   }
 
   #welcome(codecs: ReadonlyArray<string>): void {
@@ -336,9 +344,19 @@ export class Worker {
     })
   }
 
+  /**
+   * Python starts calls in the order they were sent, runs at most `concurrency` at once, and writes
+   * a call's answer before it starts the one that waited for its slot. So once every answer it
+   * wrote has been read, of the calls still unanswered only the first `concurrency` may have
+   * started; the others certainly did not, and may run elsewhere. If the pipe could not be read to
+   * its end, any of them may have started.
+   */
   #failPending(): void {
     const error = this.#crashError()
-    for (const sink of this.#channel?.close() ?? []) sink.fail(error)
+    const mayHaveStarted = this.#drainedFully ? (this.#o.concurrency ?? 1) : Infinity
+    const sinks = this.#channel?.close() ?? []
+    // Last first: a requeued call goes to the head of the queue, so the first ends up first again.
+    for (let i = sinks.length - 1; i >= 0; i--) sinks[i]!.lost(error, i < mayHaveStarted)
   }
 
   #reportExit(): void {

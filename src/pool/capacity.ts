@@ -74,29 +74,36 @@ export class Capacity {
     }
   }
 
-  /** Why `worker` should be replaced now that it has room again, or null. */
-  dueAfterCall(slot: Slot, worker: Worker): string | null {
-    const served = worker.served
-    if (served >= this.#o.maxCallsPerWorker) return `served ${served} calls (maxCallsPerWorker ${this.#o.maxCallsPerWorker})`
-    if (served > 0 && this.#tooOld(slot)) return this.#ageReason()
-    if (slot.rss !== null && slot.rss > this.#o.maxWorkerRssBytes) return rssReason(slot.rss, this.#o.maxWorkerRssBytes)
-    return null
+  /** After each dispatch: a worker sent its last allowed call takes no more (it is replaced once it answered them). */
+  afterDispatch(slot: Slot, worker: Worker): void {
+    const max = this.#o.maxCallsPerWorker
+    if (max !== Infinity && worker.served + worker.inFlight >= max) this.recycle(slot, `served ${max} calls (maxCallsPerWorker ${max})`)
+  }
+
+  /** After each answer: recycle the worker if it is now due (a few comparisons, on the call path). */
+  afterAnswer(slot: Slot, worker: Worker): void {
+    if (slot.recycle !== null || slot.worker !== worker) return
+    const o = this.#o
+    if (o.workerTtlMs !== Infinity && this.#tooOld(slot)) return this.recycle(slot, this.#ageReason())
+    if (slot.rss !== null && slot.rss > o.maxWorkerRssBytes) this.recycle(slot, rssReason(slot.rss, o.maxWorkerRssBytes))
   }
 
   /**
-   * Replaces `slot`'s worker without failing a call: at once when it has nothing in flight, else
-   * as soon as it has room. Overflow workers are retired instead of replaced.
+   * Replaces `slot`'s worker without failing a call: it takes no new call from now on, and is
+   * replaced once the calls it holds are answered. Overflow workers are retired instead.
    */
   recycle(slot: Slot, reason: string): void {
     const worker = slot.worker
-    if (worker === null || !isServing(worker.state)) return
+    if (worker === null || !isServing(worker.state) || slot.recycle !== null) return
     slot.recycle = reason
-    this.#p.slots.idle.delete(slot)
-    if (worker.inFlight > 0) return
-    slot.recycled++
-    this.#p.emit("recycle", { workerId: slot.id, pid: worker.pid, reason, calls: worker.served })
-    const { supervisor } = this.#p
-    this.#p.run(slot.overflow ? supervisor.terminateChild(slot.id) : supervisor.restartChild(slot.id))
+    this.#p.slots.withdraw(slot)
+    worker.whenIdle(() => {
+      if (slot.worker !== worker || !isServing(worker.state)) return
+      slot.recycled++
+      this.#p.emit("recycle", { workerId: slot.id, pid: worker.pid, reason, calls: worker.served })
+      const { supervisor } = this.#p
+      this.#p.run(slot.overflow ? supervisor.terminateChild(slot.id) : supervisor.restartChild(slot.id))
+    })
   }
 
   /** An overflow worker idle for `idleTimeoutMs` is stopped. */

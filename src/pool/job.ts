@@ -2,8 +2,11 @@
  * One call's journey through the pool: queued, running on a worker, settled. It settles
  * exactly once, and settling clears its timers and its abort listener.
  */
-import type { CallArgs } from "../protocol/index.ts"
+import type { CallSink } from "../actors/channel.ts"
+import type { Worker } from "../actors/worker.ts"
+import type { CallArgs, ErrorMessage } from "../protocol/index.ts"
 import type { Queue, QueueNode } from "./queue.ts"
+import type { Slot } from "./slots.ts"
 
 /** Options a caller gives to `pool.call`. */
 export interface CallOptions {
@@ -34,32 +37,48 @@ export interface StreamHooks {
 
 type Phase = "queued" | "running" | "settled"
 
-/** @internal */
-export class Job {
+/** What a job tells the pool as its call ends on a worker. @internal */
+export interface JobHost {
+  /** The worker answered (a value, a Python error, or a stream's end). */
+  answered(job: Job): void
+  /** The worker died with the call in flight: `started` false means Python never began it. */
+  lost(job: Job, error: Error, started: boolean): void
+}
+
+/**
+ * One call: its promise's two ends, its deadlines, and where it runs. It is also the sink the
+ * worker's connection answers (no per-call adapter), and it settles exactly once.
+ * @internal
+ */
+export class Job implements CallSink {
   readonly name: string
   readonly args: CallArgs | undefined
   readonly options: CallOptions
   readonly stream: StreamHooks | undefined
   readonly createdAt: number
+  readonly #host: JobHost
   phase: Phase = "queued"
   node: QueueNode<Job> | null = null
   /** The queue `node` is in (the pool's, or a strict session's worker's). */
   queue: Queue<Job> | null = null
-  /** Set while running: lets a timeout or abort cancel the Python side. */
-  cancel: (() => void) | null = null
+  /** While running: the worker and the call's protocol id there (to cancel it, grant credit). */
+  worker: Worker | null = null
+  slot: Slot | null = null
+  callId = 0
   dispatchedAt = 0
-  /** Times the call was sent to a worker. */
+  /** Times the call was started on a worker (a call requeued before Python began it does not count). */
   attempts = 0
   /** Cancels the current checkout deadline (a retried call gets a fresh one). */
   checkoutTimer: (() => void) | null = null
   readonly #resolve: (value: unknown) => void
   readonly #reject: (error: unknown) => void
-  readonly #cleanups: Array<() => void> = []
+  #cleanups: Array<() => void> | null = null
 
   constructor(
-    name: string, args: CallArgs | undefined, options: CallOptions, stream: StreamHooks | undefined, now: number,
+    host: JobHost, name: string, args: CallArgs | undefined, options: CallOptions, stream: StreamHooks | undefined, now: number,
     resolve: (value: unknown) => void, reject: (error: unknown) => void
   ) {
+    this.#host = host
     this.name = name
     this.args = args
     this.options = options
@@ -69,7 +88,11 @@ export class Job {
     this.#reject = reject
   }
 
-  /** After its worker crashed: may this call run again elsewhere? (idempotent, retries left, not a stream) */
+  get session(): string | undefined {
+    return this.options.session
+  }
+
+  /** After its worker crashed mid-call: may it run again elsewhere? (idempotent, retries left, not a stream) */
   mayRetry(): boolean {
     return this.options.idempotent === true && this.stream === undefined && this.phase === "running" && this.attempts <= (this.options.retries ?? 1)
   }
@@ -77,7 +100,7 @@ export class Job {
   /** Registers something to undo when the job settles (a timer, a listener). */
   onSettle(cleanup: () => void): void {
     if (this.phase === "settled") cleanup()
-    else this.#cleanups.push(cleanup)
+    else (this.#cleanups ??= []).push(cleanup)
   }
 
   succeed(value: unknown): boolean {
@@ -92,10 +115,37 @@ export class Job {
     return true
   }
 
+  // --- CallSink: the worker's answers ------------------------------------------------------------
+
+  result(value: unknown): void {
+    this.#host.answered(this)
+    this.succeed(value)
+  }
+
+  error(message: ErrorMessage): void {
+    this.#host.answered(this)
+    this.fail(this.worker === null ? new Error(message.message) : this.worker.answerError(this.name, message))
+  }
+
+  chunk(value: unknown): void {
+    this.stream?.onChunk(value)
+  }
+
+  end(): void {
+    this.#host.answered(this)
+    this.succeed(undefined)
+  }
+
+  lost(error: Error, started: boolean): void {
+    this.#host.lost(this, error, started)
+  }
+
   #settle(): boolean {
     if (this.phase === "settled") return false
     this.phase = "settled"
-    for (const cleanup of this.#cleanups.splice(0)) cleanup()
+    const cleanups = this.#cleanups
+    this.#cleanups = null
+    if (cleanups !== null) for (const cleanup of cleanups) cleanup()
     return true
   }
 }

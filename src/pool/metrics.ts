@@ -196,8 +196,8 @@ export class Histogram {
  */
 export class Utilization {
   readonly #now: () => number
-  /** Worker id → when its current busy period started. */
-  readonly #busySince = new Map<string, number>()
+  /** Worker (any key: an id, or the worker itself) → when its current busy period started. */
+  readonly #busySince = new Map<unknown, number>()
   #startedAt: number
   /** Busy time of finished busy periods since `#startedAt`. */
   #busyMs = 0
@@ -222,7 +222,7 @@ export class Utilization {
    * u.busy("w1")
    * ```
    */
-  busy(workerId: string): void {
+  busy(workerId: unknown): void {
     if (!this.#busySince.has(workerId)) this.#busySince.set(workerId, this.#now())
   }
 
@@ -234,7 +234,7 @@ export class Utilization {
    * u.idle("w1")
    * ```
    */
-  idle(workerId: string): void {
+  idle(workerId: unknown): void {
     const since = this.#busySince.get(workerId)
     if (since === undefined) return
     this.#busySince.delete(workerId)

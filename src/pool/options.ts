@@ -34,6 +34,13 @@ export interface WorkerOptions {
   readonly inheritEnv?: InheritEnv
   /** Modules imported before `ready`, e.g. `["numpy"]`, so the first call does not pay for them. */
   readonly preload?: ReadonlyArray<string>
+  /**
+   * Calls sent to a worker beyond those it runs, so Python never idles between calls. Default 2.
+   * A prefetched call whose worker dies before Python started it runs elsewhere, once.
+   */
+  readonly prefetch?: number
+  /** `async def` calls a worker may run at once on its event loop (sync handlers run one at a time). Default 1. */
+  readonly concurrency?: number
 }
 
 /** Options of {@link createPool}. */
@@ -134,7 +141,7 @@ const POOL_KEYS = keysOf<PoolOptions>({
   maxQueue: true, cancelGraceMs: true, idleTimeoutMs: true, maxCallsPerWorker: true, maxWorkerRssMb: true, rssCheckIntervalMs: true,
   workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true
 })
-const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true })
+const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true, prefetch: true, concurrency: true })
 const SHUTDOWN_KEYS = keysOf<NonNullable<PoolOptions["shutdown"]>>({ graceMs: true, killAfterMs: true })
 const RESTART_KEYS = keysOf<NonNullable<PoolOptions["restart"]>>({ maxRestarts: true, withinMs: true, backoff: true })
 const BACKOFF_KEYS = keysOf<BackoffOptions>({ initialMs: true, maxMs: true, factor: true, jitter: true, resetAfterMs: true })
@@ -222,7 +229,9 @@ const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
     ...opt("pythonArgs", strings("worker.pythonArgs", w["pythonArgs"])),
     ...opt("env", record("worker.env", w["env"])),
     ...opt("inheritEnv", inherit as InheritEnv | undefined),
-    ...opt("preload", strings("worker.preload", w["preload"]))
+    ...opt("preload", strings("worker.preload", w["preload"])),
+    concurrency: integer("worker.concurrency", w["concurrency"], { min: 1, max: 1024, fallback: 1 }),
+    prefetch: integer("worker.prefetch", w["prefetch"], { min: 0, max: 1024, fallback: 2 })
   }
 }
 

@@ -18,11 +18,10 @@ import { Affinity, affinityError } from "./affinity.ts"
 import { validateCall } from "./call-options.ts"
 import { abortError, armDeadlines, enqueueWithDeadline } from "./deadlines.ts"
 import type { Capacity } from "./capacity.ts"
-import { sendToWorker } from "./dispatch.ts"
 import { Emitter } from "./events.ts"
 import type { PoolEvents } from "./events.ts"
 import { Job } from "./job.ts"
-import type { CallOptions, StreamHooks } from "./job.ts"
+import type { CallOptions, JobHost, StreamHooks } from "./job.ts"
 import { Histogram, Utilization } from "./metrics.ts"
 import { invalid } from "./options.ts"
 import type { ResolvedOptions } from "./options.ts"
@@ -74,6 +73,11 @@ export class Pool {
   readonly #affinity = new Affinity()
   #capacity!: Capacity
   #closing: Promise<void> | null = null
+  /** How jobs report their end on a worker (one object for all jobs). */
+  readonly #jobHost: JobHost = {
+    answered: (job) => this.#answered(job),
+    lost: (job, error, started) => this.#lost(job, error, started)
+  }
 
   /** @internal use {@link createPool} */
   constructor(parts: PoolParts) {
@@ -188,7 +192,7 @@ export class Pool {
       slot.idleTimer?.()
       slot.idleTimer = null
     }
-    this.#slots.idle.clear()
+    for (const slot of this.#slots.all) this.#slots.withdraw(slot)
   }
 
   /** @internal last step of closing: every process is gone. */
@@ -237,22 +241,20 @@ export class Pool {
     this.#send({ type: "WORKER_READY", workerId: slot.id })
     const serving = this.#slots.all.filter((s) => s.worker !== null && isServing(s.worker.state)).length
     this.#events.emit("warmup", { ready: serving, total: this.#slots.all.length })
-    this.#offer(slot, worker)
+    this.#offer(slot)
   }
 
   /** @internal `worker`'s connection crossed its capacity. */
   workerRoom(slot: Slot, worker: Worker, hasRoom: boolean): void {
     if (slot.worker !== worker) return
-    if (hasRoom) return this.#offer(slot, worker)
-    this.#slots.idle.delete(slot)
-    slot.idleTimer?.()
-    slot.idleTimer = null
+    if (hasRoom) return this.#offer(slot)
+    this.#slots.withdraw(slot)
   }
 
   /** @internal `worker` stopped serving (draining or killed). */
   workerWithdrawn(slot: Slot, worker: Worker, what: string): void {
     if (slot.worker !== worker) return
-    this.#slots.idle.delete(slot)
+    this.#slots.withdraw(slot)
     slot.idleTimer?.()
     slot.idleTimer = null
     this.#send({ type: "WORKER_LOST", workerId: slot.id })
@@ -263,6 +265,7 @@ export class Pool {
   workerExited(slot: Slot, worker: Worker, report: ExitReport): void {
     if (slot.worker !== worker) return
     this.workerWithdrawn(slot, worker, report.error === null ? "was stopped" : "died")
+    this.#utilization.idle(worker)
     slot.worker = null
     slot.readyAt = null
     if (report.error !== null && !slot.overflow) slot.restarts++
@@ -271,15 +274,23 @@ export class Pool {
     if (slot.overflow) this.#slots.remove(slot)
   }
 
-  /** @internal forwards a worker's state, exit and log events; tracks busy time. */
-  workerEvent(slot: Slot, event: WorkerActorEvent): void {
+  /** @internal forwards a worker's state, exit and log events. */
+  workerEvent(event: WorkerActorEvent): void {
     if (event.type === "log") return this.#events.emit("log", event)
     this.#events.emit("worker", event)
-    if (event.type === "state") {
-      // Busy time follows the machine: busy = saturated.
-      if (event.state === "busy") this.#utilization.busy(`${slot.id}:${event.pid}`)
-      else if (event.previous === "busy") this.#utilization.idle(`${slot.id}:${event.pid}`)
-    }
+  }
+
+  /** @internal the connection's edges between nothing and something in flight: busy time, and idle vs open. */
+  workerActivity(slot: Slot, worker: Worker, active: boolean): void {
+    if (active) this.#utilization.busy(worker)
+    else this.#utilization.idle(worker)
+    if (slot.worker !== worker || !isServing(worker.state)) return
+    if (active) {
+      // Running something: no longer idle (still open for a prefetched call if it has room).
+      slot.idleTimer?.()
+      slot.idleTimer = null
+      this.#slots.place(slot)
+    } else this.#offer(slot)
   }
 
   // --- the hot path -----------------------------------------------------------------------------
@@ -304,12 +315,12 @@ export class Pool {
       return reject(error ?? new PoolClosedError({ message: `pool is closed; '${name}' was not run` }))
     }
     if (options.signal?.aborted) return reject(abortError(name, options.signal))
-    const job = new Job(name, args, options, stream, performance.now(), resolve, reject)
+    const job = new Job(this.#jobHost, name, args, options, stream, performance.now(), resolve, reject)
     armDeadlines(job, (error) => this.#interrupt(job, error))
     const route = options.session === undefined ? undefined : this.#affinity.route(job, this.#slots.idle)
     if (route?.kind === "lost") return void job.fail(route.error)
     if (route?.kind === "wait") return this.#enqueue(job, false, route.queue)
-    const slot = route?.kind === "slot" ? route.slot : this.#queue.length === 0 ? this.#slots.pickIdle() : undefined
+    const slot = route?.kind === "slot" ? route.slot : this.#queue.length === 0 ? this.#slots.pick() : undefined
     if (slot && this.#dispatch(slot, job)) return
     if (job.phase === "settled") return
     if (this.#queue.length >= this.#o.maxQueue) {
@@ -323,7 +334,7 @@ export class Pool {
   #enqueue(job: Job, first: boolean, queue = this.#queue): void {
     enqueueWithDeadline(job, queue, first, this.#o.checkoutTimeoutMs)
     if (queue !== this.#queue) return
-    if (this.#queue.length === 1 && this.#slots.idle.size === 0) this.#events.emit("exhausted", { queued: 1 })
+    if (this.#queue.length === 1 && !this.#slots.hasRoom) this.#events.emit("exhausted", { queued: 1 })
     this.#capacity.grow()
   }
 
@@ -331,52 +342,89 @@ export class Pool {
   #dispatch(slot: Slot, job: Job): boolean {
     const worker = slot.worker
     if (worker === null) return false
-    const answer = sendToWorker(worker, job, this.#o.cancelGraceMs)
-    if (answer === undefined) return false
+    let id: number
+    try {
+      id = worker.call(job.name, job.args, job.options.session, job.stream?.window, job)
+    } catch (error) {
+      job.fail(error)
+      return false
+    }
+    const now = performance.now()
+    job.phase = "running"
+    job.worker = worker
+    job.slot = slot
+    job.callId = id
+    job.attempts++
+    job.dispatchedAt = now
+    if (job.checkoutTimer !== null) {
+      job.checkoutTimer()
+      job.checkoutTimer = null
+    }
+    job.stream?.onDispatch((n) => worker.credit(id, n))
     if (job.options.session !== undefined) this.#affinity.bind(job.options.session, slot)
-    this.#checkoutWait.record(job.dispatchedAt - job.createdAt)
-    answer.then((value) => job.succeed(value), (error: unknown) => this.#failOrRetry(job, error)).finally(() => {
-      this.#callDuration.record(performance.now() - job.dispatchedAt)
-    })
+    this.#checkoutWait.record(now - job.createdAt)
+    this.#capacity.afterDispatch(slot, worker)
     return true
   }
 
-  /** An idempotent call whose worker crashed goes back to the head of the queue, for another worker. */
-  #failOrRetry(job: Job, error: unknown): void {
-    if (!(error instanceof WorkerCrashedError) || !job.mayRetry() || !this.#open()) {
-      job.fail(error)
-      return
+  /** The worker answered `job`: its metrics, and whether the worker is now due for recycling. */
+  #answered(job: Job): void {
+    this.#callDuration.record(performance.now() - job.dispatchedAt)
+    const slot = job.slot
+    if (slot !== null && job.worker !== null) this.#capacity.afterAnswer(slot, job.worker)
+  }
+
+  /**
+   * `job`'s worker died with it in flight. Never started in Python: it runs elsewhere, once (not a
+   * retry). Maybe started: an idempotent call goes back to the head of the queue for another worker;
+   * any other gets the crash error.
+   */
+  #lost(job: Job, error: Error, started: boolean): void {
+    if (job.phase !== "running") return
+    job.worker = null
+    job.slot = null
+    if (!this.#open()) return void job.fail(error)
+    if (!started) {
+      if (job.options.affinity === "strict") return void job.fail(error)
+      job.attempts--
+    } else if (!(error instanceof WorkerCrashedError) || !job.mayRetry()) {
+      return void job.fail(error)
     }
     job.phase = "queued"
-    job.cancel = null
     this.#enqueue(job, true)
   }
 
   /** A timeout or abort: release the caller now; a running call also gets `cancel`. */
   #interrupt(job: Job, error: Error): void {
     if (job.phase === "queued" && job.node) job.queue?.remove(job.node)
-    const cancel = job.phase === "running" ? job.cancel : null
-    if (job.fail(error)) cancel?.()
+    const worker = job.phase === "running" ? job.worker : null
+    const id = job.callId
+    if (!job.fail(error) || worker === null) return
+    worker.cancel(id)
+    // A handler that ignores ctx.cancelled is killed: a hung sync handler cannot be interrupted otherwise.
+    const grace = this.#o.cancelGraceMs
+    after(grace, () => {
+      if (worker.isRunning(id)) worker.kill({ type: "KILL", reason: `call did not stop within cancelGraceMs (${grace} ms) of its cancel` })
+    })
   }
 
-  /** `slot`'s worker has room: recycle it if due, else offer it to the waiting calls. */
-  #offer(slot: Slot, worker: Worker): void {
-    const reason = slot.recycle ?? this.#capacity.dueAfterCall(slot, worker)
-    if (reason !== null) return this.#capacity.recycle(slot, reason)
-    this.#slots.idle.add(slot)
-    if (slot.overflow && slot.idleTimer === null) slot.idleTimer = after(this.#o.idleTimeoutMs, () => this.#capacity.retireIdle(slot))
+  /** `slot`'s worker has room: offer it to the waiting calls (unless it is being recycled). */
+  #offer(slot: Slot): void {
+    this.#slots.place(slot)
+    if (!this.#slots.idle.has(slot) && !this.#slots.open.has(slot)) return
+    if (slot.overflow && slot.idleTimer === null && this.#slots.idle.has(slot)) slot.idleTimer = after(this.#o.idleTimeoutMs, () => this.#capacity.retireIdle(slot))
     this.#pump(slot)
   }
 
   #pump(ready: Slot): void {
     // A strict session waiting for exactly this worker goes first.
-    const pinned = this.#slots.idle.has(ready) ? this.#affinity.takePinned(ready) : undefined
+    const pinned = this.#slots.idle.has(ready) || this.#slots.open.has(ready) ? this.#affinity.takePinned(ready) : undefined
     if (pinned) this.#dispatch(ready, pinned)
     while (this.#queue.length > 0) {
-      const slot = this.#slots.pickIdle()
+      const slot = this.#slots.pick()
       if (slot === undefined) return this.#capacity.grow()
       const job = this.#queue.shift()!
-      if (!this.#dispatch(slot, job) && !(slot.worker?.hasRoom ?? false)) this.#slots.idle.delete(slot)
+      if (!this.#dispatch(slot, job)) this.#slots.place(slot)
     }
   }
 }

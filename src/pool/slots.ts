@@ -25,8 +25,10 @@ export interface Slot {
 /** @internal */
 export class Slots {
   readonly all: Array<Slot> = []
-  /** Slots whose worker serves and has room for a call: maintained from worker hooks only. */
+  /** Slots whose worker serves with nothing in flight. Written by `place` only. */
   readonly idle = new Set<Slot>()
+  /** Slots whose worker serves, runs something, and has room for a prefetched call. Written by `place` only. */
+  readonly open = new Set<Slot>()
   #overflowSeq = 0
 
   constructor(size: number) {
@@ -44,15 +46,39 @@ export class Slots {
     return slot
   }
 
-  remove(slot: Slot): void {
+  /**
+   * Puts `slot` in the set its worker's facts say (idle, open, or neither): called from worker
+   * hooks, which fire on the worker's edges only.
+   */
+  place(slot: Slot): void {
     this.idle.delete(slot)
+    this.open.delete(slot)
+    const worker = slot.worker
+    if (worker === null || slot.recycle !== null || !worker.hasRoom) return
+    if (worker.inFlight === 0) this.idle.add(slot)
+    else this.open.add(slot)
+  }
+
+  /** Takes `slot` out of both sets (it must not get new calls). */
+  withdraw(slot: Slot): void {
+    this.idle.delete(slot)
+    this.open.delete(slot)
+  }
+
+  remove(slot: Slot): void {
+    this.withdraw(slot)
     const i = this.all.indexOf(slot)
     if (i >= 0) this.all.splice(i, 1)
   }
 
-  /** Any idle slot, in O(1). */
-  pickIdle(): Slot | undefined {
-    return this.idle.values().next().value
+  /** A slot to run a call now, in O(1): an idle worker first, else one with room for a prefetched call. */
+  pick(): Slot | undefined {
+    return this.idle.values().next().value ?? this.open.values().next().value
+  }
+
+  /** Whether some worker can take a call now. */
+  get hasRoom(): boolean {
+    return this.idle.size > 0 || this.open.size > 0
   }
 
   get overflowCount(): number {

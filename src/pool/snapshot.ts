@@ -19,7 +19,10 @@ export interface WorkerSnapshot {
   readonly pid: number | null
   /** `none` while the slot waits for a (re)start. */
   readonly state: WorkerStateValue | "none"
+  /** Calls answered by the current incarnation. */
   readonly calls: number
+  /** Calls sent to it and not answered yet (running, or prefetched and waiting in Python). */
+  readonly inFlight: number
   readonly restarts: number
   readonly recycled: number
   /** Resident memory in bytes at the last reading, or null. */
@@ -48,6 +51,7 @@ export const snapshotOf = (slots: ReadonlyArray<Slot>, queued: number, state: Po
     pid: s.worker?.pid ?? null,
     state: s.worker?.state ?? "none",
     calls: s.worker?.served ?? 0,
+    inFlight: s.worker?.inFlight ?? 0,
     restarts: s.restarts,
     recycled: s.recycled,
     rss: s.worker ? s.rss : null,

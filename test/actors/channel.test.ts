@@ -28,7 +28,8 @@ const setup = (codec: Codec = msgpackCodec, capacity = 8) => {
     hostCall: (c) => seen.push(`host_call:${c.name}`),
     pong: (id) => seen.push(`pong:${id}`),
     violation: (e) => seen.push(`violation:${e.message}`),
-    capacity: (saturated) => seen.push(`capacity:${saturated}`)
+    capacity: (saturated) => seen.push(`capacity:${saturated}`),
+    activity: (active) => seen.push(`activity:${active}`)
   }
   const channel = new Channel(fromWorker, toWorker, 1 << 20, events, capacity)
   let workerCodec: Codec = jsonCodec
@@ -41,12 +42,13 @@ const setup = (codec: Codec = msgpackCodec, capacity = 8) => {
   return { channel, send, sent, seen, handshake, flush: () => new Promise((r) => setImmediate(r)) }
 }
 
-const sink = (log: Array<string>): CallSink => ({
-  result: (v) => log.push(`result:${JSON.stringify(v)}`),
-  error: (m) => log.push(`error:${m.type}`),
-  chunk: (v) => log.push(`chunk:${JSON.stringify(v)}`),
-  end: () => log.push("end"),
-  fail: (e) => log.push(`fail:${e.message}`)
+const sink = (log: Array<string>, session?: string): CallSink => ({
+  session,
+  result: (v) => void log.push(`result:${JSON.stringify(v)}`),
+  error: (m) => void log.push(`error:${m.type}`),
+  chunk: (v) => void log.push(`chunk:${JSON.stringify(v)}`),
+  end: () => void log.push("end"),
+  lost: (e, started) => void log.push(`lost:${e.message}:${started}`)
 })
 
 describe("channel", () => {
@@ -57,15 +59,15 @@ describe("channel", () => {
     await t.flush()
     const log: Array<string> = []
     expect(t.channel.hasRoom).toBe(true)
-    const a = t.channel.call({ name: "f", session: "s1" }, sink(log))
+    const a = t.channel.call("f", undefined, "s1", undefined, sink(log, "s1"))
     expect(t.channel.soleCall()).toEqual({ id: a, session: "s1" })
-    const b = t.channel.call({ name: "f" }, sink(log))
+    const b = t.channel.call("f", undefined, undefined, undefined, sink(log))
     expect(t.channel.soleCall()).toBeNull()
     expect([t.channel.hasRoom, t.channel.pending, t.channel.isPending(a)]).toEqual([false, 2, true])
     t.send({ kind: "result", id: a, value: 1 })
     await t.flush()
     expect(t.channel.hasRoom).toBe(true)
-    const c = t.channel.call({ name: "f" }, sink(log))
+    const c = t.channel.call("f", undefined, undefined, undefined, sink(log))
     t.send({ kind: "result", id: b, value: 2 })
     t.send({ kind: "result", id: c, value: 3 })
     await t.flush()
@@ -81,8 +83,8 @@ describe("channel", () => {
     expect(t.seen).toEqual(["hello", "ready:ok"])
     expect(t.sent[0]).toEqual({ kind: "welcome", codec: codec.name })
     const log: Array<string> = []
-    const a = t.channel.call({ name: "f", args: { x: 1 } }, sink(log))
-    const b = t.channel.call({ name: "f" }, sink(log))
+    const a = t.channel.call("f", { x: 1 }, undefined, undefined, sink(log))
+    const b = t.channel.call("f", undefined, undefined, undefined, sink(log))
     t.send({ kind: "result", id: b, value: "B" })
     t.send({ kind: "error", id: a, type: "KeyError", message: "m", traceback: "" })
     await t.flush()
@@ -96,7 +98,7 @@ describe("channel", () => {
     t.handshake()
     const log: Array<string> = []
     await t.flush()
-    const id = t.channel.call({ name: "f", stream: true }, sink(log))
+    const id = t.channel.call("f", undefined, undefined, 8, sink(log))
     t.send({ kind: "chunk", id, value: 1 })
     t.send({ kind: "chunk", id, value: 2 })
     t.send({ kind: "end", id })
@@ -115,7 +117,7 @@ describe("channel", () => {
     t.handshake()
     await t.flush()
     const log: Array<string> = []
-    const id = t.channel.call({ name: "f" }, sink(log))
+    const id = t.channel.call("f", undefined, undefined, undefined, sink(log))
     for (const m of messages(id)) t.send(m)
     t.send({ kind: "log", level: "info", message: "after" })
     await t.flush()
@@ -142,8 +144,8 @@ describe("channel", () => {
     t.handshake()
     await t.flush()
     const log: Array<string> = []
-    const id = t.channel.call({ name: "f" }, sink(log))
-    const sid = t.channel.call({ name: "f", stream: true }, sink(log))
+    const id = t.channel.call("f", undefined, undefined, undefined, sink(log))
+    const sid = t.channel.call("f", undefined, undefined, 8, sink(log))
     t.channel.forget(id)
     t.channel.forget(sid)
     t.send({ kind: "result", id, value: 1 })
@@ -163,7 +165,7 @@ describe("channel", () => {
     const t = setup(jsonCodec)
     t.handshake()
     await t.flush()
-    expect(() => t.channel.call({ name: "f", args: { b: Buffer.from([1]) } }, sink([]))).toThrow(/bytes need the msgpack codec/)
+    expect(() => t.channel.call("f", { b: Buffer.from([1]) }, undefined, undefined, sink([]))).toThrow(/bytes need the msgpack codec/)
     expect(t.channel.pending).toBe(0)
     await t.flush()
     expect(t.sent.filter((m) => m["kind"] === "call")).toEqual([])
@@ -173,7 +175,7 @@ describe("channel", () => {
     const t = setup()
     t.handshake()
     await t.flush()
-    t.channel.call({ name: "f" }, sink([]))
+    t.channel.call("f", undefined, undefined, undefined, sink([]))
     expect(t.channel.close()).toHaveLength(1)
     expect(t.channel.pending).toBe(0)
   })

@@ -30,6 +30,19 @@ const startWorker = async (python: string): Promise<Worker> => {
   return actor
 }
 
+/** One call on a bare worker, as a promise. */
+const ask = (worker: Worker, name: string, args: Record<string, unknown>): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    worker.call(name, args, undefined, undefined, {
+      session: undefined,
+      result: resolve,
+      error: (m) => reject(worker.answerError(name, m)),
+      chunk: () => {},
+      end: () => resolve(undefined),
+      lost: reject
+    })
+  })
+
 const watch = (actor: Worker): Fiber.Fiber<HeartbeatEnd> => {
   const fiber = Effect.runFork(heartbeat(workerHeartbeat(actor), OPTIONS))
   fibers.push(fiber)
@@ -49,7 +62,7 @@ describe.each(INTERPRETERS)("heartbeat with $python ($codec)", ({ python }) => {
     const actor = await startWorker(python)
     const fiber = watch(actor)
     const pid = actor.pid!
-    const error = await actor.call("wedge", { n: 40 }).answer.catch((e: unknown) => e)
+    const error = await ask(actor, "wedge", { n: 40 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(WorkerCrashedError)
     const crash = error as WorkerCrashedError
     expect(crash).toMatchObject({ reason: "heartbeat", signal: "SIGKILL", workerId: "w1", pid })
@@ -65,9 +78,9 @@ describe.each(INTERPRETERS)("heartbeat with $python ($codec)", ({ python }) => {
     const actor = await startWorker(python)
     const fiber = watch(actor)
     // 1.5 s is 2.5 × (200 ms × 3): many heartbeats are answered by the reader thread meanwhile.
-    expect(await actor.call("nap", { ms: 1_500 }).answer).toBe(1_500)
+    expect(await ask(actor, "nap", { ms: 1_500 })).toBe(1_500)
     expect(actor.state).toBe("ready")
     expect(fiber.pollUnsafe()).toBeUndefined()
-    expect(await actor.call("add", { a: 1, b: 2 }).answer).toBe(3)
+    expect(await ask(actor, "add", { a: 1, b: 2 })).toBe(3)
   })
 })

@@ -30,7 +30,7 @@ it("every call settles exactly once while the busy worker is killed every 100 ms
   let kills = 0
   const killer = setInterval(() => {
     track()
-    const busy = pool.snapshot().workers.filter((w) => w.pid !== null && w.state === "busy")
+    const busy = pool.snapshot().workers.filter((w) => w.pid !== null && w.inFlight > 0)
     const victim = busy[Math.floor(Math.random() * busy.length)]
     if (victim?.pid) {
       try {

@@ -4,7 +4,8 @@ import { FIXTURES, pythonChildren } from "../helpers.ts"
 
 describe("close", () => {
   it("in-flight calls finish, queued ones get PoolClosedError, no process is left", async () => {
-    const pool = await createPool({ worker: { module: "pooled", cwd: FIXTURES }, size: 2 })
+    // prefetch 0: the three calls wait in the pool's queue (prefetched ones would be in flight, and finish).
+    const pool = await createPool({ worker: { module: "pooled", cwd: FIXTURES, prefetch: 0 }, size: 2 })
     const inFlight = Promise.allSettled([pool.call("span", { ms: 300 }), pool.call("span", { ms: 300 })])
     const queued = Promise.allSettled([pool.call("pid"), pool.call("pid"), pool.call("pid")])
     await expect.poll(() => pool.snapshot().queued).toBe(3)
@@ -22,7 +23,7 @@ describe("close", () => {
   it("close with timeoutMs 0 does not wait for a hung call", async () => {
     const pool = await createPool({ worker: { module: "pooled", cwd: FIXTURES }, size: 1, shutdown: { killAfterMs: 100 } })
     const hung = pool.call("hang", { ms: 60_000 }).catch((e: unknown) => e)
-    await expect.poll(() => pool.snapshot().workers[0]!.state).toBe("busy")
+    await expect.poll(() => pool.snapshot().workers[0]!.inFlight).toBe(1)
     await pool.close({ timeoutMs: 0 })
     expect(await hung).toMatchObject({ code: "WORKER_CRASHED" })
     expect(pythonChildren()).toEqual([])

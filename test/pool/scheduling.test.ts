@@ -76,7 +76,7 @@ describe("scheduling", () => {
   })
 
   it("reports exhaustion once per episode: queue non-empty and no idle worker", async () => {
-    const p = (pool = await createPool({ worker, size: 1 }))
+    const p = (pool = await createPool({ worker: { ...worker, prefetch: 0 }, size: 1 }))
     const exhausted: Array<number> = []
     p.on("exhausted", (e) => exhausted.push(e.queued))
     await Promise.all([p.call("span", { ms: 50 }), p.call("pid"), p.call("pid")])

@@ -15,7 +15,7 @@ afterEach(async () => {
 const start = async (extra: Record<string, unknown> = {}): Promise<Pool> =>
   (pool = await createPool({ worker: { module: "store_worker", cwd: FIXTURES }, size: 4, ...extra }))
 
-const idlePids = (p: Pool): Array<number> => p.snapshot().workers.filter((w) => w.state === "ready").map((w) => w.pid!)
+const idlePids = (p: Pool): Array<number> => p.snapshot().workers.filter((w) => w.state === "ready" && w.inFlight === 0).map((w) => w.pid!)
 
 describe("programs: any worker runs any program, not only the one that created it", () => {
   it("a program created on one worker runs on another while the creator is busy", async () => {
@@ -25,7 +25,7 @@ describe("programs: any worker runs any program, not only the one that created i
     const created = (await p.call("create_program_here", { kind: "echo", spec: { greeting: "hi" } })) as { id: string; pid: number }
     // Keep the creator busy, so the run must go to one of the other three.
     const creatorBusy = p.call("slow", { ms: 2_000 })
-    await expect.poll(() => p.snapshot().workers.find((w) => w.pid === created.pid)?.state).toBe("busy")
+    await expect.poll(() => p.snapshot().workers.find((w) => w.pid === created.pid)?.inFlight).toBe(1)
     const ran = (await p.call("run_program", { program_id: created.id, input: 7 })) as { output: unknown; pid: number }
     expect(ran.pid).not.toBe(created.pid)
     expect(ran.output).toEqual({ spec: { greeting: "hi" }, input: 7 })
@@ -125,8 +125,8 @@ describe("affinity", () => {
     const first = (await s.call("whoami")) as number
     for (let i = 0; i < 10; i++) expect(await s.call("whoami")).toBe(first)
     const busy = p.call("slow", { ms: 800 })
-    await expect.poll(() => p.snapshot().workers.some((w) => w.state === "busy")).toBe(true)
-    const busyPid = p.snapshot().workers.find((w) => w.state === "busy")!.pid
+    await expect.poll(() => p.snapshot().workers.some((w) => w.inFlight > 0)).toBe(true)
+    const busyPid = p.snapshot().workers.find((w) => w.inFlight > 0)!.pid
     // Whichever worker the unrelated call took, the session is never kept waiting.
     const next = (await s.call("whoami")) as number
     expect(next).not.toBe(busyPid)
@@ -151,7 +151,7 @@ describe("affinity", () => {
     const s = p.session("patient", { affinity: "strict" })
     const own = (await s.call("whoami")) as number
     const long = s.call("slow", { ms: 1_500 })
-    await expect.poll(() => p.snapshot().workers.find((w) => w.pid === own)?.state).toBe("busy")
+    await expect.poll(() => p.snapshot().workers.find((w) => w.pid === own)?.inFlight).toBe(1)
     await expect(s.call("whoami")).rejects.toBeInstanceOf(CheckoutTimeoutError)
     expect(p.snapshot().workers.some((w) => w.pid !== own && w.state === "ready")).toBe(true)
     await long
@@ -163,7 +163,7 @@ describe("affinity", () => {
     const s = p.session("pinned2", { affinity: "strict" })
     const own = (await s.call("whoami")) as number
     const running = s.call("slow", { ms: 30_000 }).catch((e: unknown) => e)
-    await expect.poll(() => p.snapshot().workers.find((w) => w.pid === own)?.state).toBe("busy")
+    await expect.poll(() => p.snapshot().workers.find((w) => w.pid === own)?.inFlight).toBe(1)
     const queued = s.call("whoami").catch((e: unknown) => e)
     process.kill(own, "SIGKILL")
     expect(await queued).toBeInstanceOf(SessionAffinityError)

@@ -28,7 +28,7 @@ describe("stopping a worker that ignores SIGTERM", () => {
     const exits: Array<PoolEvents["worker"]> = []
     p.on("worker", (e) => void (e.type === "exit" && exits.push(e)))
     const stuck = p.call("stuck").catch((e: unknown) => e)
-    await expect.poll(() => p.snapshot().workers[0]!.state).toBe("busy")
+    await expect.poll(() => p.snapshot().workers[0]!.inFlight).toBe(1)
 
     const t0 = performance.now()
     await p.close()
@@ -53,7 +53,7 @@ describe("stopping a worker that ignores SIGTERM", () => {
     })
     const pids = p.snapshot().workers.map((w) => w.pid!)
     const stuck = [p.call("stuck").catch((e: unknown) => e), p.call("stuck").catch((e: unknown) => e)]
-    await expect.poll(() => p.snapshot().workers.map((w) => w.state)).toEqual(["busy", "busy"])
+    await expect.poll(() => p.snapshot().workers.map((w) => w.inFlight)).toEqual([1, 1])
 
     const t0 = performance.now()
     await p.close({ timeoutMs: GRACE_MS })

@@ -17,8 +17,8 @@ afterEach(async () => {
 })
 
 const busyPid = async (p: Pool): Promise<number> => {
-  await expect.poll(() => p.snapshot().workers.some((w) => w.state === "busy")).toBe(true)
-  return p.snapshot().workers.find((w) => w.state === "busy")!.pid!
+  await expect.poll(() => p.snapshot().workers.some((w) => w.inFlight > 0)).toBe(true)
+  return p.snapshot().workers.find((w) => w.inFlight > 0)!.pid!
 }
 
 const allReady = (p: Pool, n: number): boolean =>
@@ -59,8 +59,23 @@ describe("crash recovery", () => {
     expect(await call).toBeInstanceOf(WorkerCrashedError)
   })
 
-  it("queued calls stay queued and are served by the replacement", async () => {
+  it("queued and prefetched calls are served by the replacement; only the started one fails", async () => {
     const p = (pool = await createPool({ worker: { module: "pooled", cwd: FIXTURES }, size: 1 }))
+    const first = p.call("hang", { ms: 30_000 }).catch((e: unknown) => e)
+    const pid = await busyPid(p)
+    const waiting = [p.call("pid"), p.call("pid"), p.call("pid")]
+    // Two sit in Python behind the hung call (prefetch 2), one in the pool's queue.
+    expect(p.snapshot()).toMatchObject({ queued: 1, workers: [{ inFlight: 3 }] })
+    process.kill(pid, "SIGKILL")
+    expect(await first).toBeInstanceOf(WorkerCrashedError)
+    // Python never started the prefetched ones: they run once, on the replacement, in order.
+    const pids = await Promise.all(waiting)
+    expect(new Set(pids).size).toBe(1)
+    expect(pids[0]).not.toBe(pid)
+  })
+
+  it("prefetch 0: calls wait in the pool's queue and go to the replacement", async () => {
+    const p = (pool = await createPool({ worker: { module: "pooled", cwd: FIXTURES, prefetch: 0 }, size: 1 }))
     const first = p.call("hang", { ms: 30_000 }).catch((e: unknown) => e)
     const pid = await busyPid(p)
     const queued = [p.call("pid"), p.call("pid"), p.call("pid")]

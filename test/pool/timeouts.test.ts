@@ -11,8 +11,9 @@ afterEach(async () => {
   await pool?.close({ timeoutMs: 0 })
   pool = undefined
 })
+// prefetch 0: these tests are about calls waiting in the pool's queue for one busy worker.
 const start = async (extra: Record<string, unknown> = {}): Promise<Pool> =>
-  (pool = await createPool({ worker: { module: "pooled", cwd: FIXTURES }, size: 1, ...extra }))
+  (pool = await createPool({ worker: { module: "pooled", cwd: FIXTURES, prefetch: 0 }, size: 1, ...extra }))
 
 const executions = (file: string): Array<string> => {
   try {
@@ -88,7 +89,7 @@ describe("limits and timeouts", () => {
     const pid = await p.call("pid")
     const controller = new AbortController()
     const call = p.call("polite", { ms: 10_000 }, { signal: controller.signal })
-    await expect.poll(() => p.snapshot().workers[0]!.state).toBe("busy")
+    await expect.poll(() => p.snapshot().workers[0]!.inFlight).toBe(1)
     controller.abort()
     await expect(call).rejects.toThrow(AbortError)
     await expect.poll(() => p.snapshot().workers[0]!.state).toBe("ready")
