@@ -27,7 +27,7 @@ import { invalid } from "./options.ts"
 import type { ResolvedOptions } from "./options.ts"
 import { Queue } from "./queue.ts"
 import { watchReady } from "./ready.ts"
-import { makeSession, openSession } from "./session.ts"
+import { makeSession, SessionTouches } from "./session.ts"
 import type { PoolSession, SessionOptions } from "./session.ts"
 import { snapshotOf } from "./snapshot.ts"
 import type { PoolSnapshot } from "./snapshot.ts"
@@ -71,6 +71,7 @@ export class Pool {
   readonly #createdAt = performance.now()
   readonly #store: SessionStore
   readonly #affinity = new Affinity()
+  readonly #touches: SessionTouches
   #capacity!: Capacity
   #closing: Promise<void> | null = null
   /** How jobs report their end on a worker (one object for all jobs). */
@@ -85,6 +86,7 @@ export class Pool {
     this.#o = parts.options
     this.#slots = parts.slots
     this.#store = parts.store
+    this.#touches = new SessionTouches(parts.store)
     for (const [name, listener] of Object.entries(this.#o.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
     const { ready, onChange } = watchReady(this.#events, this.#createdAt)
     this.ready = ready
@@ -108,8 +110,9 @@ export class Pool {
   call(name: string, args?: CallArgs, options: CallOptions = {}): Promise<unknown> {
     // A non-string session is an InvalidOptionError from #submit, not a store lookup; a closed
     // pool must not touch (or create) sessions in a store it may not even own any more.
-    if (typeof options?.session !== "string" || !this.#open()) return new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject))
-    return openSession(this.#store, options.session).then(() => new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject)))
+    const session = options?.session
+    if (typeof session !== "string" || !this.#open() || this.#touches.fresh(session)) return new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject))
+    return this.#touches.open(session).then(() => new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject)))
   }
 
   /**
@@ -129,6 +132,7 @@ export class Pool {
       stream: (name, args, o) => this.stream(name, args, o),
       closeSession: async (sessionId) => {
         this.#affinity.forget(sessionId)
+        this.#touches.forget(sessionId)
         await this.#store.closeSession(sessionId)
       }
     }, id, options)
@@ -148,8 +152,8 @@ export class Pool {
     if (!Number.isInteger(window) || window < 1) return failingIterator(invalid("options.window", window, "an integer from 1"))
     const session = options.session
     return openStream(window, (hooks, signal, resolve, reject) => {
-      if (typeof session !== "string" || !this.#open()) return this.#submit(name, args, { ...options, signal }, hooks, resolve, reject)
-      void openSession(this.#store, session).then(() => this.#submit(name, args, { ...options, signal }, hooks, resolve, reject), reject)
+      if (typeof session !== "string" || !this.#open() || this.#touches.fresh(session)) return this.#submit(name, args, { ...options, signal }, hooks, resolve, reject)
+      void this.#touches.open(session).then(() => this.#submit(name, args, { ...options, signal }, hooks, resolve, reject), reject)
     }, options.signal)
   }
 

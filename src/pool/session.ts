@@ -40,17 +40,54 @@ export const makeSession = (host: SessionHost, id: string, options: SessionOptio
   return new PoolSession(host, id, affinity)
 }
 
+/** Most sessions whose last touch is remembered; the least recently used is forgotten first. */
+const MAX_REMEMBERED = 100_000
+
 /**
- * Before a session's call: a live session is touched (its TTL starts again), an unknown one
- * is created, an expired one rejects with `SessionExpiredError`.
+ * Before a session's call: a live session is touched (its TTL starts again), an unknown one is
+ * created, an expired one rejects with `SessionExpiredError`. The store is asked at most once per
+ * tenth of the session's TTL (on the store's own clock): a session touched that recently cannot
+ * have expired (only been closed, which `forget` records), so the calls in between go straight to
+ * a worker; a busy session still never lapses, and an idle one expires between 0.9 and 1 TTL
+ * after its last call.
  * @internal
  */
-export const openSession = async (store: SessionStore, id: string): Promise<void> => {
-  try {
-    await store.touchSession(id)
-  } catch (error) {
-    if (!(error instanceof SessionNotFoundError)) throw error
-    await store.createSession(id)
+export class SessionTouches {
+  readonly #store: SessionStore
+  readonly #now: () => number
+  /** Session id → the store time after which the next call touches the store again. */
+  readonly #next = new Map<string, number>()
+
+  constructor(store: SessionStore) {
+    this.#store = store
+    this.#now = store.now ?? Date.now
+  }
+
+  /** True when `id` needs no store round trip now. */
+  fresh(id: string): boolean {
+    const next = this.#next.get(id)
+    return next !== undefined && this.#now() < next
+  }
+
+  /** Touches (or creates) session `id` in the store, and remembers when to do it again. */
+  async open(id: string): Promise<void> {
+    const touchedAt = this.#now()
+    let ttlMs: number
+    try {
+      ttlMs = (await this.#store.touchSession(id)).ttlMs
+    } catch (error) {
+      this.#next.delete(id)
+      if (!(error instanceof SessionNotFoundError)) throw error
+      ttlMs = (await this.#store.createSession(id)).ttlMs
+    }
+    this.#next.delete(id)
+    this.#next.set(id, touchedAt + ttlMs / 10)
+    if (this.#next.size > MAX_REMEMBERED) this.#next.delete(this.#next.keys().next().value!)
+  }
+
+  /** The session was closed: its next call asks the store. */
+  forget(id: string): void {
+    this.#next.delete(id)
   }
 }
 

@@ -114,6 +114,7 @@ export const makeStore = (backend: Backend, options: ResolvedStoreOptions): Sess
     touchSession: (id: string) =>
       run(async (): Promise<SessionInfo> => unwrap(checkSessionId(id), await backend.touch(id, clock()))),
     getSession: (id: string) => run(async () => backend.info(checkSessionId(id), clock())),
+    now: clock,
     closeSession: (id: string) => run(async () => backend.drop(checkSessionId(id))),
     sweep,
     close: async () => {

@@ -115,4 +115,6 @@ export interface SessionStore {
   sweep(): Promise<number>
   /** Stops the background sweep and releases the backend; later calls reject with `StoreClosedError`. */
   close(): Promise<void>
+  /** The store's clock (ms), which every TTL is measured on. Optional for stores of your own (default `Date.now`). */
+  readonly now?: () => number
 }

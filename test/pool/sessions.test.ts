@@ -96,6 +96,29 @@ describe("isolation", () => {
 })
 
 describe("TTL", () => {
+  it("session calls touch the store at most once per tenth of the TTL (on the store's clock)", async () => {
+    let now = 1_000_000
+    const store = memoryStore({ clock: () => now, defaultTtlMs: 60_000, sweepIntervalMs: 0 })
+    let touches = 0
+    const touch = store.touchSession.bind(store)
+    const counted = { ...store, touchSession: (id: string) => (touches++, touch(id)) }
+    const p = await start({ size: 1, store: counted })
+    const s = p.session("busy")
+    for (let i = 0; i < 20; i++) await s.call("whoami")
+    expect(touches).toBe(1) // the first call (it also created the session)
+    now += 5_999
+    await s.call("whoami")
+    expect(touches).toBe(1)
+    now += 1
+    await s.call("whoami")
+    expect(touches).toBe(2)
+    // Closing forgets: the next call asks the store again (and creates the session anew).
+    await s.close()
+    await p.session("busy").call("whoami")
+    expect(touches).toBe(3)
+    await store.close()
+  })
+
   it("with a fake clock a session expires exactly at its TTL: keys gone, next call SessionExpiredError", async () => {
     let now = 1_000_000
     const store = memoryStore({ clock: () => now, defaultTtlMs: 60_000, sweepIntervalMs: 0 })
