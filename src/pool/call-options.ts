@@ -2,10 +2,14 @@
 import { invalid, invalidTimerMs } from "../options/kit.ts"
 import type { CallOptions } from "./job.ts"
 
+/** @internal the options of a call given none: shared, so such a call allocates none and checks none. */
+export const NO_OPTIONS: CallOptions = Object.freeze({})
+
 /** @internal the first problem with a call's name, arguments or options, as an `InvalidOptionError`. */
 export const validateCall = (name: unknown, args: unknown, options: CallOptions): Error | undefined => {
   if (typeof name !== "string" || name.length === 0) return invalid("name", name, "a non-empty string")
   if (args !== undefined && (typeof args !== "object" || args === null)) return invalid("args", args, "an object (keyword arguments) or an array (positional)")
+  if (options === NO_OPTIONS) return undefined
   if (typeof options !== "object" || options === null) return invalid("options", options, "an object")
   if (options.session !== undefined && typeof options.session !== "string") return invalid("options.session", options.session, "a string")
   if (options.timeoutMs !== undefined) {

@@ -15,7 +15,7 @@ import type { CallArgs } from "../protocol/index.ts"
 import type { SessionStore } from "../store/index.ts"
 import type { SupervisorEscalation } from "../supervisors/supervisor.ts"
 import { Affinity, affinityError } from "./affinity.ts"
-import { validateCall } from "./call-options.ts"
+import { NO_OPTIONS, validateCall } from "./call-options.ts"
 import { abortError, armDeadlines, enqueueWithDeadline } from "./deadlines.ts"
 import type { Capacity } from "./capacity.ts"
 import { Emitter } from "./events.ts"
@@ -107,7 +107,7 @@ export class Pool {
    * await pool.call("add", { a: 1, b: 2 }, { timeoutMs: 1_000 })
    * ```
    */
-  call(name: string, args?: CallArgs, options: CallOptions = {}): Promise<unknown> {
+  call(name: string, args?: CallArgs, options: CallOptions = NO_OPTIONS): Promise<unknown> {
     // A non-string session is an InvalidOptionError from #submit, not a store lookup; a closed
     // pool must not touch (or create) sessions in a store it may not even own any more.
     const session = options?.session
