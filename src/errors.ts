@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** Why a worker process ended, as the host saw it. */
 export type ExitReasonCode = "exit" | "signal" | "init_timeout" | "init_error" | "protocol" | "heartbeat" | "killed" | "spawn_failed"

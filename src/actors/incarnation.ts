@@ -5,12 +5,17 @@
  * exits), SIGTERM after the grace, SIGKILL after `killAfterMs`. Time comes from Effect's Clock, so
  * TestClock drives all of it.
  */
-import { Duration, Effect, Fiber, FiberSet, Semaphore } from "effect"
-import type { Scope } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
+import * as Semaphore from "effect/Semaphore"
+import type * as Scope from "effect/Scope"
 import type { ProtocolError, WorkerCrashedError } from "../errors.ts"
 import { isLive } from "../machines/worker.ts"
 import { heartbeat } from "../supervisors/heartbeat.ts"
-import type { HeartbeatOptions, HeartbeatTarget } from "../supervisors/heartbeat.ts"
+import type { HeartbeatTarget } from "../supervisors/heartbeat.ts"
+import type { HeartbeatOptions } from "../supervisors/heartbeat-options.ts"
 import type { Child, ExitReason } from "../supervisors/slot.ts"
 import { Worker } from "./worker.ts"
 import type { ExitReport, WorkerOptions } from "./worker.ts"

@@ -5,7 +5,7 @@
 import { fileURLToPath } from "node:url"
 import type { ChildProcess } from "node:child_process"
 import type { Readable, Writable } from "node:stream"
-import { execa } from "execa"
+import type { execa as Execa } from "execa"
 import { buildEnv } from "./env.ts"
 import type { InheritEnv } from "./env.ts"
 
@@ -48,6 +48,22 @@ export interface PythonProcess {
   kill(signal: NodeJS.Signals): boolean
 }
 
+// execa is loaded when the first pool is built, not when pyvisor is imported (~120 ms of imports).
+let execa: typeof Execa | undefined
+
+/**
+ * Loads the process launcher; `spawnPython` needs it. Pools call it while they start.
+ *
+ * @example
+ * ```ts
+ * await loadSpawner()
+ * const proc = spawnPython({ module: "my_workers" })
+ * ```
+ */
+export const loadSpawner = async (): Promise<void> => {
+  execa ??= (await import("execa")).execa
+}
+
 /** A process just started: its spawn error (ENOENT…) arrives instead of its 'spawn' event. */
 export type SpawnedProcess = PythonProcess & { readonly spawnError: Promise<Error | null> }
 
@@ -80,6 +96,7 @@ export const workerArgs = (spec: ProcessSpec): Array<string> => {
  * ```
  */
 export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
+  if (execa === undefined) throw new Error("pyvisor: loadSpawner() must complete before spawnPython")
   const subprocess = execa(spec.python ?? "python3", workerArgs(spec), {
     cwd: spec.cwd ?? process.cwd(),
     env: buildEnv(process.env, spec.inheritEnv ?? "allowlist", spec.env ?? {}, RUNTIME_PATH),

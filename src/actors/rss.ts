@@ -6,7 +6,6 @@
  */
 import { existsSync } from "node:fs"
 import { readFile } from "node:fs/promises"
-import { execa } from "execa"
 
 const KIB = 1024
 /** `ps` normally answers in milliseconds; the bound only keeps a wedged `ps` from stalling the poller. */
@@ -34,6 +33,8 @@ const errorCode = (error: unknown): unknown =>
 export const readRssBytesPs = async (pid: number): Promise<number | null> => {
   checkPid(pid)
   // LC_ALL=C: the number must not be printed with locale digit grouping.
+  // Loaded here: only systems without /proc need it, and pyvisor's import should not pay for it.
+  const { execa } = await import("execa")
   const result = await execa("ps", ["-o", "rss=", "-p", String(pid)], {
     reject: false, timeout: PS_TIMEOUT_MS, env: { LC_ALL: "C" }, stdin: "ignore"
   })

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Effect, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import type { CallOptions } from "../pool/job.ts"
 import { isCallError } from "./errors.ts"
 import type { CallError } from "./errors.ts"

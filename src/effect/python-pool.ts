@@ -6,8 +6,11 @@
  *
  * @module
  */
-import { Context, Effect, Layer, Stream } from "effect"
-import type { Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import type * as Scope from "effect/Scope"
 import type { InvalidOptionError } from "../errors.ts"
 import type { CallOptions } from "../pool/job.ts"
 import { makePool } from "../pool/make.ts"

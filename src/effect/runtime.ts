@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ManagedRuntime } from "effect"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { PoolOptions } from "../pool/options.ts"
 import type { StartError } from "./errors.ts"
 import { PythonPool } from "./python-pool.ts"

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { Effect } from "effect"
-import type { Scope, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import { InvalidOptionError } from "../errors.ts"
 import type { CallOptions } from "../pool/job.ts"
 import type { CallArgs } from "../protocol/index.ts"

@@ -4,8 +4,9 @@
  * of them is a supervisor operation, so restart intensity, backoff and escalation always apply;
  * nothing here spawns a process itself.
  */
-import { Effect } from "effect"
-import type { Fiber, Scope } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
 import type { Worker } from "../actors/worker.ts"
 import { readRssBytes } from "../actors/rss.ts"
 import { isServing } from "../machines/worker.ts"

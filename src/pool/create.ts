@@ -2,11 +2,13 @@
  * The Promise API's entry: a pool whose scope is the root of its own scope tree. `pool.close()`
  * closes that scope; nothing else keeps a runtime alive. The Effect API (`PythonPool.layer`)
  * builds the same pool in the layer's scope instead.
+ *
+ * The pool's machinery (Effect, the supervisors, execa) is loaded by the first `createPool`, not by
+ * `import "pyvisor"`: an application that imports pyvisor at start-up pays for it only when it
+ * makes a pool.
  */
-import { Effect, Scope } from "effect"
-import { makePoolIn } from "./make.ts"
-import type { PoolOptions } from "./options.ts"
 import type { Pool } from "./pool.ts"
+import type { PoolOptions } from "./options.ts"
 
 /**
  * Starts a pool. Eager pools resolve once every worker is ready; lazy ones at once. Rejects
@@ -18,5 +20,7 @@ import type { Pool } from "./pool.ts"
  * const pool = await createPool({ worker: { module: "my_workers", cwd: "./py" }, size: 4, overflow: 2 })
  * ```
  */
-export const createPool = (options: PoolOptions): Promise<Pool> =>
-  Effect.runPromise(Effect.flatMap(Scope.make(), (scope) => makePoolIn(options, scope)))
+export const createPool = async (options: PoolOptions): Promise<Pool> => {
+  const [Effect, Scope, { makePoolIn }] = await Promise.all([import("effect/Effect"), import("effect/Scope"), import("./make.ts")])
+  return Effect.runPromise(Effect.flatMap(Scope.make(), (scope) => makePoolIn(options, scope)))
+}

@@ -4,10 +4,15 @@
  * Closing the pool's scope (`pool.close()`, or the enclosing layer's release) stops everything in
  * order: no new calls, workers drained and stopped, the owned store closed.
  */
-import { Effect, Exit, FiberSet, Scope, Semaphore } from "effect"
-import type { Fiber } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import type * as Fiber from "effect/Fiber"
 import { incarnation } from "../actors/incarnation.ts"
 import type { StopPolicy } from "../actors/incarnation.ts"
+import { loadSpawner } from "../actors/python-process.ts"
 import type { InvalidOptionError, ProtocolError, WorkerCrashedError } from "../errors.ts"
 import { memoryStore } from "../store/index.ts"
 import { makeDynamic } from "../supervisors/dynamic.ts"
@@ -30,6 +35,7 @@ export type PoolStartError = InvalidOptionError | WorkerCrashedError | ProtocolE
 export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect.Effect<Pool, PoolStartError> =>
   Effect.gen(function*() {
     const o = yield* Effect.try({ try: () => resolveOptions(options), catch: (error) => error as InvalidOptionError })
+    yield* Effect.promise(loadSpawner)
     const services = yield* Effect.context<never>()
     const store = o.store ?? memoryStore()
     const slots = new Slots(o.size)

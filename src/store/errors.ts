@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import type { InvalidOptionError, SerializationError } from "../errors.ts"
 
 /**

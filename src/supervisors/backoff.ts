@@ -6,8 +6,8 @@
  * that stayed up at least `resetAfterMs` starts over from `initialMs`, so a worker crashing
  * once a day never accumulates a 5 s delay.
  *
- * The core is pure and takes the random number as an argument; {@link nextBackoffEffect} and
- * {@link backoffSchedule} read it from Effect's `Random` service so tests can pin it.
+ * Pure: the random number is an argument (`backoff-schedule.ts` draws it from Effect's `Random`
+ * service, so tests can pin it), and importing this module loads no Effect code.
  *
  * @example
  * ```ts
@@ -16,7 +16,6 @@
  * ```
  * @module
  */
-import { Duration, Effect, Random, Schedule } from "effect"
 import { invalid, optionName, timerMs } from "../options/kit.ts"
 
 /** Backoff options; `factor`, `jitter` and `resetAfterMs` have defaults. */
@@ -134,47 +133,4 @@ export const nextBackoff = (
   // Rounded to whole ms: TestClock and logs deal in ms; capped again because jitter can overshoot.
   const delayMs = Math.max(0, Math.min(options.maxMs, Math.round(base + spread)))
   return { delayMs, state: { attempt: attempt + 1 } }
-}
-
-/**
- * {@link nextBackoff} with the random number taken from Effect's `Random` service.
- *
- * @example
- * ```ts
- * const { delayMs, state } = yield* nextBackoffEffect(INITIAL_BACKOFF, uptimeMs, options)
- * yield* Effect.sleep(delayMs)
- * ```
- */
-export const nextBackoffEffect = (
-  state: BackoffState,
-  uptimeMs: number,
-  options: ResolvedBackoff
-): Effect.Effect<{ readonly delayMs: number; readonly state: BackoffState }> =>
-  Effect.map(Random.next, (random) => nextBackoff(state, uptimeMs, random, options))
-
-/**
- * The same policy as a `Schedule` for `Effect.retry` / `Effect.repeat`. Uptime is the time
- * between the previous retry (after its delay) and this failure, so a run that lasted
- * `resetAfterMs` resets the series. Never stops on its own: bound it with `Schedule.upTo`
- * or pair it with restart intensity. Outputs the chosen delay.
- *
- * @example
- * ```ts
- * const supervised = runWorker.pipe(Effect.retry(backoffSchedule(DEFAULT_BACKOFF)))
- * ```
- */
-export const backoffSchedule = (options: BackoffOptions): Schedule.Schedule<Duration.Duration> => {
-  const resolved = resolveBackoff(options)
-  return Schedule.fromStep(Effect.sync(() => {
-    let state = INITIAL_BACKOFF
-    let resumedAt: number | undefined
-    return (now: number, _input: unknown) =>
-      Effect.map(Random.next, (random): [Duration.Duration, Duration.Duration] => {
-        const next = nextBackoff(state, resumedAt === undefined ? 0 : now - resumedAt, random, resolved)
-        state = next.state
-        resumedAt = now + next.delayMs
-        const delay = Duration.millis(next.delayMs)
-        return [delay, delay]
-      })
-  }))
 }

@@ -21,11 +21,17 @@
  * ```
  * @module
  */
-import { Cause, Clock, Deferred, Effect, FiberMap, Queue } from "effect"
-import type { Scope } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import { DEFAULT_BACKOFF, resolveBackoff } from "./backoff.ts"
 import type { BackoffOptions } from "./backoff.ts"
-import { DEFAULT_INTENSITY, makeIntensity } from "./intensity.ts"
+import { DEFAULT_INTENSITY } from "./intensity.ts"
+import { makeIntensity } from "./intensity-tracker.ts"
 import type { IntensityOptions } from "./intensity.ts"
 import { SupervisorEscalation, shouldRestart } from "./supervisor.ts"
 import { newSlot, restartDelay, slotOps, startFailure } from "./slot.ts"

@@ -2,8 +2,8 @@
  * Restart intensity, as in OTP: at most `maxRestarts` restarts within any sliding window of
  * `withinMs`. With max N in T, the N+1-th restart inside T means the supervisor gives up.
  *
- * The core is pure (timestamps in, verdict out) so it can be property-tested without a
- * runtime; {@link makeIntensity} wraps it with Effect's `Clock` so `TestClock` drives it.
+ * Pure (timestamps in, verdict out) so it can be property-tested without a runtime;
+ * `intensity-tracker.ts` wraps it with Effect's `Clock` so `TestClock` drives it.
  *
  * @example
  * ```ts
@@ -13,7 +13,6 @@
  * ```
  * @module
  */
-import { Clock, Effect, Ref } from "effect"
 import { invalid } from "../options/kit.ts"
 
 /** How many restarts a supervisor tolerates, and over how long. */
@@ -81,34 +80,4 @@ export const recordRestart = (restarts: ReadonlyArray<number>, now: number, opti
   // Newest first, so the kept ones are a prefix; older entries can never come back into the window.
   const kept = [now, ...restarts.filter((t) => t >= threshold)]
   return { exceeded: kept.length > options.maxRestarts, restarts: kept }
-}
-
-/** A stateful restart-intensity tracker reading time from `Clock`. */
-export interface Intensity {
-  /** Records a restart now; `exceeded` is true when the supervisor must escalate. */
-  readonly record: Effect.Effect<RestartVerdict>
-  /** Restarts currently inside the window (newest first), without recording one. */
-  readonly current: Effect.Effect<ReadonlyArray<number>>
-}
-
-/**
- * Makes an {@link Intensity} tracker. Validates eagerly (throws `InvalidOptionError`).
- *
- * @example
- * ```ts
- * const intensity = yield* makeIntensity({ maxRestarts: 10, withinMs: 60_000 })
- * const { exceeded } = yield* intensity.record
- * ```
- */
-export const makeIntensity = (options: IntensityOptions): Effect.Effect<Intensity> => {
-  const checked = validateIntensity(options)
-  return Effect.map(Ref.make<ReadonlyArray<number>>([]), (ref) => ({
-    record: Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Ref.modify(ref, (restarts) => {
-        const verdict = recordRestart(restarts, now, checked)
-        return [verdict, verdict.restarts] as const
-      })),
-    current: Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.map(Ref.get(ref), (restarts) => restarts.filter((t) => t >= now - checked.withinMs)))
-  }))
 }

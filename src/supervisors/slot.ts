@@ -4,8 +4,16 @@
  * and stop, lets the controller ignore exits of incarnations it already replaced or stopped.
  * @internal
  */
-import { Cause, Clock, Effect, Exit, FiberMap, Option, Queue, Scope } from "effect"
-import { INITIAL_BACKOFF, nextBackoffEffect } from "./backoff.ts"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberMap from "effect/FiberMap"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Scope from "effect/Scope"
+import { INITIAL_BACKOFF } from "./backoff.ts"
+import { nextBackoffEffect } from "./backoff-schedule.ts"
 import type { BackoffState, ResolvedBackoff } from "./backoff.ts"
 
 /** How a child ended. `normal: true` is a clean, intended exit (OTP's `normal`/`shutdown`). */

@@ -17,11 +17,17 @@
  * ```
  * @module
  */
-import { Clock, Data, Effect, Fiber, FiberMap, Queue } from "effect"
-import type { Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberMap from "effect/FiberMap"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import { DEFAULT_BACKOFF, resolveBackoff } from "./backoff.ts"
 import type { BackoffOptions } from "./backoff.ts"
-import { DEFAULT_INTENSITY, makeIntensity } from "./intensity.ts"
+import { DEFAULT_INTENSITY } from "./intensity.ts"
+import { makeIntensity } from "./intensity-tracker.ts"
 import type { IntensityOptions } from "./intensity.ts"
 import { newSlot, restartDelay, slotOps } from "./slot.ts"
 import type { Child, ExitEvent, ExitReason, RestartType, Slot } from "./slot.ts"

@@ -2,8 +2,9 @@
 // and gets the worker killed; a handler sleeping in Python (GIL released) keeps answering.
 // Real clock, small intervals, generous margins; only "killed" / "not killed" is asserted.
 import { Effect, Fiber } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
+import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { workerHeartbeat } from "../../src/actors/incarnation.ts"
+import { loadSpawner } from "../../src/actors/python-process.ts"
 import { Worker } from "../../src/actors/worker.ts"
 import { WorkerCrashedError } from "../../src/errors.ts"
 import { after } from "../../src/pool/timers.ts"
@@ -12,6 +13,7 @@ import type { HeartbeatEnd } from "../../src/supervisors/heartbeat.ts"
 import { FIXTURES, INTERPRETERS, isAlive } from "../helpers.ts"
 
 const OPTIONS = { intervalMs: 200, misses: 3 }
+beforeAll(loadSpawner)
 
 const actors: Array<Worker> = []
 const fibers: Array<Fiber.Fiber<HeartbeatEnd>> = []

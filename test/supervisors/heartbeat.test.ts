@@ -4,8 +4,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { InvalidOptionError } from "../../src/errors.ts"
-import { DEFAULT_HEARTBEAT, heartbeat, resolveHeartbeat, validateHeartbeat } from "../../src/supervisors/heartbeat.ts"
-import type { HeartbeatOptions } from "../../src/supervisors/heartbeat.ts"
+import { heartbeat } from "../../src/supervisors/heartbeat.ts"
+import { DEFAULT_HEARTBEAT, resolveHeartbeat, validateHeartbeat } from "../../src/supervisors/heartbeat-options.ts"
+import type { HeartbeatOptions } from "../../src/supervisors/heartbeat-options.ts"
 
 type Answer = "pong" | "silent" | "gone"
 

@@ -3,7 +3,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { InvalidOptionError } from "../../src/errors.ts"
-import { makeIntensity, recordRestart, validateIntensity } from "../../src/supervisors/intensity.ts"
+import { recordRestart, validateIntensity } from "../../src/supervisors/intensity.ts"
+import { makeIntensity } from "../../src/supervisors/intensity-tracker.ts"
 import type { IntensityOptions } from "../../src/supervisors/intensity.ts"
 
 /** Feeds restart timestamps through the pure core; returns the index of the first one that exceeded, or -1. */
