@@ -8,6 +8,8 @@ import os
 import struct
 import threading
 
+from .values import JsonValues, MsgpackValues, NeedsWalk
+
 PROTOCOL_VERSION = 1
 DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
 
@@ -21,23 +23,24 @@ class ProtocolViolation(Exception):
 
 
 class UnserializableError(TypeError):
-    """A value the negotiated codec cannot carry (bytes/NaN in JSON, arbitrary objects, huge ints)."""
+    """A value the codecs cannot carry (arbitrary objects, ints beyond 64 bits, tuple keys, lone surrogates...)."""
 
     pyvisor_type = "pyvisor.Unserializable"
 
 
 # --- codecs -------------------------------------------------------------------------------------
 
-def _json_functions():
+def _json_functions(default):
     """Encoder/decoder entry points without json.dumps/loads' per-call setup (about 2x faster).
 
     Same C encoder json.dumps uses, with the protocol's settings: compact separators, UTF-8 kept,
-    NaN/Infinity refused. Without the C accelerators, fall back to the public classes.
+    NaN/Infinity refused (they travel tagged), `default` for other types. Without the C
+    accelerators, fall back to the public classes.
     """
     import json.encoder as je  # noqa: PLC0415
     import json.scanner as js  # noqa: PLC0415
 
-    encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=default)
     decoder = json.JSONDecoder()
     if je.c_make_encoder is None:
         encode = encoder.encode
@@ -64,42 +67,70 @@ def _json_functions():
 
 
 class JsonCodec:
-    """Compact UTF-8 JSON, byte-identical to JSON.stringify for the values both sides share."""
+    """Compact UTF-8 JSON, byte-identical to the host's for the values both sides share.
+
+    Values JSON lacks travel as tagged objects (values.JsonValues). Encoding tries the C encoder
+    first; only a value holding something to tag, or text that may (a 16-digit integer, a
+    `"__pyvisor__":` key), goes through the Python walk. Decoding uses an object_hook only when
+    the text holds a tag.
+    """
 
     name = "json"
-    _encode, _decode = _json_functions()
+    _values = JsonValues()
+    _encode, _decode = _json_functions(JsonValues.default)
+    _decode_tagged = json.JSONDecoder(object_hook=JsonValues.untag).decode
 
-    def encode(self, obj, _enc=_encode):
+    def encode(self, obj, _enc=_encode, _suspect=JsonValues.suspect):
         try:
-            return _enc(obj).encode("utf-8")
-        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            raise UnserializableError(str(exc)) from None
+            try:
+                text = _enc(obj)
+                if _suspect(text):
+                    text = _enc(self._values.ready(obj))
+            except (NeedsWalk, ValueError):  # something to tag, or a NaN
+                text = _enc(self._values.ready(obj))
+            return text.encode("utf-8")
+        # TypeError includes values.Refused; ValueError, UnicodeEncodeError (a lone surrogate).
+        except (TypeError, ValueError, OverflowError, RecursionError, NeedsWalk) as exc:
+            raise UnserializableError(str(exc) or type(exc).__name__) from None
 
     def decode(self, payload, _dec=_decode):
         # Decode UTF-8 ourselves: json.loads(bytes) would also accept UTF-16/32, which the protocol forbids.
-        return _dec(payload.decode("utf-8"))
+        text = payload.decode("utf-8")
+        if '"__pyvisor__":' in text:
+            return self._decode_tagged(text)
+        return _dec(text)
 
 
 class MsgpackCodec:
-    """MessagePack 2.0 (str vs bin), the same settings the host's msgpackr uses with records off."""
+    """MessagePack 2.0 (str vs bin); the host writes and reads the same forms (docs/protocol.md)."""
 
     name = "msgpack"
     _KEEP_PACKER_BELOW = 1 << 20  # a packer keeps its buffer: drop it after a message this big
 
     def __init__(self, msgpack):
-        self._Packer = msgpack.Packer
+        self._msgpack = msgpack
+        self._values = MsgpackValues(self._pack_inner, self._unpack_inner, msgpack.ExtType)
         self._unpackb = msgpack.unpackb
         # One reusable Packer per thread (packb builds a new one per message, about 2x slower).
         self._local = threading.local()
+
+    def _packer(self):
+        return self._msgpack.Packer(use_bin_type=True, datetime=True, default=self._values.default)
+
+    def _pack_inner(self, value):
+        return self._packer().pack(value)
+
+    def _unpack_inner(self, data):
+        return self._unpackb(data, raw=False, timestamp=3, ext_hook=self._values.ext_hook)
 
     def encode(self, obj):
         local = self._local
         try:
             packer = local.packer
         except AttributeError:
-            packer = local.packer = self._Packer(use_bin_type=True)
+            packer = local.packer = self._packer()
         try:
-            data = packer.pack(obj)  # autoreset: returns bytes and empties the buffer, also on error
+            data = packer.pack(self._values.ready(obj))  # autoreset: returns bytes and empties the buffer, also on error
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise UnserializableError(str(exc)) from None
         if len(data) >= self._KEEP_PACKER_BELOW:
@@ -107,14 +138,16 @@ class MsgpackCodec:
         return data
 
     def decode(self, payload):
-        return self._unpackb(payload, raw=False)
+        return self._unpackb(payload, raw=False, timestamp=3, ext_hook=self._values.ext_hook)
 
 
 def load_msgpack():
-    """The msgpack module, or None: it is optional and JSON always works."""
+    """The msgpack module (1.0 or later: timestamps as datetime), or None: it is optional and JSON always works."""
     try:
         import msgpack  # noqa: PLC0415 (optional dependency)
     except ImportError:
+        return None
+    if getattr(msgpack, "version", (0,)) < (1, 0):
         return None
     return msgpack
 

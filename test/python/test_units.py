@@ -3,6 +3,7 @@ import functools
 import os
 import struct
 import unittest
+from unittest import mock
 
 import harness  # noqa: F401 (puts python/ on sys.path)
 
@@ -81,9 +82,22 @@ class ErrorTypeTest(unittest.TestCase):
 class CodecTest(unittest.TestCase):
     def test_json_rejects_what_it_cannot_carry(self):
         codec = JsonCodec()
-        for value in (b"x", float("nan"), float("inf"), object(), "\udc80"):
+        for value in (object(), "\udc80", {(1, 2): "a"}, {b"k": 1}, 2 ** 64, -(2 ** 63) - 1):
             with self.subTest(value=value), self.assertRaises(UnserializableError):
                 codec.encode({"value": value})
+
+    def test_json_carries_bytes_nan_and_big_ints_as_tags(self):
+        codec = JsonCodec()
+        self.assertEqual(codec.encode({"b": b"\x00\x01\xfe"}), b'{"b":{"__pyvisor__":["bytes","AAH+"]}}')
+        self.assertEqual(codec.encode([float("nan"), float("-inf")]),
+                         b'[{"__pyvisor__":["float","NaN"]},{"__pyvisor__":["float","-Infinity"]}]')
+        self.assertEqual(codec.encode([2 ** 53, 2 ** 53 + 1]), b'[9007199254740992,{"__pyvisor__":["int","9007199254740993"]}]')
+        # A dict of the user's with the tag key is wrapped, so it is never read as a tag.
+        self.assertEqual(codec.encode({"__pyvisor__": ["bytes", "AA=="]}),
+                         b'{"__pyvisor__":["object",["__pyvisor__",["bytes","AA=="]]]}')
+        for value in (b"x", float("nan"), 2 ** 63, {"__pyvisor__": 1, "x": [b""]}, "digits 1234567890123456789"):
+            with self.subTest(value=value):
+                self.assertEqual(codec.decode(codec.encode({"v": value})), {"v": value} if value == value else {"v": mock.ANY})
 
     def test_json_is_compact_utf8(self):
         self.assertEqual(JsonCodec().encode({"a": [1, "é"]}), '{"a":[1,"é"]}'.encode("utf-8"))

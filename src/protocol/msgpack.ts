@@ -1,0 +1,527 @@
+/**
+ * The msgpack codec: a writer of its own, decoding with msgpackr.
+ *
+ * The writer applies the value model of values.ts while it writes, in one pass: no walk before
+ * encoding, no copy of the arguments. It writes the shortest form of every header and integer (as
+ * Python's msgpack does), integers up to 64 bits as integers (msgpackr would write those beyond 32
+ * bits as float64), and refuses what Python could not decode (lone surrogates, Map keys that are
+ * not strings, invalid Dates…) before anything is sent. Frames are slices of one working buffer
+ * that only moves forward, so a frame handed out is never written over.
+ */
+import { addExtension, Unpackr } from "msgpackr"
+import {
+  along, classify, INT_LIMIT, INT_MIN, MAX_DEPTH, OBJECT_EXT, refuse, splitMs, TIMESTAMP_EXT, tooDeep, TYPED_EXT,
+  unserializable, checkBigInt
+} from "./values.ts"
+
+const INITIAL_BYTES = 64 * 1024
+// A buffer grown past this for one big message is dropped after it, not kept for small ones.
+const KEEP_BYTES = 4 * 1024 * 1024
+const TWO_32 = 4294967296
+const TWO_63 = 2 ** 63
+const BIG_INT64_MIN = -(2n ** 63n)
+const BIG_INT64_LIMIT = 2n ** 63n
+
+let buf = Buffer.allocUnsafeSlow(INITIAL_BYTES)
+let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+let end = buf.length
+let pos = 0
+let start = 0
+let busy = false
+
+const fresh = (size: number): void => {
+  buf = Buffer.allocUnsafeSlow(size)
+  view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  end = buf.length
+  pos = 0
+}
+
+// Moves the message written so far into a buffer with room for `need` more bytes.
+const grow = (need: number): void => {
+  const old = buf
+  const from = start
+  const used = pos - start
+  fresh(Math.max(INITIAL_BYTES, (used + need) * 2))
+  old.copy(buf, 0, from, from + used)
+  start = 0
+  pos = used
+}
+
+const writeNil = (): void => {
+  if (pos + 1 > end) grow(1)
+  buf[pos++] = 0xc0
+}
+
+const writeNumber = (value: number): void => {
+  if (pos + 9 > end) grow(9)
+  if (value >>> 0 === value) { // 0 … 2^32-1 (and -0)
+    if (value < 0x80) buf[pos++] = value
+    else if (value < 0x100) {
+      buf[pos++] = 0xcc
+      buf[pos++] = value
+    } else if (value < 0x10000) {
+      buf[pos++] = 0xcd
+      buf[pos++] = value >>> 8
+      buf[pos++] = value & 0xff
+    } else {
+      buf[pos++] = 0xce
+      view.setUint32(pos, value)
+      pos += 4
+    }
+  } else if (value >> 0 === value) { // -2^31 … -1
+    if (value >= -0x20) buf[pos++] = value & 0xff
+    else if (value >= -0x80) {
+      buf[pos++] = 0xd0
+      buf[pos++] = value & 0xff
+    } else if (value >= -0x8000) {
+      buf[pos++] = 0xd1
+      view.setInt16(pos, value)
+      pos += 2
+    } else {
+      buf[pos++] = 0xd2
+      view.setInt32(pos, value)
+      pos += 4
+    }
+  } else if (Number.isInteger(value) && value >= INT_MIN && value < INT_LIMIT) {
+    // Exact: both halves of an integral double below 2^64 are integers below 2^32.
+    const high = Math.floor(value / TWO_32)
+    buf[pos] = value < TWO_63 ? 0xd3 : 0xcf
+    view.setUint32(pos + 1, high >>> 0)
+    view.setUint32(pos + 5, value - high * TWO_32)
+    pos += 9
+  } else { // fractions, NaN, ±Infinity, integral numbers beyond 64 bits
+    buf[pos] = 0xcb
+    view.setFloat64(pos + 1, value)
+    pos += 9
+  }
+}
+
+const BIG_EXACT = 2n ** 53n
+
+// The same bytes as the equal number: shortest form, 64-bit ones beyond 2^53.
+const writeBigInt = (value: bigint): void => {
+  checkBigInt(value)
+  if (value <= BIG_EXACT && value >= -BIG_EXACT) return writeNumber(Number(value))
+  if (pos + 9 > end) grow(9)
+  if (value >= BIG_INT64_MIN && value < BIG_INT64_LIMIT) {
+    buf[pos] = 0xd3
+    view.setBigInt64(pos + 1, value)
+  } else {
+    buf[pos] = 0xcf
+    view.setBigUint64(pos + 1, value)
+  }
+  pos += 9
+}
+
+const loneSurrogate = (value: string): never => refuse(`a string with a lone surrogate (${JSON.stringify(value.slice(0, 40))})`)
+
+// Header of a str, bin or map/array of `length` written at `at`, `size` bytes long.
+const strHeader = (length: number): number => (length < 0x20 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5)
+
+const putStrHeader = (at: number, length: number, size: number): void => {
+  if (size === 1) buf[at] = 0xa0 | length
+  else if (size === 2) {
+    buf[at] = 0xd9
+    buf[at + 1] = length
+  } else if (size === 3) {
+    buf[at] = 0xda
+    view.setUint16(at + 1, length)
+  } else {
+    buf[at] = 0xdb
+    view.setUint32(at + 1, length)
+  }
+}
+
+const writeString = (value: string): void => {
+  const n = value.length
+  if (n < 64) {
+    // Short strings: UTF-8 by hand (cheaper than a call into C++), checking surrogates on the way.
+    if (pos + n * 3 + 2 > end) grow(n * 3 + 2)
+    let p = pos + 1
+    for (let i = 0; i < n; i++) {
+      let c = value.charCodeAt(i)
+      if (c < 0x80) buf[p++] = c
+      else if (c < 0x800) {
+        buf[p++] = 0xc0 | (c >> 6)
+        buf[p++] = 0x80 | (c & 0x3f)
+      } else if ((c & 0xf800) === 0xd800) {
+        const d = c < 0xdc00 && i + 1 < n ? value.charCodeAt(i + 1) : 0
+        if ((d & 0xfc00) !== 0xdc00) loneSurrogate(value)
+        i++
+        c = 0x10000 + ((c & 0x3ff) << 10) + (d & 0x3ff)
+        buf[p++] = 0xf0 | (c >> 18)
+        buf[p++] = 0x80 | ((c >> 12) & 0x3f)
+        buf[p++] = 0x80 | ((c >> 6) & 0x3f)
+        buf[p++] = 0x80 | (c & 0x3f)
+      } else {
+        buf[p++] = 0xe0 | (c >> 12)
+        buf[p++] = 0x80 | ((c >> 6) & 0x3f)
+        buf[p++] = 0x80 | (c & 0x3f)
+      }
+    }
+    const length = p - pos - 1
+    if (length < 0x20) {
+      buf[pos] = 0xa0 | length
+      pos = p
+    } else { // at most 189 bytes: str8, one more header byte
+      buf.copyWithin(pos + 2, pos + 1, p)
+      buf[pos] = 0xd9
+      buf[pos + 1] = length
+      pos = p + 1
+    }
+    return
+  }
+  if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) loneSurrogate(value)
+  let max = n * 3
+  if (pos + max + 5 > end) {
+    // Not room for the worst case: measure the string (cheap next to a new buffer).
+    max = Buffer.byteLength(value, "utf8")
+    if (pos + max + 5 > end) grow(max + 5)
+  }
+  const guess = max < 0x20 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5
+  const length = buf.write(value, pos + guess, "utf8")
+  const size = strHeader(length)
+  if (size !== guess) buf.copyWithin(pos + size, pos + guess, pos + guess + length)
+  putStrHeader(pos, length, size)
+  pos += size + length
+}
+
+const writeBin = (bytes: Uint8Array): void => {
+  const n = bytes.byteLength
+  if (pos + n + 5 > end) grow(n + 5)
+  if (n < 0x100) {
+    buf[pos++] = 0xc4
+    buf[pos++] = n
+  } else if (n < 0x10000) {
+    buf[pos++] = 0xc5
+    view.setUint16(pos, n)
+    pos += 2
+  } else {
+    buf[pos++] = 0xc6
+    view.setUint32(pos, n)
+    pos += 4
+  }
+  buf.set(bytes, pos)
+  pos += n
+}
+
+// Extension header for `length` data bytes, shortest form (fixext when the length allows, as Python).
+const extHeaderSize = (length: number): number =>
+  length === 1 || length === 2 || length === 4 || length === 8 || length === 16 ? 2 : length < 0x100 ? 3 : length < 0x10000 ? 4 : 6
+
+const putExtHeader = (at: number, length: number, type: number): void => {
+  switch (length) {
+    case 1: buf[at] = 0xd4; break
+    case 2: buf[at] = 0xd5; break
+    case 4: buf[at] = 0xd6; break
+    case 8: buf[at] = 0xd7; break
+    case 16: buf[at] = 0xd8; break
+    default:
+      if (length < 0x100) {
+        buf[at] = 0xc7
+        buf[at + 1] = length
+        buf[at + 2] = type & 0xff
+        return
+      }
+      if (length < 0x10000) {
+        buf[at] = 0xc8
+        view.setUint16(at + 1, length)
+        buf[at + 3] = type & 0xff
+        return
+      }
+      buf[at] = 0xc9
+      view.setUint32(at + 1, length)
+      buf[at + 5] = type & 0xff
+      return
+  }
+  buf[at + 1] = type & 0xff
+}
+
+const writeTyped = (code: number, bytes: Uint8Array): void => {
+  const length = bytes.byteLength + 1
+  const size = extHeaderSize(length)
+  if (pos + size + length > end) grow(size + length)
+  putExtHeader(pos, length, TYPED_EXT)
+  pos += size
+  buf[pos++] = code
+  buf.set(bytes, pos)
+  pos += bytes.byteLength
+}
+
+// The msgpack timestamp extension, in the form Python's msgpack writes for the same instant.
+const writeTimestamp = (ms: number): void => {
+  const { seconds, nanoseconds } = splitMs(ms)
+  if (pos + 15 > end) grow(15)
+  if (seconds >= 0 && seconds < 2 ** 34) {
+    if (nanoseconds === 0 && seconds < TWO_32) {
+      putExtHeader(pos, 4, TIMESTAMP_EXT)
+      view.setUint32(pos + 2, seconds)
+      pos += 6
+    } else {
+      putExtHeader(pos, 8, TIMESTAMP_EXT)
+      view.setUint32(pos + 2, nanoseconds * 4 + Math.floor(seconds / TWO_32))
+      view.setUint32(pos + 6, seconds >>> 0)
+      pos += 10
+    }
+  } else {
+    putExtHeader(pos, 12, TIMESTAMP_EXT)
+    view.setUint32(pos + 3, nanoseconds)
+    const high = Math.floor(seconds / TWO_32)
+    view.setInt32(pos + 7, high)
+    view.setUint32(pos + 11, seconds - high * TWO_32)
+    pos += 15
+  }
+}
+
+// Array and map headers: `count` items. For maps, written after the entries (undefined values
+// are skipped, so the count is known only then): the entries move when the header is not 1 byte.
+const writeArrayHeader = (count: number): void => {
+  if (pos + 5 > end) grow(5)
+  if (count < 0x10) buf[pos++] = 0x90 | count
+  else if (count < 0x10000) {
+    buf[pos++] = 0xdc
+    view.setUint16(pos, count)
+    pos += 2
+  } else {
+    buf[pos++] = 0xdd
+    view.setUint32(pos, count)
+    pos += 4
+  }
+}
+
+const closeMap = (at: number, count: number): void => {
+  if (count < 0x10) {
+    buf[at] = 0x80 | count
+    return
+  }
+  const extra = count < 0x10000 ? 2 : 4
+  if (pos + extra > end) {
+    const offset = at - start
+    grow(extra)
+    at = start + offset
+  }
+  buf.copyWithin(at + 1 + extra, at + 1, pos)
+  pos += extra
+  if (extra === 2) {
+    buf[at] = 0xde
+    view.setUint16(at + 1, count)
+  } else {
+    buf[at] = 0xdf
+    view.setUint32(at + 1, count)
+  }
+}
+
+// Thrown (and caught by the map writer) when a `__proto__` key turns up: the map is rewritten
+// as an OBJECT_EXT, which msgpackr reads back with the key intact (its maps rename it).
+const PROTO = "__proto__"
+class HasProto extends Error {}
+const hasProto = new HasProto()
+
+/** One value. `key` is its key or index in its parent, for toJSON. */
+const writeValue = (value: unknown, depth: number, key: string | number): void => {
+  switch (typeof value) {
+    case "string": return writeString(value)
+    case "number": return writeNumber(value)
+    case "boolean":
+      if (pos + 1 > end) grow(1)
+      buf[pos++] = value ? 0xc3 : 0xc2
+      return
+    case "object":
+      if (value === null) return writeNil()
+      return writeObject(value, depth, key)
+    case "undefined": return writeNil() // array items; object properties that are undefined are skipped
+    case "bigint": return writeBigInt(value)
+    default: return refuse(`a ${typeof value}`)
+  }
+}
+
+const writeObject = (value: object, depth: number, key: string | number): void => {
+  if (depth >= MAX_DEPTH) tooDeep()
+  if (Array.isArray(value)) return writeArray(value, depth)
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto === Object.prototype || proto === null) {
+    const toJSON = (value as { toJSON?: unknown }).toJSON
+    if (typeof toJSON === "function") return writeValue(toJSON.call(value, String(key)), depth, key)
+    return writePlain(value as Record<string, unknown>, depth)
+  }
+  if (value instanceof Uint8Array) return writeBin(value) // Buffer too: the common special case first
+  const special = classify(value, key)
+  switch (special.kind) {
+    case "bytes": return writeBin(special.bytes)
+    case "typed": return writeTyped(special.code, special.bytes)
+    case "date": return writeTimestamp(special.ms)
+    case "map": return writeMap(special.map, depth)
+    case "set": return writeItems(special.set, special.set.size, depth)
+    case "json": return writeValue(special.value, depth, key)
+    case "object": return writePlain(value as Record<string, unknown>, depth)
+  }
+}
+
+const writeArray = (value: ReadonlyArray<unknown>, depth: number): void => {
+  const n = value.length
+  writeArrayHeader(n)
+  for (let i = 0; i < n; i++) {
+    try {
+      writeValue(value[i], depth + 1, i)
+    } catch (error) {
+      throw along(error, i)
+    }
+  }
+}
+
+const writeItems = (items: Iterable<unknown>, count: number, depth: number): void => {
+  writeArrayHeader(count)
+  let i = 0
+  for (const item of items) {
+    try {
+      writeValue(item, depth + 1, i)
+    } catch (error) {
+      throw along(error, i)
+    }
+    i++
+  }
+}
+
+// Own enumerable string keys, as JSON.stringify takes them; undefined values are skipped.
+const writePlain = (value: Record<string, unknown>, depth: number): void => {
+  const offset = pos - start
+  try {
+    writeEntries(value, depth)
+  } catch (error) {
+    if (error !== hasProto) throw error
+    pos = start + offset
+    writeProtoObject(Object.entries(value), depth)
+  }
+}
+
+const writeEntries = (value: Record<string, unknown>, depth: number): void => {
+  if (pos + 1 > end) grow(1)
+  let at = pos++
+  const keys = Object.keys(value)
+  let count = 0
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!
+    const item = value[k]
+    if (item === undefined) continue
+    if (k === PROTO) throw hasProto
+    const before = start
+    try {
+      writeString(k)
+      writeValue(item, depth + 1, k)
+    } catch (error) {
+      throw along(error, k)
+    }
+    at += start - before // the buffer may have moved
+    count++
+  }
+  closeMap(at, count)
+}
+
+const writeMap = (map: Map<string, unknown>, depth: number): void => {
+  if (map.has(PROTO)) return writeProtoObject(map.entries(), depth)
+  if (pos + 1 > end) grow(1)
+  let at = pos++
+  let count = 0
+  for (const [k, item] of map) {
+    if (item === undefined) continue
+    const before = start
+    try {
+      writeString(k)
+      writeValue(item, depth + 1, k)
+    } catch (error) {
+      throw along(error, k)
+    }
+    at += start - before
+    count++
+  }
+  closeMap(at, count)
+}
+
+// OBJECT_EXT: the keys and values, flat, in one array inside the extension.
+const writeProtoObject = (entries: Iterable<[string, unknown]>, depth: number): void => {
+  const flat: Array<unknown> = []
+  for (const [k, item] of entries) if (item !== undefined) flat.push(k, item)
+  if (pos + 6 > end) grow(6)
+  const offset = pos - start
+  pos += 6 // the longest extension header; moved back below
+  writeArrayHeader(flat.length)
+  for (let i = 0; i < flat.length; i += 2) {
+    const k = flat[i] as string
+    try {
+      writeString(k)
+      writeValue(flat[i + 1], depth + 1, k)
+    } catch (error) {
+      throw along(error, k)
+    }
+  }
+  const at = start + offset
+  const length = pos - at - 6
+  const size = extHeaderSize(length)
+  buf.copyWithin(at + size, at + 6, pos)
+  pos -= 6 - size
+  putExtHeader(at, length, OBJECT_EXT)
+}
+
+/**
+ * Encodes one message, leaving `reserve` bytes free in front (for the frame header). Throws
+ * UnserializableError, having written nothing that will ever be sent.
+ */
+export const packMessage = (message: unknown, reserve: number): Buffer => {
+  if (busy) return packNested(message, reserve)
+  if (end - pos < 1024) fresh(INITIAL_BYTES)
+  busy = true
+  start = pos
+  pos += reserve
+  try {
+    if (message === undefined) refuse("undefined")
+    writeValue(message, 0, "")
+  } catch (error) {
+    pos = start
+    throw unserializable("msgpack", error)
+  } finally {
+    busy = false
+  }
+  const out = buf.subarray(start, pos)
+  if (buf.length > KEEP_BYTES) fresh(INITIAL_BYTES)
+  return out
+}
+
+// An encode from inside an encode (a toJSON that encodes): its own buffer, then the outer state back.
+const packNested = (message: unknown, reserve: number): Buffer => {
+  const saved = { buf, view, end, pos, start }
+  busy = false
+  fresh(INITIAL_BYTES)
+  try {
+    return packMessage(message, reserve)
+  } finally {
+    ({ buf, view, end, pos, start } = saved)
+    busy = true
+  }
+}
+
+// ── decoding ─────────────────────────────────────────────────────────────────
+
+const unpackr = new Unpackr({
+  useRecords: false,
+  mapsAsObjects: true,
+  // exact: number up to 2^53, bigint beyond ("auto" is supported at run time, missing from the typings)
+  int64AsType: "auto" as "number"
+})
+
+addExtension({
+  type: OBJECT_EXT,
+  unpack(data: Uint8Array): unknown {
+    const flat = unpackr.unpack(data) as unknown
+    if (!Array.isArray(flat) || flat.length % 2 !== 0) throw new Error("malformed object extension")
+    const object: Record<string, unknown> = {}
+    for (let i = 0; i < flat.length; i += 2) {
+      const k: unknown = flat[i]
+      if (typeof k !== "string") throw new Error("malformed object extension: a key is not a string")
+      Object.defineProperty(object, k, { value: flat[i + 1], enumerable: true, writable: true, configurable: true })
+    }
+    return object
+  }
+})
+
+/** Decodes one msgpack payload. Throws on malformed input. */
+export const unpackMessage = (payload: Uint8Array): unknown => unpackr.unpack(payload)
