@@ -183,6 +183,34 @@ def _check_int(value):
 
 # --- msgpack ------------------------------------------------------------------------------------
 
+def _clean(value, depth, _scalars=frozenset((str, int, float, bool, type(None), bytes)), _containers=(dict, list, tuple)):
+    """True when msgpack's Packer may write value (a dict, list or tuple) as it is: str keys only, no
+    `__proto__` key, no container subclass or ExtType (a namedtuple) anywhere inside."""
+    if depth >= MAX_DEPTH:
+        _too_deep()
+    if type(value) is dict:
+        if PROTO in value:
+            return False
+        for key in value:
+            if type(key) is not str:
+                return False
+        items = value.values()
+    else:
+        items = value
+    if len(items) > 16 and set(map(type, items)) <= _scalars:  # C speed for long flat lists
+        return True
+    for item in items:
+        kind = type(item)
+        if kind in _scalars:
+            continue
+        if kind is dict or kind is list or kind is tuple:
+            if not _clean(item, depth + 1):
+                return False
+        elif isinstance(item, _containers):
+            return False
+    return True
+
+
 class MsgpackValues:
     """Makes a value ready for msgpack's Packer: checks the dict keys (the Packer writes any key the
     host cannot read), and rewrites only the containers that need it (non-str keys, `__proto__` keys).
@@ -200,42 +228,12 @@ class MsgpackValues:
         """value, or a converted copy; raises Refused. Scalars and well-behaved containers are not copied."""
         kind = type(value)
         if kind is dict or kind is list or kind is tuple:
-            if self._clean(value, 0):
+            if _clean(value, 0):
                 return value
             return self._convert(value, 0)
         if kind in _SCALARS:
             return value
         return self._convert(value, 0)
-
-    def _clean(self, value, depth):
-        """True when the Packer may write value as it is (walks dict, list and tuple, exact types)."""
-        if depth >= MAX_DEPTH:
-            _too_deep()
-        if type(value) is dict:
-            if PROTO in value:
-                return False
-            for key, item in value.items():
-                if type(key) is not str:
-                    return False
-                kind = type(item)
-                if kind in _SCALARS:
-                    continue
-                if kind is dict or kind is list or kind is tuple:
-                    if not self._clean(item, depth + 1):
-                        return False
-                elif isinstance(item, (dict, list, tuple)):  # subclasses, msgpack's ExtType (a namedtuple)
-                    return False
-            return True
-        for item in value:
-            kind = type(item)
-            if kind in _SCALARS:
-                continue
-            if kind is dict or kind is list or kind is tuple:
-                if not self._clean(item, depth + 1):
-                    return False
-            elif isinstance(item, (dict, list, tuple)):
-                return False
-        return True
 
     def _convert(self, value, depth):
         if depth >= MAX_DEPTH:
@@ -290,9 +288,11 @@ _SCALARS = frozenset((str, int, float, bool, type(None), bytes))
 
 # --- JSON ---------------------------------------------------------------------------------------
 
-# A tag or an escape to check, or an integer of 16 digits or more (beyond 2**53, or 64 bits).
-# A false alarm (such digits inside a string) only costs the slow path.
-_JSON_SUSPECT = re.compile(r'"__pyvisor__":|[:,\[]-?\d{16}')
+# An integer of 16 digits or more (beyond 2**53, or 64 bits) starts after one of these, once every
+# digit is turned into 0 (a float's digits follow a '.', never these). A false alarm (such digits
+# inside a string) only costs the slow path.
+_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
+_BIG_INT_MARKS = tuple(prefix + "0" * 16 for prefix in (":", ",", "[", ":-", ",-", "[-"))
 
 
 class NeedsWalk(Exception):
@@ -339,9 +339,14 @@ class JsonValues:
     def suspect(text):
         """True when the fast encoder's text needs the walk: a tag or escape to check, an integer of
         16 digits or more, or enough brackets to be nested too deep (the C encoder has no limit)."""
-        if _JSON_SUSPECT.search(text) is not None:
+        if '"__pyvisor__":' in text:
             return True
-        return text.count("[") + text.count("{") >= MAX_DEPTH and not _depth_ok(text)
+        if len(text) > 16 and "0" * 16 in text.translate(_DIGITS_TO_ZERO):  # far cheaper than a regex
+            zeros = text.translate(_DIGITS_TO_ZERO)
+            for mark in _BIG_INT_MARKS:
+                if mark in zeros:
+                    return True
+        return len(text) >= 2 * MAX_DEPTH and text.count("[") + text.count("{") >= MAX_DEPTH and not _depth_ok(text)
 
     def ready(self, value, depth=0):
         """A copy of value with every special value tagged; raises Refused."""
