@@ -161,11 +161,21 @@ describe("channel", () => {
     expect(t.channel.violations).toBe(1)
   })
 
+  it("a call over maxFrameBytes throws before anything is sent or registered (the worker would refuse it)", async () => {
+    const t = setup(jsonCodec)
+    t.handshake()
+    await t.flush()
+    expect(() => t.channel.call("f", { s: "x".repeat(2 << 20) }, undefined, undefined, sink([]))).toThrow(/over maxFrameBytes \(1048576\)/)
+    expect(t.channel.pending).toBe(0)
+    await t.flush()
+    expect(t.sent.filter((m) => m["kind"] === "call")).toEqual([])
+  })
+
   it("an unencodable argument throws before anything is sent or registered", async () => {
     const t = setup(jsonCodec)
     t.handshake()
     await t.flush()
-    expect(() => t.channel.call("f", { b: Buffer.from([1]) }, undefined, undefined, sink([]))).toThrow(/bytes need the msgpack codec/)
+    expect(() => t.channel.call("f", { b: "\ud800" }, undefined, undefined, sink([]))).toThrow(/lone surrogate/)
     expect(t.channel.pending).toBe(0)
     await t.flush()
     expect(t.sent.filter((m) => m["kind"] === "call")).toEqual([])
