@@ -48,7 +48,7 @@ export interface Chunk { readonly kind: "chunk"; readonly id: number; readonly v
 /** End of a streamed answer. */
 export interface End { readonly kind: "end"; readonly id: number }
 /** The worker asks the host to run host handler `name`. */
-export interface HostCall { readonly kind: "host_call"; readonly id: number; readonly name: string; readonly args?: CallArgs }
+export interface HostCall { readonly kind: "host_call"; readonly id: number; readonly name: string; readonly args?: CallArgs; /** The call it is made for (several may be in flight). */ readonly call?: number }
 /** Answer to ping. */
 export interface Pong { readonly kind: "pong"; readonly id: number }
 /** A runtime log line. */

@@ -66,6 +66,7 @@ export const parseWorkerMessage = (raw: unknown): WorkerMessage => {
     case "host_call":
       id(m); str(m, "name")
       if (m["args"] !== undefined && m["args"] !== null && typeof m["args"] !== "object") fail("field 'args' must be a map or an array", m)
+      if (m["call"] !== undefined && (typeof m["call"] !== "number" || !Number.isInteger(m["call"]))) fail("field 'call' must be an integer", m)
       break
     case "log":
       if (!LEVELS.has(m["level"] as string)) fail("invalid log level", m)
