@@ -40,18 +40,28 @@ const pyvisorNoop = async (python: string): Promise<Summary> => {
   return summarise(samples, wall)
 }
 
-/** Runs the call-latency bench and prints its table. */
-export const callLatency = async (): Promise<void> => {
+/** p50 and p99 of each side, per codec (ns). */
+export interface CallLatency {
+  readonly codec: "msgpack" | "json"
+  readonly raw: Summary
+  readonly pyvisor: Summary
+}
+
+/** Runs the call-latency bench, prints its table, and returns its figures. */
+export const callLatency = async (): Promise<Array<CallLatency>> => {
   console.log(`\n## no-op call round trip (${ROUNDS} sequential calls after ${WARMUP} warm-up; target: p50 <= 2x raw, p99 <= 250 us)`)
+  const results: Array<CallLatency> = []
   const rows = [["codec", "python", "raw p50 us", "raw p99 us", "pyvisor p50 us", "pyvisor p99 us", "calls/s", "p50 ratio", "targets"]]
   for (const [codec, python] of [["msgpack", "/usr/bin/python3"], ["json", "python3"]] as const) {
     // The echo carries the very bytes of a no-op call frame in that codec.
     const payload = (codec === "msgpack" ? msgpackCodec : jsonCodec).encode({ kind: "call", id: 1, name: "noop" })
     const raw = await rawEcho(python, payload)
     const ours = await pyvisorNoop(python)
+    results.push({ codec, raw, pyvisor: ours })
     const ratio = ours.p50 / raw.p50
     const ok = ratio <= 2 && ours.p99 <= 250_000
     rows.push([codec, python, us(raw.p50), us(raw.p99), us(ours.p50), us(ours.p99), ours.perSecond.toFixed(0), ratio.toFixed(2) + "x", ok ? "met" : "MISSED"])
   }
   table(rows)
+  return results
 }

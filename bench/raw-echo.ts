@@ -27,3 +27,34 @@ export const openRawEcho = (python: string, payload: Uint8Array): RawEcho => {
   })
   return { once, close: () => child.kill("SIGKILL") }
 }
+
+/** A running echo child taking any number of frames in flight: `send()` resolves at its frame's echo. */
+export interface PipelinedEcho {
+  readonly send: () => Promise<void>
+  /** Frames written and not yet echoed. */
+  readonly inFlight: () => number
+  readonly close: () => void
+}
+
+/** Spawns `python` on the echo fixture; echoes come back in order, so a FIFO of waiters matches them. */
+export const openPipelinedEcho = (python: string, payload: Uint8Array): PipelinedEcho => {
+  const child = spawn(python, [FIXTURES + "raw_echo.py"], { stdio: ["ignore", "inherit", "inherit", "pipe", "pipe"] })
+  const out = child.stdio[3] as NodeJS.WritableStream
+  const input = child.stdio[4] as NodeJS.ReadableStream
+  const reader = new FrameReader()
+  const waiting: Array<() => void> = []
+  let head = 0
+  input.on("data", (chunk: Buffer) => reader.push(chunk, () => {
+    waiting[head++]!()
+    if (head === waiting.length) {
+      waiting.length = 0
+      head = 0
+    }
+  }))
+  const frame = encodeFrame(payload)
+  const send = (): Promise<void> => new Promise((resolve) => {
+    waiting.push(resolve)
+    out.write(frame)
+  })
+  return { send, inFlight: () => waiting.length - head, close: () => child.kill("SIGKILL") }
+}
