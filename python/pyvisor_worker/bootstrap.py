@@ -32,9 +32,14 @@ def parse_args(argv):
                         help="module to import before reporting ready, e.g. numpy (repeatable)")
     parser.add_argument("--max-frame-bytes", type=int, default=DEFAULT_MAX_FRAME_BYTES, metavar="N",
                         help="largest host frame accepted (default 64 MiB); larger is a protocol violation")
+    parser.add_argument("--concurrency", type=int, default=1, metavar="N",
+                        help="calls of async def handlers run at once on the event loop (default 1); "
+                             "sync handlers, generators and streams still run one at a time")
     args = parser.parse_args(argv)
     if args.max_frame_bytes <= 0:
         parser.error("--max-frame-bytes must be positive")
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
     return args
 
 
@@ -131,7 +136,7 @@ def main(argv=None):
     if not codecs:
         sys.stderr.write(f"pyvisor_worker: PYVISOR_CODECS={os.environ.get('PYVISOR_CODECS')!r} leaves no usable codec\n")
         return 2
-    rt = Runtime(IN_FD, OUT_FD, JsonCodec(), args.max_frame_bytes)
+    rt = Runtime(IN_FD, OUT_FD, JsonCodec(), args.max_frame_bytes, args.concurrency)
     rt.install_signals()
     if not handshake(rt.writer, args.max_frame_bytes, codecs):
         os._exit(0)

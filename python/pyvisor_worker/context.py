@@ -3,6 +3,8 @@
 One Context is created per incoming call by whichever thread reads fd 3 and doubles as the queue item the
 main thread picks up, so a call costs a single small allocation. It reaches the host only through
 its Link (link.py), never the runtime itself; it holds no locks of its own beyond a stream's credit.
+While an `async def` handler runs, the Context also holds the asyncio task running it, so that a
+`cancel` read by either thread cancels that task on the loop's own thread.
 """
 import threading
 
@@ -30,7 +32,8 @@ class Context:
     host grants some or cancels. Calls without a window pay nothing for it.
     """
 
-    __slots__ = ("id", "name", "args", "session", "deadline", "stream", "_cancelled", "_link", "_credit", "_cond")
+    __slots__ = ("id", "name", "args", "session", "deadline", "stream", "_cancelled", "_link", "_credit", "_cond",
+                 "_task")
 
     def __init__(self, link, msg):
         self._link = link
@@ -44,13 +47,18 @@ class Context:
         window = msg.get("window") if self.stream else None
         self._credit = window  # None: unbounded stream (or not a stream)
         self._cond = None if window is None else threading.Condition(threading.Lock())
+        self._task = None  # the asyncio task running this call's coroutine (or async generator step), if any
 
     def __repr__(self):
         return f"<Context id={self.id} name={self.name!r} session={self.session!r}>"
 
     @property
     def cancelled(self):
-        """True once the host sent `cancel` for this call; the handler decides how to stop."""
+        """True once the host sent `cancel` for this call; the handler decides how to stop.
+
+        An `async def` handler (or async generator) is also interrupted: asyncio.CancelledError is
+        raised at the `await` it is suspended in, so its `finally` blocks run.
+        """
         return self._cancelled
 
     @property
@@ -102,6 +110,12 @@ class Context:
         if self._cond is not None:
             with self._cond:
                 self._cond.notify()
+        # Read after _cancelled is set; whoever starts a task sets _task before reading _cancelled
+        # (invoke.py), so one of the two always cancels it. task.cancel is not thread-safe: the
+        # loop's thread runs it (a task already done ignores it).
+        task = self._task
+        if task is not None:
+            task.get_loop().call_soon_threadsafe(task.cancel)
 
     def log(self, level, message):
         """A line for the host's log, separate from stdout/stderr."""

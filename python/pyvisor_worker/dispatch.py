@@ -1,10 +1,11 @@
 """What each frame from the host does to this worker.
 
 Runs on whichever thread holds fd 3 (fd3.py), possibly while a handler runs, so nothing here may
-block or run user code: a frame is answered at once (`ping`), flips state that another thread
-waits on (`cancel`, `credit`, `host_result`, `host_error`), or queues work for the main thread in
-stream order (`call`, `shutdown`). Anything malformed raises ProtocolViolation: a host that sends
-it cannot be trusted, and the reader exits with code 3.
+block or run user code: a frame is answered at once (`ping`, and `cancel` of a call still queued),
+flips state that another thread waits on (`cancel` of a started call, `credit`, `host_result`,
+`host_error`), or queues work for the main thread in stream order (`call`, `shutdown`), telling
+the scheduler (`queued`, schedule.py) in case it waits in the event loop. Anything malformed
+raises ProtocolViolation: a host that sends it cannot be trusted, and the reader exits with code 3.
 """
 from .context import Context
 from .protocol import MAX_LEN, ProtocolViolation
@@ -15,16 +16,19 @@ STOP = object()  # queued by a `shutdown` frame: calls before it are run, calls 
 class Dispatcher:
     """Decodes a payload and applies it: to `calls` (the main thread's queue), `active` (call id ->
     Context, so cancel and credit find queued and running calls), `host_calls`, or a direct answer
-    through `writer`. New Contexts get `link`."""
+    through `writer`. New Contexts get `link`. `cancel_queued(ctx)` answers a call cancelled before
+    it started; `queued()`, if given, is called after a call or `shutdown` was queued."""
 
-    def __init__(self, writer, link, calls, active, host_calls):
+    def __init__(self, writer, link, calls, active, host_calls, cancel_queued, queued=None):
         self.writer = writer
         self.link = link
         self.calls = calls
         self.active = active
         self.host_calls = host_calls
-        self._kinds = {"call": self._call, "ping": self._ping, "cancel": self._cancel,
-                       "credit": self._credit, "host_result": self._host_answer,
+        self.cancel_queued = cancel_queued
+        self.queued = queued
+        self._kinds = {"call": self._call if queued is None else self._call_and_tell, "ping": self._ping,
+                       "cancel": self._cancel, "credit": self._credit, "host_result": self._host_answer,
                        "host_error": self._host_answer, "shutdown": self._shutdown}
 
     def dispatch(self, payload):
@@ -51,13 +55,24 @@ class Dispatcher:
         self.active[ctx.id] = ctx
         self.calls.append(ctx)
 
+    def _call_and_tell(self, kind, msg):
+        self._call(kind, msg)
+        self.queued()
+
     def _ping(self, kind, msg):
         self.writer.send({"kind": "pong", "id": check_id(msg.get("id"), kind)})
 
     def _cancel(self, kind, msg):
         ctx = self.active.get(check_id(msg.get("id"), kind))
-        if ctx is not None:  # late (already answered) or unknown: nothing to stop
+        if ctx is None:  # late (already answered) or unknown: nothing to stop
+            return
+        # Taking it off the queue is atomic against the main thread taking it to start it: one wins.
+        try:
+            self.calls.remove(ctx)
+        except ValueError:  # started: its handler is told (ctx.cancelled, its asyncio task cancelled)
             ctx._cancel()
+        else:  # never started and now never will: answered at once
+            self.cancel_queued(ctx)
 
     def _credit(self, kind, msg):
         ctx = self.active.get(check_id(msg.get("id"), kind))
@@ -75,6 +90,8 @@ class Dispatcher:
     def _shutdown(self, kind, msg):
         # In stream order: calls sent before it are finished, calls after it are refused.
         self.calls.append(STOP)
+        if self.queued is not None:
+            self.queued()
 
 
 def check_count(value, what):

@@ -13,7 +13,9 @@ The invariant, and what each thread promises:
   it has buffered before letting the lock go: each frame is dispatched once, in stream order.
 * The main thread holds the read lock for the whole of `take()` and blocks in read(2) there;
   `reading` is True exactly while it is in `take()`. Leaving, it bumps `period`: one period is one
-  piece of main-thread work. Only the main thread writes `reading` and `period`.
+  piece of main-thread work. Only the main thread writes `reading` and `period`. It comes back to
+  `take()` only once no call is running (schedule.py): with `--concurrency` above 1 one period
+  may span many calls, the main thread running the event loop for their tasks meanwhile.
 * The helper never waits in read(2) for bytes that may not come: it takes the lock only when poll
   says bytes wait, checks again under the lock (the main thread may have taken them meanwhile) and
   reads once (plus the rest of a frame larger than the read chunk, which the host writes whole),
@@ -22,7 +24,10 @@ The invariant, and what each thread promises:
   busy for a whole tick, so short calls never wake it and a ping or a cancel waits at most about
   two ticks. It covers at once a period marked `urgent` by `cover_now()` -- the start-up imports
   (period 0 starts urgent), a host call, a stream that may wait for credit -- because someone is
-  about to block on the host's answer. It stops covering when `reading` or `period` changes.
+  about to block on the host's answer, and while the main thread waits in the event loop with a
+  slot free, because a call that arrives then can start then. It stops covering when `reading`
+  or `period` changes. What it reads it dispatches like the main thread would; a queued call may
+  thereby wake the event loop (call_soon_threadsafe), which never blocks.
 * After a tick in which the main thread stayed idle the helper parks (sleeps without timeout).
   No lost wake-up: leaving `take()`, the main thread writes `reading` and `period` and only then
   looks at `parked`; the helper sets `parked` and only then looks at `reading` and `period`,
@@ -125,9 +130,10 @@ class Fd3:
     def cover_now(self):
         """This period is about to wait on the host: the helper reads fd 3 from now on, not in a tick.
 
-        A no-op while the main thread is in take(): it reads the answer itself.
+        A no-op while the main thread is in take(): it reads the answer itself; and once this
+        period is urgent already: the helper covers it until it ends.
         """
-        if not self.reading:
+        if not self.reading and self.urgent != self.period:
             with self.cond:
                 self.urgent = self.period
                 self.cond.notify()

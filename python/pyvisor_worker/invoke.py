@@ -5,6 +5,16 @@ for one result or as a stream (`chunk`... `end`, with credit when the host set a
 happens, each call gets exactly one final frame (`result`, `end` or `error`) and the worker lives
 on: a handler's exception becomes an `error`, a value the codec cannot carry becomes
 `pyvisor.Unserializable`. Only SystemExit ends the process, with the handler's exit code.
+
+Most calls run to their answer inside `run()`. With `background` on (`--concurrency` above 1), a
+coroutine outside a stream instead becomes a task on the one persistent event loop and `run()`
+returns True at once: the task answers the call when the handler ends, then calls `released()`
+(schedule.py decides when the loop runs and what starts next).
+
+Cancelling: a coroutine, and each step of an async generator, runs as an asyncio task held in
+`ctx._task`, which a `cancel` cancels (context.py); a CancelledError that ends a cancelled call is
+answered as cancelled: `end` for a stream, else `error` of type `pyvisor.Cancelled`. A call
+cancelled before it started gets that same answer without its handler ever running.
 """
 import sys
 from types import AsyncGeneratorType, CoroutineType, GeneratorType
@@ -15,22 +25,32 @@ from .registry import REGISTRY, handler_names
 from .writer import flush_and_exit
 
 _SPECIAL = frozenset((GeneratorType, CoroutineType, AsyncGeneratorType))
+CANCELLED = "pyvisor.Cancelled"
+
+
+class _NotImported(BaseException):
+    """Stands for asyncio.CancelledError until asyncio is imported: nothing raises it."""
 
 
 class Invoker:
-    """Runs calls (Contexts) one at a time and answers them through `writer`.
+    """Runs calls (Contexts) and answers them through `writer`.
 
     Each call's id leaves `active` (call id -> Context) before its final frame is sent: once the
     host has the answer it may reuse the id, and a stray `cancel` or `credit` must not reach the
     old call.
     """
 
-    def __init__(self, writer, active):
+    def __init__(self, writer, active, background=False):
         self.writer = writer
         self.active = active
+        self.background = background  # coroutines outside streams run as tasks; run() returns at once
+        self.released = None  # background: called by a task once its call is answered
         self.loop = None  # one asyncio loop for all async handlers, created on first use
+        self.CancelledError = _NotImported
+        self._ensure_future = None
 
     def run(self, ctx):
+        """Run ctx's handler and answer it. True when it goes on as a task (background), else None."""
         entry = REGISTRY.get(ctx.name) if type(ctx.name) is str else None
         if entry is None:
             self.fail(ctx, "pyvisor.UnknownHandler",
@@ -52,7 +72,11 @@ class Invoker:
                 return
             if type(value) in _SPECIAL:
                 if type(value) is CoroutineType:
-                    value = self._event_loop().run_until_complete(value)
+                    if self.background and not ctx.stream:
+                        self._start_task(ctx, value)
+                        return True
+                    loop = self.loop or self._event_loop()
+                    value = self._until_done(ctx, loop.create_task(value), loop)
                 else:
                     self._iterate(ctx, value)
                     return
@@ -83,7 +107,22 @@ class Invoker:
                 msg[key] = str(msg[key]).encode("utf-8", "backslashreplace").decode("utf-8")
             self.writer.send(msg)
 
+    def cancelled(self, ctx, message):
+        """Answer a cancelled call: `end` for a stream, else a `pyvisor.Cancelled` error."""
+        if ctx.stream:
+            self._finish(ctx, {"kind": "end", "id": ctx.id})
+        else:
+            self.fail(ctx, CANCELLED, message, "")
+
+    def cancel_queued(self, ctx):
+        """A `cancel` for a call that never left the queue: answered now, its handler never runs."""
+        ctx._cancelled = True
+        self.cancelled(ctx, f"call {ctx.id} was cancelled before it started")
+
     def _fail_with(self, ctx, exc):
+        if ctx._cancelled and isinstance(exc, self.CancelledError):
+            self.cancelled(ctx, f"call {ctx.id} was cancelled")
+            return
         try:
             message = str(exc)
         except Exception:  # noqa: BLE001
@@ -106,19 +145,57 @@ class Invoker:
             raise UnserializableError(
                 f"cannot encode a stream item of {ctx.name!r} with {self.writer.codec.name}: {exc}") from None
 
+    def _start_task(self, ctx, coro):
+        """Background: the call goes on as a task that answers it, then frees its slot."""
+        loop = self.loop or self._event_loop()
+        task = ctx._task = loop.create_task(self._settle(ctx, coro))
+        if ctx._cancelled:  # cancelled while being started: after the task's first step, like any cancel
+            loop.call_soon(task.cancel)
+
+    async def _settle(self, ctx, coro):
+        try:
+            try:
+                value = await coro
+            except SystemExit as exc:
+                exit_from_handler(exc)
+            except GeneratorExit:  # the task itself is being destroyed: nobody left to answer
+                raise
+            except BaseException as exc:  # noqa: BLE001 (CancelledError too: see _fail_with)
+                self._fail_with(ctx, exc)
+            else:
+                self._finish(ctx, {"kind": "result", "id": ctx.id, "value": value})
+        finally:
+            ctx._task = None
+            self.released()
+
+    def _until_done(self, ctx, task, loop):
+        """Run task to its end on the loop, where a `cancel` can reach it through ctx._task."""
+        ctx._task = task
+        if ctx._cancelled:
+            loop.call_soon(task.cancel)
+        try:
+            return loop.run_until_complete(task)
+        finally:
+            ctx._task = None
+
     def _iterate(self, ctx, gen):
-        """Generators: chunks when streaming, else one list. Checks ctx.cancelled between items."""
+        """Generators: chunks when streaming, else one list. Checks ctx.cancelled between items;
+        a cancel also interrupts an async generator at its current await."""
         is_async = type(gen) is AsyncGeneratorType
-        loop = self._event_loop() if is_async else None
+        loop = (self.loop or self._event_loop()) if is_async else None
         items = None if ctx.stream else []
         try:
             try:
                 while not ctx._cancelled:
                     if is_async:
                         try:
-                            item = loop.run_until_complete(gen.__anext__())
+                            item = self._until_done(ctx, self._ensure_future(gen.__anext__(), loop=loop), loop)
                         except StopAsyncIteration:
                             break
+                        except self.CancelledError:
+                            if ctx._cancelled:
+                                break  # the step was cancelled: stop as between items
+                            raise
                     else:
                         try:
                             item = next(gen)
@@ -150,6 +227,8 @@ class Invoker:
         if self.loop is None:
             import asyncio  # noqa: PLC0415
 
+            self.CancelledError = asyncio.CancelledError
+            self._ensure_future = asyncio.ensure_future
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
         return self.loop

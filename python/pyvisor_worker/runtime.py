@@ -1,11 +1,29 @@
 """The running worker: its parts wired together, and how it serves calls until it stops.
 
 The parts, each in its own module: the locked frame writer to fd 4 (writer.py), who reads fd 3
-and when (fd3.py), what each incoming frame does (dispatch.py), running a handler and answering
-it (invoke.py), the worker -> host call table (host_calls.py) and the narrow line a Context gets
-to all of this (link.py). What stays here is the lifecycle, because it touches all of them: the
-main loop, SIGTERM and `shutdown` (finish the running call, refuse the queued ones), and what
-an end of reading means for the exit code.
+and when (fd3.py), what each incoming frame does (dispatch.py), when each queued call starts
+(schedule.py), running a handler and answering it (invoke.py), the worker -> host call table
+(host_calls.py) and the narrow line a Context gets to all of this (link.py). What stays here is
+the lifecycle, because it touches all of them: SIGTERM and `shutdown` (finish the started calls,
+refuse the queued ones), and what an end of reading means for the exit code.
+
+Concurrency (`--concurrency N`, default 1): an `async def` handler's calls may run up to N at
+once as tasks on the worker's one persistent event loop; sync handlers, generators and streams run
+one at a time on the main thread, each counting as one of the N while it runs. The host may send
+calls before earlier ones are answered (pipelining), and relies on this contract:
+
+(a) calls that arrive while others run are queued, in arrival order;
+(b) calls start strictly in arrival order: call k+1 never starts before call k;
+(c) at most N calls are started and unanswered at any moment;
+(d) a call's final frame (`result`, `end` or `error`) is written before a call that waited for
+    its slot starts.
+
+So once a worker has crashed and the host has read all of fd 4, of the calls still unanswered, in
+send order, at most the first N may have started and the rest certainly did not: the host may run
+those elsewhere. A `cancel` for a call still queued removes it and answers it (`end` for a stream,
+else `error` of type `pyvisor.Cancelled`) without its handler ever running; a `cancel` for a
+started call sets ctx.cancelled and cancels its asyncio task, if it has one. schedule.py says how
+the queue, the slot count and the tasks make this hold.
 """
 import collections
 import os
@@ -17,24 +35,27 @@ from .host_calls import HostCalls
 from .invoke import Invoker
 from .link import Link
 from .protocol import FrameReader, ProtocolViolation
+from .schedule import Scheduler
 from .writer import FrameWriter, flush_and_exit
 
 
 class Runtime:
     """One worker process: created before the handshake, served after the user's imports."""
 
-    def __init__(self, in_fd, out_fd, codec, max_frame_bytes):
+    def __init__(self, in_fd, out_fd, codec, max_frame_bytes, concurrency=1):
         self.max_frame_bytes = max_frame_bytes
         self.writer = FrameWriter(out_fd, codec)
         self.calls = collections.deque()  # calls (and STOP) read but not started yet, in stream order
         self.active = {}  # call id -> Context of every queued or running call
         self.host_calls = HostCalls(self._send_host_call)
+        self.invoker = Invoker(self.writer, self.active, background=concurrency > 1)
+        self.scheduler = Scheduler(self.calls, self.invoker, concurrency, self._take_failed, None)
         link = Link(self.writer, self.host_calls, self.active)
-        self.dispatcher = Dispatcher(self.writer, link, self.calls, self.active, self.host_calls)
+        self.dispatcher = Dispatcher(self.writer, link, self.calls, self.active, self.host_calls,
+                                     self.invoker.cancel_queued, self.scheduler.queued if concurrency > 1 else None)
         self.fd3 = Fd3(in_fd, FrameReader(in_fd, max_frame_bytes), self.dispatcher.dispatch, self._reading_ended)
-        self.invoker = Invoker(self.writer, self.active)
-        self.current = None  # the Context being run by the main thread; None = idle
-        self.stopping = False
+        self.scheduler.cover = self.fd3.cover_now
+        self.scheduler.idle = True  # until serve(): SIGTERM during the imports exits at once
 
     def _send_host_call(self, msg):
         # The caller is about to block for the answer: someone must read fd 3 from now on.
@@ -44,6 +65,9 @@ class Runtime:
     def start_reader(self):
         """From here on, pings are answered even while the user's modules import."""
         return self.fd3.start_helper()
+
+    def _take_failed(self, exc):
+        self._reading_ended(exc, "main thread reading fd 3")
 
     def _reading_ended(self, exc, who):
         """Reading fd 3 stopped: EOF (the host is gone) exits 0, corruption exits 3. Never returns."""
@@ -61,28 +85,14 @@ class Runtime:
         signal.signal(signal.SIGTERM, self._on_sigterm)
 
     def _on_sigterm(self, signum, frame):
-        if self.current is None:
+        if self.scheduler.idle:
             flush_and_exit(0)
-        self.stopping = True  # serve() exits after the running call has answered
+        self.scheduler.stopping = True  # serve() exits once the started calls have answered
 
     def serve(self):
-        """Run calls one at a time until SIGTERM/shutdown or EOF. Never returns."""
-        take, calls, run, fd3 = self.fd3.take, self.calls, self.invoker.run, self.fd3
-        while True:
-            self.current = None
-            if self.stopping:
-                self._drain_and_exit()
-            try:
-                ctx = take(calls)
-            except BaseException as exc:  # noqa: BLE001
-                self._reading_ended(exc, "main thread reading fd 3")
-            self.current = ctx
-            if ctx is STOP:
-                self.stopping = True
-                continue
-            if ctx.stream:
-                fd3.cover_now()  # it may wait for credit: read fd 3 from the start
-            run(ctx)
+        """Run calls until SIGTERM/shutdown or EOF. Never returns."""
+        self.scheduler.serve(self.fd3.take)
+        self._drain_and_exit()
 
     def _drain_and_exit(self):
         try:

@@ -7,6 +7,7 @@ from harness import RecordingWriter
 from pyvisor_worker import Context, HostCallError
 from pyvisor_worker.dispatch import STOP, Dispatcher
 from pyvisor_worker.host_calls import HostCalls
+from pyvisor_worker.invoke import Invoker
 from pyvisor_worker.link import Link
 from pyvisor_worker.protocol import ProtocolViolation
 
@@ -19,7 +20,10 @@ class Rig:
         self.host_out = []
         self.host_calls = HostCalls(self.host_out.append)
         self.link = Link(self.writer, self.host_calls, self.active)
-        self.dispatcher = Dispatcher(self.writer, self.link, self.calls, self.active, self.host_calls)
+        self.queued = []  # len(calls) each time the dispatch told the scheduler it queued something
+        self.dispatcher = Dispatcher(self.writer, self.link, self.calls, self.active, self.host_calls,
+                                     Invoker(self.writer, self.active).cancel_queued,
+                                     lambda: self.queued.append(len(self.calls)))
 
     def feed(self, msg):
         self.dispatcher.dispatch(self.writer.codec.encode(msg))
@@ -47,13 +51,38 @@ class DispatchTest(unittest.TestCase):
         self.assertEqual(self.rig.writer.sent, [{"kind": "pong", "id": 5}])
         self.assertEqual(list(self.rig.calls), [])
 
-    def test_cancel_marks_the_call_and_a_late_one_is_ignored(self):
+    def test_calls_and_shutdown_tell_the_scheduler_once_queued(self):
         rig = self.rig
         rig.feed({"kind": "call", "id": 1, "name": "x"})
+        rig.feed({"kind": "ping", "id": 2})
+        rig.feed({"kind": "shutdown", "graceMs": 1})
+        self.assertEqual(rig.queued, [1, 2])
+
+    def test_cancel_of_a_started_call_marks_it_and_a_late_one_is_ignored(self):
+        rig = self.rig
+        rig.feed({"kind": "call", "id": 1, "name": "x"})
+        ctx = rig.calls.popleft()  # the main thread started it
         rig.feed({"kind": "cancel", "id": 1})
-        self.assertTrue(rig.calls[0].cancelled)
+        self.assertTrue(ctx.cancelled)
+        self.assertIs(rig.active[1], ctx)  # still running: its handler answers it
         rig.feed({"kind": "cancel", "id": 99})
         self.assertEqual(rig.writer.sent, [])
+
+    def test_cancel_of_a_queued_call_answers_it_at_once_and_keeps_the_order_of_the_rest(self):
+        rig = self.rig
+        for call_id, extra in ((1, {}), (2, {}), (3, {"stream": True}), (4, {})):
+            rig.feed({"kind": "call", "id": call_id, "name": "x", **extra})
+        rig.feed({"kind": "shutdown", "graceMs": 1})
+        rig.feed({"kind": "cancel", "id": 2})
+        rig.feed({"kind": "cancel", "id": 3})
+        self.assertEqual([c if c is STOP else c.id for c in rig.calls], [1, 4, STOP])
+        self.assertEqual(rig.writer.sent, [
+            {"kind": "error", "id": 2, "type": "pyvisor.Cancelled",
+             "message": "call 2 was cancelled before it started", "traceback": ""},
+            {"kind": "end", "id": 3}])  # a stream ends as a cancelled stream does
+        self.assertEqual(sorted(rig.active), [1, 4])
+        rig.feed({"kind": "cancel", "id": 2})  # already answered: ignored
+        self.assertEqual(len(rig.writer.sent), 2)
 
     def test_credit_adds_to_the_window_and_is_ignored_after_the_stream(self):
         rig = self.rig

@@ -353,6 +353,19 @@ class CoverNowTest(unittest.TestCase):
         rig.fd3.cover_now()
         self.assertEqual((rig.fd3.urgent, rig.cond.notified), (2, 1))
 
+    def test_once_the_period_is_urgent_it_costs_no_lock(self):
+        # The scheduler asks each time it waits in the event loop with a slot free.
+        rig = Rig()
+        rig.startup_done()
+        rig.main_gets_call()
+        rig.fd3.cover_now()
+        entered = rig.cond.entered
+        rig.fd3.cover_now()
+        self.assertEqual((rig.fd3.urgent, rig.cond.entered, rig.cond.notified), (2, entered, 1))
+        rig.main_gets_call()  # a new period is not urgent yet
+        rig.fd3.cover_now()
+        self.assertEqual((rig.fd3.urgent, rig.cond.notified), (3, 2))
+
     def test_while_the_main_thread_reads_fd3_it_is_a_no_op(self):
         # E.g. a handler's own thread makes a host call while the main thread idles in take():
         # the main thread will read the answer itself.

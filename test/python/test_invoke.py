@@ -76,6 +76,18 @@ def _register():
         finally:
             closed.append("inv_self_cancel")
 
+    @handler("inv_cancelled_from_a_thread")
+    async def cancelled_from_a_thread(ctx):
+        import asyncio  # noqa: PLC0415
+        import threading  # noqa: PLC0415
+
+        # The reader thread dispatches a `cancel` while this coroutine waits.
+        threading.Thread(target=ctx._cancel).start()
+        try:
+            await asyncio.get_running_loop().create_future()  # nobody sets it
+        finally:
+            closed.append("inv_cancelled_from_a_thread")
+
     @handler("inv_emit_until_cancelled")
     def emit_until_cancelled(ctx):
         sent = [ctx.emit(0)]
@@ -193,6 +205,16 @@ class InvokeTest(unittest.TestCase):
         frames = self.run_call("inv_self_cancel", {"after": 1}, stream=True)
         self.assertEqual([(f["kind"], f.get("value")) for f in frames], [("chunk", 0), ("end", None)])
         self.assertEqual(closed, ["inv_self_cancel", "inv_self_cancel"])
+
+    def test_cancel_from_another_thread_cancels_a_coroutine_at_its_await(self):
+        for stream in (False, True):
+            with self.subTest(stream=stream):
+                (frame,) = self.run_call("inv_cancelled_from_a_thread", stream=stream)
+                if stream:
+                    self.assertEqual(frame, {"kind": "end", "id": self.next_id})
+                else:
+                    self.assertEqual((frame["kind"], frame["type"]), ("error", "pyvisor.Cancelled"))
+        self.assertEqual(closed, ["inv_cancelled_from_a_thread"] * 2)
 
     def test_a_generator_is_closed_when_it_ends(self):
         self.result("inv_count", [2])
