@@ -128,7 +128,7 @@ class Context:
 
         Raises HostCallError when the host handler fails, HostCallTimeout after `timeout` seconds.
         """
-        return self._link.call_host(name, args, timeout)
+        return self._link.call_host(name, args, timeout, self.id)
 
 
 # Public classes report their public home (error `type` on the wire, reprs): pyvisor_worker.X.

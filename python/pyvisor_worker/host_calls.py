@@ -28,7 +28,9 @@ class HostCalls:
         self._id_lock = threading.Lock()
         self._pending = {}
 
-    def call(self, name, args, timeout):
+    def call(self, name, args, timeout, call=None):
+        """`call` is the id of the host's call this one is made for: with several calls in flight
+        on one worker, the host scopes the request (its session) by it."""
         if not isinstance(name, str):
             raise TypeError("host handler name must be a str")
         with self._id_lock:
@@ -36,8 +38,11 @@ class HostCalls:
             call_id = self._next
         pending = self._pending[call_id] = _Pending()
         try:
-            self._send({"kind": "host_call", "id": call_id, "name": name,
-                        "args": {} if args is None else args})
+            message = {"kind": "host_call", "id": call_id, "name": name,
+                       "args": {} if args is None else args}
+            if call is not None:
+                message["call"] = call
+            self._send(message)
             if timeout is None:
                 pending.lock.acquire()
             elif not pending.lock.acquire(timeout=max(0.0, timeout)):

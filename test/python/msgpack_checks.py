@@ -34,3 +34,12 @@ class MsgpackVectorsTest(unittest.TestCase):
     def test_msgpack_vectors(self):
         # The shared vectors, decoded and re-encoded with Python's msgpack (the JSON half runs everywhere).
         test_vectors.VectorsTest.check(self, harness.CODECS["msgpack"], "msgpack")
+
+
+class MsgpackExtTypesTest(unittest.TestCase):
+    def test_msgpack_refuses_ext_types_the_host_cannot_read(self):
+        import msgpack  # noqa: PLC0415
+
+        with self.assertRaises(UnserializableError):
+            harness.CODECS["msgpack"].encode({"v": [msgpack.ExtType(5, b"x")]})
+        self.assertIsNotNone(harness.CODECS["msgpack"].encode({"v": msgpack.Timestamp(1, 0)}))

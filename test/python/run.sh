@@ -14,6 +14,8 @@ run_suite() {
 }
 
 PYVISOR_CODECS=json run_suite python3 json
+echo "== numpy checks on python3 (it has numpy)"
+PYVISOR_CODECS=json python3 -m unittest discover -s test/python -t test/python -p numpy_checks.py
 
 MSGPACK_PY=/usr/bin/python3
 if ! "$MSGPACK_PY" -c 'import msgpack' 2>/dev/null; then

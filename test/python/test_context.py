@@ -21,8 +21,8 @@ class FakeLink:
         self.codec.encode(msg)
         self.sent.append(msg)
 
-    def call_host(self, name, args, timeout):
-        self.host.append((name, args, timeout))
+    def call_host(self, name, args, timeout, call=None):
+        self.host.append((name, args, timeout, call))
         return "answer"
 
     def is_open(self, ctx):
@@ -47,7 +47,8 @@ class ContextTest(unittest.TestCase):
         self.assertEqual(ctx.call_host("store.get", {"key": "k"}, timeout=2), "answer")
         self.assertEqual(link.sent, [{"kind": "chunk", "id": 4, "value": {"i": 1}},
                                      {"kind": "log", "level": "info", "message": "42"}])
-        self.assertEqual(link.host, [("store.get", {"key": "k"}, 2)])
+        # The host call names the call it is made for: the host scopes it by that call's session.
+        self.assertEqual(link.host, [("store.get", {"key": "k"}, 2, ctx.id)])
 
     def test_emit_needs_an_open_stream_call(self):
         link = FakeLink()
