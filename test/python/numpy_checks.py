@@ -3,13 +3,14 @@ here is ever skipped. Not named test_* so `unittest discover` leaves it to run.s
 import array
 import unittest
 
-from test_codec_values import ALL_CODECS, SameValueTest, through
+import test_codec_values as values
+from test_codec_values import ALL_CODECS, through
 
 from pyvisor_worker import UnserializableError
 
 
 class NumpyValuesTest(unittest.TestCase):
-    assertSameEverywhere = SameValueTest.assertSameEverywhere
+    assertSameEverywhere = values.SameValueTest.assertSameEverywhere
 
     def test_numpy_arrays(self):
         import numpy as np  # noqa: PLC0415
