@@ -385,11 +385,13 @@ export class Pool {
    */
   #lost(job: Job, error: Error, started: boolean): void {
     if (job.phase !== "running") return
+    const { worker, slot } = job
     job.worker = null
     job.slot = null
     if (!this.#open()) return void job.fail(error)
     if (!started) {
-      if (job.options.affinity === "strict") return void job.fail(error)
+      // A strict session's call may run on its own worker only, which is gone.
+      if (job.options.affinity === "strict" && slot !== null) return void job.fail(affinityError(job, slot.id, worker?.pid ?? null, "died"))
       job.attempts--
     } else if (!(error instanceof WorkerCrashedError) || !job.mayRetry()) {
       return void job.fail(error)
