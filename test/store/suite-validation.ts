@@ -20,7 +20,7 @@ const UNSERIALISABLE: ReadonlyArray<readonly [string, unknown, RegExp]> = [
   ["a Float64Array", new Float64Array(2), /Float64Array/],
   ["a cycle", cycle, /value\.self is a circular reference/],
   ["top-level undefined", undefined, /undefined/],
-  ["a bigint beyond 64 bits", 2n ** 70n, /too large/],
+  ["a bigint beyond 64 bits", 2n ** 70n, /outside the 64-bit range/],
   ["an invalid Date", new Date(Number.NaN), /invalid Date/]
 ]
 
