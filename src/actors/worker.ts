@@ -21,13 +21,27 @@ import { Pings } from "./pings.ts"
 import { spawnPython } from "./python-process.ts"
 import type { ProcessExit, ProcessSpec, SpawnedProcess } from "./python-process.ts"
 
-/** What one incarnation reports to its owner. */
+/**
+ * What one incarnation reports to its owner (and `pool.on("worker" | "log")` to users).
+ *
+ * @example
+ * ```ts
+ * pool.on("worker", (e: WorkerActorEvent) => e.type === "state" && console.log(e.workerId, e.previous, "→", e.state))
+ * ```
+ */
 export type WorkerActorEvent =
   | { readonly type: "state"; readonly workerId: string; readonly pid: number | null; readonly state: WorkerStateValue; readonly previous: WorkerStateValue }
   | { readonly type: "log"; readonly workerId: string; readonly pid: number | null; readonly stream: "stdout" | "stderr" | "worker"; readonly level: "debug" | "info" | "warning" | "error"; readonly line: string }
   | { readonly type: "exit"; readonly workerId: string; readonly pid: number | null; readonly exit: ExitInfo | null; readonly process: ProcessExit; readonly error: Error | null }
 
-/** How an incarnation ended, as its `exited` promise reports it. */
+/**
+ * How an incarnation ended, as its `exited` promise reports it.
+ *
+ * @example
+ * ```ts
+ * const { error, wasReady, served } = await worker.exited // error null: a clean stop
+ * ```
+ */
 export interface ExitReport {
   readonly exit: ExitInfo | null
   readonly process: ProcessExit
@@ -39,7 +53,14 @@ export interface ExitReport {
   readonly served: number
 }
 
-/** What the owner (the pool) hears from an incarnation. All optional. */
+/**
+ * What the owner (the pool) hears from an incarnation, at its edges only. All optional.
+ *
+ * @example
+ * ```ts
+ * const hooks: WorkerHooks = { ready: (w) => idle.add(w), withdraw: (w) => idle.delete(w) }
+ * ```
+ */
 export interface WorkerHooks {
   /** Every state change, and the final exit; and every output line. */
   readonly event?: (worker: Worker, event: WorkerActorEvent) => void
@@ -55,7 +76,14 @@ export interface WorkerHooks {
   readonly exit?: (worker: Worker, report: ExitReport) => void
 }
 
-/** Options of one incarnation. */
+/**
+ * Options of one incarnation.
+ *
+ * @example
+ * ```ts
+ * const options: WorkerOptions = { workerId: "w1", spec: { module: "my_workers" }, initTimeoutMs: 10_000, timer: after, prefetch: 2 }
+ * ```
+ */
 export interface WorkerOptions {
   readonly workerId: string
   readonly spec: ProcessSpec
