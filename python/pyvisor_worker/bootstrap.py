@@ -86,7 +86,8 @@ def line_buffer_stdout():
 
 
 def handshake(writer, max_frame_bytes, codecs):
-    """Send hello, wait for welcome, switch codecs. Returns False on EOF (host gone)."""
+    """Send hello, wait for welcome, switch codecs. Returns the features the host offered (a set of
+    names; "chunks": stream items may be batched), or None on EOF (host gone)."""
     writer.send({"kind": "hello", "protocol": PROTOCOL_VERSION, "pid": os.getpid(),
                  "python": platform.python_version(), "codecs": [c.name for c in codecs]})
     try:
@@ -95,7 +96,7 @@ def handshake(writer, max_frame_bytes, codecs):
         except ConnectionResetError:
             payload = None
         if payload is None:
-            return False
+            return None
         try:
             msg = writer.codec.decode(payload)
         except ValueError as exc:
@@ -105,10 +106,13 @@ def handshake(writer, max_frame_bytes, codecs):
         chosen = [c for c in codecs if c.name == msg.get("codec")]
         if not chosen:
             raise ProtocolViolation(f"welcome chose codec {msg.get('codec')!r}, offered {[c.name for c in codecs]}")
+        features = msg.get("features", [])
+        if type(features) is not list or not all(type(f) is str for f in features):
+            raise ProtocolViolation(f"welcome features must be a list of strings, got {features!r:.200}")
     except ProtocolViolation as exc:
         writer.fatal(f"protocol violation: {exc}")
     writer.set_codec(chosen[0])
-    return True
+    return set(features)  # names this runtime does not know are ignored: a newer host may offer more
 
 
 def load_user_code(writer, imports, preloads):
@@ -138,8 +142,10 @@ def main(argv=None):
         return 2
     rt = Runtime(IN_FD, OUT_FD, JsonCodec(), args.max_frame_bytes, args.concurrency)
     rt.install_signals()
-    if not handshake(rt.writer, args.max_frame_bytes, codecs):
+    features = handshake(rt.writer, args.max_frame_bytes, codecs)
+    if features is None:
         os._exit(0)
+    rt.invoker.batching = "chunks" in features
     rt.start_reader()  # from here on, pings are answered even during a slow import
     load_user_code(rt.writer, args.imports, args.preload)
     rt.serve()

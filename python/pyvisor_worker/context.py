@@ -27,13 +27,15 @@ class HostCallTimeout(TimeoutError):
 class Context:
     """What a handler knows about its call: ids, deadline, cancellation, and a line to the host.
 
-    Stream flow control lives here too: a stream call with a `window` may send that many chunks,
+    Stream flow control lives here too: a stream call with a `window` may send that many items,
     each `credit {n}` from the host allows n more, and a producer without credit blocks until the
-    host grants some or cancels. Calls without a window pay nothing for it.
+    host grants some or cancels. Calls without a window pay nothing for it. A streaming generator's
+    items go through a StreamSender (batching.py), which takes the same credit per item and may
+    hold a few items while the generator is ahead; emit, log and call_host send those first.
     """
 
-    __slots__ = ("id", "name", "args", "session", "deadline", "stream", "_cancelled", "_link", "_credit", "_cond",
-                 "_task")
+    __slots__ = ("id", "name", "args", "session", "deadline", "stream", "_cancelled", "_link", "_window", "_credit",
+                 "_lock", "_cond", "_task", "_sender")
 
     def __init__(self, link, msg):
         self._link = link
@@ -45,9 +47,14 @@ class Context:
         self._cancelled = False
         self.stream = msg.get("stream") is True
         window = msg.get("window") if self.stream else None
-        self._credit = window  # None: unbounded stream (or not a stream)
-        self._cond = None if window is None else threading.Condition(threading.Lock())
+        self._window = self._credit = window  # None: unbounded stream (or not a stream)
+        if window is None:
+            self._lock = self._cond = None
+        else:  # the lock guards _credit; the condition on it wakes a producer waiting for credit
+            self._lock = threading.Lock()
+            self._cond = threading.Condition(self._lock)
         self._task = None  # the asyncio task running this call's coroutine (or async generator step), if any
+        self._sender = None  # a streaming generator's StreamSender (batching.py), which may hold items
 
     def __repr__(self):
         return f"<Context id={self.id} name={self.name!r} session={self.session!r}>"
@@ -84,19 +91,27 @@ class Context:
             raise RuntimeError("ctx.emit() needs a stream call (pool.stream); this call expects one result")
         if not self._link.is_open(self):
             raise RuntimeError(f"call {self.id} has already been answered; its stream is closed")
+        if self._sender is not None:
+            self._sender.flush_here()  # items the generator yielded before this one go first
         return self._send_chunk(value)
 
     def _send_chunk(self, value):
-        if self._cond is not None:
-            with self._cond:
-                while self._credit <= 0 and not self._cancelled:
-                    self._cond.wait()
-                if not self._cancelled:
-                    self._credit -= 1
+        if self._cond is not None and not self._wait_credit():
+            return False
         if self._cancelled:
             return False
         self._link.send({"kind": "chunk", "id": self.id, "value": value})
         return True
+
+    def _wait_credit(self):
+        """Take one item's credit, waiting for the host to grant some; False once cancelled."""
+        with self._cond:
+            while self._credit <= 0 and not self._cancelled:
+                self._cond.wait()
+            if self._cancelled:
+                return False
+            self._credit -= 1
+            return True
 
     # Called by the thread reading fd 3.
     def _grant(self, n):
@@ -121,6 +136,8 @@ class Context:
         """A line for the host's log, separate from stdout/stderr."""
         if level not in LOG_LEVELS:
             raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        if self._sender is not None:
+            self._sender.flush_here()  # a log line between items arrives between them
         self._link.send({"kind": "log", "level": level, "message": str(message)})
 
     def call_host(self, name, args=None, timeout=None):
@@ -128,6 +145,8 @@ class Context:
 
         Raises HostCallError when the host handler fails, HostCallTimeout after `timeout` seconds.
         """
+        if self._sender is not None:
+            self._sender.flush_here()  # held items do not wait for the host's answer
         return self._link.call_host(name, args, timeout, self.id)
 
 

@@ -17,10 +17,12 @@ answered as cancelled: `end` for a stream, else `error` of type `pyvisor.Cancell
 cancelled before it started gets that same answer without its handler ever running.
 """
 import sys
+import time
 from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
+from .batching import StreamSender
 from .errors import error_type, format_traceback
-from .protocol import UnserializableError
+from .protocol import DEFAULT_MAX_FRAME_BYTES, UnserializableError
 from .registry import REGISTRY, handler_names
 from .writer import flush_and_exit
 
@@ -40,10 +42,16 @@ class Invoker:
     old call.
     """
 
-    def __init__(self, writer, active, background=False):
+    def __init__(self, writer, active, background=False, batching=False, max_frame_bytes=DEFAULT_MAX_FRAME_BYTES,
+                 clock=time.perf_counter):
         self.writer = writer
         self.active = active
         self.background = background  # coroutines outside streams run as tasks; run() returns at once
+        # A streaming generator's items may go out as `chunks` batches (batching.py): only when the
+        # host offered the feature in `welcome`. Batches stay under the host's frame limit.
+        self.batching = batching
+        self.max_frame_bytes = max_frame_bytes
+        self.clock = clock
         self.released = None  # background: called by a task once its call is answered
         self.loop = None  # one asyncio loop for all async handlers, created on first use
         self.CancelledError = _NotImported
@@ -142,8 +150,18 @@ class Invoker:
         try:
             return ctx._send_chunk(value)
         except UnserializableError as exc:
-            raise UnserializableError(
-                f"cannot encode a stream item of {ctx.name!r} with {self.writer.codec.name}: {exc}") from None
+            raise self._item_error(ctx, exc) from None
+
+    def _item_error(self, ctx, exc):
+        return UnserializableError(f"cannot encode a stream item of {ctx.name!r} with {self.writer.codec.name}: {exc}")
+
+    def _flush_held(self, ctx, sender):
+        """Send the items a sender holds before the call's final frame; an item that does not encode
+        becomes the call's error (raised)."""
+        try:
+            sender.flush()
+        except UnserializableError as exc:
+            raise self._item_error(ctx, exc) from None
 
     def _start_task(self, ctx, coro):
         """Background: the call goes on as a task that answers it, then frees its slot."""
@@ -180,28 +198,48 @@ class Invoker:
 
     def _iterate(self, ctx, gen):
         """Generators: chunks when streaming, else one list. Checks ctx.cancelled between items;
-        a cancel also interrupts an async generator at its current await."""
+        a cancel also interrupts an async generator at its current await.
+
+        Streaming with `batching` on, items go through a StreamSender, which may hold some while
+        the generator is ahead (batching.py); whatever ends the stream, held items go out first.
+        An async generator's step that suspends has them sent at once (flush_if_suspended)."""
         is_async = type(gen) is AsyncGeneratorType
         loop = (self.loop or self._event_loop()) if is_async else None
         items = None if ctx.stream else []
+        sender = None
+        if items is None and self.batching:
+            sender = ctx._sender = StreamSender(ctx, self.writer, self.clock, self.max_frame_bytes)
         try:
             try:
                 while not ctx._cancelled:
                     if is_async:
+                        step = self._ensure_future(gen.__anext__(), loop=loop)
+                        if sender is not None and sender.items:
+                            loop.call_soon(sender.flush_if_suspended, step)
                         try:
-                            item = self._until_done(ctx, self._ensure_future(gen.__anext__(), loop=loop), loop)
+                            item = self._until_done(ctx, step, loop)
                         except StopAsyncIteration:
                             break
                         except self.CancelledError:
                             if ctx._cancelled:
                                 break  # the step was cancelled: stop as between items
                             raise
+                        finally:
+                            if sender is not None and sender.error is not None:
+                                error, sender.error = sender.error, None
+                                raise self._item_error(ctx, error)
                     else:
                         try:
                             item = next(gen)
                         except StopIteration:
                             break
-                    if items is None:
+                    if sender is not None:
+                        try:
+                            if not sender.add(item):
+                                break  # cancelled
+                        except UnserializableError as exc:
+                            raise self._item_error(ctx, exc) from None
+                    elif items is None:
                         if not self._stream_item(ctx, item):
                             break  # cancelled while waiting for credit
                     else:
@@ -212,11 +250,25 @@ class Invoker:
                     loop.run_until_complete(gen.aclose())
                 else:
                     gen.close()
+            if sender is not None:
+                self._flush_held(ctx, sender)
         except SystemExit as exc:
+            if sender is not None:
+                try:
+                    sender.flush()
+                except BaseException:  # noqa: BLE001 (exiting anyway)
+                    pass
             exit_from_handler(exc)
         except BaseException as exc:  # noqa: BLE001
+            if sender is not None:  # the items before the failure arrive before the error
+                try:
+                    self._flush_held(ctx, sender)
+                except UnserializableError as flush_exc:
+                    exc = flush_exc
             self._fail_with(ctx, exc)
             return
+        finally:
+            ctx._sender = None
         if items is None:
             self._finish(ctx, {"kind": "end", "id": ctx.id})
         else:

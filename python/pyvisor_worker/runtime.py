@@ -48,7 +48,7 @@ class Runtime:
         self.calls = collections.deque()  # calls (and STOP) read but not started yet, in stream order
         self.active = {}  # call id -> Context of every queued or running call
         self.host_calls = HostCalls(self._send_host_call)
-        self.invoker = Invoker(self.writer, self.active, background=concurrency > 1)
+        self.invoker = Invoker(self.writer, self.active, background=concurrency > 1, max_frame_bytes=max_frame_bytes)
         self.scheduler = Scheduler(self.calls, self.invoker, concurrency, self._take_failed, None)
         link = Link(self.writer, self.host_calls, self.active)
         self.dispatcher = Dispatcher(self.writer, link, self.calls, self.active, self.host_calls,

@@ -12,8 +12,11 @@ export type CallArgs = Readonly<Record<string, unknown>> | ReadonlyArray<unknown
 // ── handshake ────────────────────────────────────────────────────────────────
 /** The worker's first frame, always JSON. */
 export interface Hello { readonly kind: "hello"; readonly protocol: number; readonly pid: number; readonly python: string; readonly codecs: ReadonlyArray<string> }
-/** The host's answer to hello, always JSON. */
-export interface Welcome { readonly kind: "welcome"; readonly codec: string }
+/**
+ * The host's answer to hello, always JSON. `features` lists optional messages the host accepts
+ * (`"chunks"`: batched stream items); a worker that does not know one ignores it.
+ */
+export interface Welcome { readonly kind: "welcome"; readonly codec: string; readonly features?: ReadonlyArray<string> }
 /** The worker imported the user's module (status ok) or failed to (status error). */
 export type Ready =
   | { readonly kind: "ready"; readonly status: "ok"; readonly handlers: ReadonlyArray<string> }
@@ -45,6 +48,8 @@ export interface Result { readonly kind: "result"; readonly id: number; readonly
 export interface ErrorMessage { readonly kind: "error"; readonly id: number; readonly type: string; readonly message: string; readonly traceback: string }
 /** One item of a streamed answer. */
 export interface Chunk { readonly kind: "chunk"; readonly id: number; readonly value: unknown }
+/** Several items of a streamed answer, in order (only after welcome offered `"chunks"`); each counts against credit. */
+export interface Chunks { readonly kind: "chunks"; readonly id: number; readonly values: ReadonlyArray<unknown> }
 /** End of a streamed answer. */
 export interface End { readonly kind: "end"; readonly id: number }
 /** The worker asks the host to run host handler `name`. */
@@ -55,7 +60,7 @@ export interface Pong { readonly kind: "pong"; readonly id: number }
 export interface Log { readonly kind: "log"; readonly level: "debug" | "info" | "warning" | "error"; readonly message: string }
 
 /** Every message the worker sends. */
-export type WorkerMessage = Hello | Ready | Result | ErrorMessage | Chunk | End | HostCall | Pong | Log
+export type WorkerMessage = Hello | Ready | Result | ErrorMessage | Chunk | Chunks | End | HostCall | Pong | Log
 
 /** Worker messages that answer a call id. */
-export type CallAnswer = Result | ErrorMessage | Chunk | End
+export type CallAnswer = Result | ErrorMessage | Chunk | Chunks | End

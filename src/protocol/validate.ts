@@ -60,6 +60,10 @@ export const parseWorkerMessage = (raw: unknown): WorkerMessage => {
       id(m); str(m, "type"); str(m, "message")
       if (typeof m["traceback"] !== "string") fail("field 'traceback' must be a string", m)
       break
+    case "chunks":
+      id(m)
+      if (!Array.isArray(m["values"]) || m["values"].length === 0) fail("field 'values' must be a non-empty array", m)
+      break
     case "end":
     case "pong":
       id(m); break

@@ -81,7 +81,7 @@ describe("channel", () => {
     t.handshake()
     await t.flush()
     expect(t.seen).toEqual(["hello", "ready:ok"])
-    expect(t.sent[0]).toEqual({ kind: "welcome", codec: codec.name })
+    expect(t.sent[0]).toEqual({ kind: "welcome", codec: codec.name, features: ["chunks"] })
     const log: Array<string> = []
     const a = t.channel.call("f", { x: 1 }, undefined, undefined, sink(log))
     const b = t.channel.call("f", undefined, undefined, undefined, sink(log))
@@ -106,10 +106,52 @@ describe("channel", () => {
     expect(log).toEqual(["chunk:1", "chunk:2", "end"])
   })
 
+  it("delivers a chunks frame's items in order, each counted against the stream's credit", async () => {
+    const t = setup()
+    t.handshake()
+    await t.flush()
+    const log: Array<string> = []
+    const id = t.channel.call("f", undefined, undefined, 4, sink(log))
+    t.send({ kind: "chunk", id, value: 0 })
+    t.send({ kind: "chunks", id, values: [1, "two", { three: 3 }] })
+    await t.flush()
+    expect(log).toEqual(["chunk:0", "chunk:1", 'chunk:"two"', 'chunk:{"three":3}'])
+    // The window (4) is used up; credit the host sends allows as many more items.
+    t.channel.send({ kind: "credit", id, n: 3 })
+    t.send({ kind: "chunks", id, values: [4, 5] })
+    t.send({ kind: "chunk", id, value: 6 })
+    t.send({ kind: "end", id })
+    await t.flush()
+    expect(log.slice(4)).toEqual(["chunk:4", "chunk:5", "chunk:6", "end"])
+    expect(t.sent.at(-1)).toEqual({ kind: "credit", id, n: 3 })
+    expect(t.seen.filter((s) => s.startsWith("violation"))).toEqual([])
+    expect([t.channel.pending, t.channel.served]).toEqual([0, 1])
+  })
+
+  it.each([
+    ["more items than the window", [{ kind: "chunks", values: [1, 2, 3] }], 0, /'chunks' of 3 items for stream call \d+ with credit for 2/],
+    ["a chunk beyond the window", [{ kind: "chunks", values: [1, 2] }, { kind: "chunk", value: 3 }], 0, /'chunk' for stream call \d+ beyond its credit/],
+    ["more items than window and credit", [{ kind: "chunks", values: [1, 2] }, { kind: "chunks", values: [3, 4] }], 1, /'chunks' of 2 items for stream call \d+ with credit for 1/]
+  ])("reports a stream sending %s as a violation", async (_name, frames, credit, why) => {
+    const t = setup()
+    t.handshake()
+    await t.flush()
+    const log: Array<string> = []
+    const id = t.channel.call("f", undefined, undefined, 2, sink(log))
+    if (credit > 0) t.channel.send({ kind: "credit", id, n: credit })
+    for (const frame of frames) t.send({ ...frame, id })
+    await t.flush()
+    const violations = t.seen.filter((s) => s.startsWith("violation:"))
+    expect(violations).toHaveLength(1)
+    expect(violations[0]).toMatch(why)
+  })
+
   it.each([
     ["a second result for the same id", (id: number) => [{ kind: "result", id, value: 1 }, { kind: "result", id, value: 2 }], /unknown or settled call id/],
     ["a result for an id never sent", () => [{ kind: "result", id: 999, value: 1 }], /unknown or settled call id 999/],
     ["a chunk for a non-stream call", (id: number) => [{ kind: "chunk", id, value: 1 }], /non-stream call/],
+    ["chunks for a non-stream call", (id: number) => [{ kind: "chunks", id, values: [1, 2] }], /'chunks' for non-stream call/],
+    ["chunks with no values", (id: number) => [{ kind: "chunks", id, values: [] }], /non-empty array/],
     ["an unknown kind", () => [{ kind: "teapot", id: 1 }], /unknown message kind/],
     ["a second hello", () => [{ kind: "hello", protocol: 1, pid: 1, python: "3", codecs: ["json"] }], /hello after the handshake/]
   ])("reports %s as one violation and stops reading", async (_name, messages, why) => {
@@ -150,7 +192,8 @@ describe("channel", () => {
     t.channel.forget(sid)
     t.send({ kind: "result", id, value: 1 })
     t.send({ kind: "chunk", id: sid, value: 1 })
-    t.send({ kind: "chunk", id: sid, value: 2 })
+    t.send({ kind: "chunks", id: sid, values: [2, 3] })
+    t.send({ kind: "chunk", id: sid, value: 4 })
     t.send({ kind: "end", id: sid })
     await t.flush()
     expect(log).toEqual([])

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -22,6 +22,36 @@ describe("streams", () => {
     expect(expected).toBe(10_000)
     expect(await p.call("pid")).toEqual(expect.any(Number))
   })
+
+  it.each([1, 2, 7, 1000])("quick items come batched yet in order, within a window of %i", async (window) => {
+    const p = await start("/usr/bin/python3")
+    const n = window < 10 ? 2_000 : 10_000
+    let expected = 0
+    for await (const value of p.stream("numbers", { n }, { window })) expect(value).toBe(expected++)
+    expect(expected).toBe(n)
+    expect(await p.call("pid")).toEqual(expect.any(Number))
+  })
+
+  // A generator that yields, then blocks until the test lets it go: what it yielded must already
+  // be here, not held for a batch.
+  const gated = async (handler: string, quick: number): Promise<void> => {
+    const p = await start()
+    const gate = join(mkdtempSync(join(tmpdir(), "pyvisor-")), "gate")
+    const it = p.stream(handler, { gate, quick })
+    const seen: Array<unknown> = []
+    for (let i = 0; i < quick; i++) {
+      const next = await Promise.race([it.next(), new Promise((r) => setTimeout(r, 3_000, "held"))])
+      expect(next, `item ${i} must arrive while the generator waits`).toEqual({ value: i, done: false })
+      seen.push(i)
+    }
+    writeFileSync(gate, "")
+    for await (const value of it) seen.push(value)
+    expect(seen).toEqual([...Array(quick + 1).keys()])
+  }
+
+  it("a slow generator's item arrives before the next is produced", () => gated("gated", 1))
+
+  it("an async generator's quick items arrive while it awaits", () => gated("agated", 3))
 
   it("ctx.emit streams too", async () => {
     const p = await start()

@@ -57,6 +57,17 @@ class RecordingWriter:
             self.on_send(msg)
         self.sent.append(msg)
 
+    # FrameWriter's two halves, which a stream's batches use (batching.py): a payload is recorded
+    # as the message it decodes to.
+    def encode(self, msg):
+        return self.codec.encode(msg)
+
+    def write_payload(self, payload):
+        msg = self.codec.decode(payload)
+        if self.on_send is not None:
+            self.on_send(msg)
+        self.sent.append(msg)
+
     def log(self, level, message):
         try:
             self.send({"kind": "log", "level": level, "message": message})
@@ -70,7 +81,8 @@ class RecordingWriter:
 class Worker:
     """One worker process and the host end of its two pipes."""
 
-    def __init__(self, imports=DEFAULT_IMPORTS, args=(), env=None, handshake=True, codec=None, transport="pipe"):
+    def __init__(self, imports=DEFAULT_IMPORTS, args=(), env=None, handshake=True, codec=None, transport="pipe",
+                 features=None):
         if transport == "pipe":
             to_worker_r, self.to_worker = os.pipe()
             self.from_worker, from_worker_w = os.pipe()
@@ -98,7 +110,7 @@ class Worker:
         self.next_id = 0
         self.hello = self.ready = None
         if handshake:
-            self.handshake(codec)
+            self.handshake(codec, features)
 
     # --- frames -------------------------------------------------------------------------------
 
@@ -138,11 +150,15 @@ class Worker:
 
     # --- protocol -----------------------------------------------------------------------------
 
-    def handshake(self, codec=None):
+    def handshake(self, codec=None, features=None):
+        """`features`: offered in welcome (["chunks"]: stream items may come batched); None offers none."""
         self.hello = self.recv()
         assert self.hello["kind"] == "hello", self.hello
         chosen = codec or next(c for c in ("msgpack", "json") if c in self.hello["codecs"])
-        self.send({"kind": "welcome", "codec": chosen})
+        welcome = {"kind": "welcome", "codec": chosen}
+        if features is not None:
+            welcome["features"] = features
+        self.send(welcome)
         self.codec = CODECS[chosen]
         self.ready = self.recv_kind("ready")
         return self.ready
@@ -157,13 +173,13 @@ class Worker:
         return self.next_id
 
     def answer(self, call_id, timeout=TIMEOUT):
-        """Frames answering call_id up to the final one: [chunk..., result|error|end]."""
+        """Frames answering call_id up to the final one: [chunk|chunks..., result|error|end]."""
         frames = []
         while True:
-            msg = self.recv_kind("result", "error", "chunk", "end", timeout=timeout)
+            msg = self.recv_kind("result", "error", "chunk", "chunks", "end", timeout=timeout)
             assert msg["id"] == call_id, (msg, call_id)
             frames.append(msg)
-            if msg["kind"] != "chunk":
+            if msg["kind"] not in ("chunk", "chunks"):
                 return frames
 
     def call(self, name, args=None, **extra):
@@ -194,6 +210,17 @@ class Worker:
                 pass
         self.stdout.close()
         self.stderr.close()
+
+
+def stream_items(frames):
+    """The items that `chunk` and `chunks` frames carry, in order."""
+    items = []
+    for frame in frames:
+        if frame["kind"] == "chunk":
+            items.append(frame["value"])
+        elif frame["kind"] == "chunks":
+            items.extend(frame["values"])
+    return items
 
 
 class WorkerTest(unittest.TestCase):
