@@ -2,6 +2,9 @@
  * The consumer side of `pool.stream`: an async iterator over chunks, granting credit to
  * Python as chunks are taken (so a fast generator cannot fill host memory), and
  * cancelling the Python generator when the loop is left early.
+ *
+ * Items come in bursts (a `chunks` frame brings many), so taking a buffered one is kept cheap:
+ * an index bump and the iterator result itself, credit granted once per half window.
  */
 import type { StreamHooks } from "./job.ts"
 
@@ -9,7 +12,10 @@ type Submit = (hooks: StreamHooks, signal: AbortSignal, resolve: (v: unknown) =>
 
 /** @internal */
 export const openStream = (window: number, submit: Submit, userSignal?: AbortSignal): AsyncIterableIterator<unknown> => {
-  const buffer: Array<unknown> = []
+  // Items received and not taken yet: buffer[head..]. Credit bounds them to about a window.
+  let buffer: Array<unknown> = []
+  let head = 0
+  let stopped = false // the consumer left: items still arriving are dropped
   const stop = new AbortController()
   const signal = userSignal ? AbortSignal.any([userSignal, stop.signal]) : stop.signal
   let started = false
@@ -20,20 +26,30 @@ export const openStream = (window: number, submit: Submit, userSignal?: AbortSig
   let taken = 0
   const half = Math.max(1, Math.floor(window / 2))
 
-  const took = (): void => {
+  /** The next buffered item (there is one), granting credit for it. */
+  const take = (): unknown => {
+    const value = buffer[head]
+    buffer[head] = undefined
+    if (++head === buffer.length) {
+      buffer.length = 0
+      head = 0
+    } else if (head >= 1024) {
+      // A consumer that never quite catches up never empties the buffer: drop the taken slots.
+      buffer = buffer.slice(head)
+      head = 0
+    }
     if (++taken >= half && grant && !finished) {
       grant(taken)
       taken = 0
     }
+    return value
   }
   const wake = (): void => {
     const w = waiter
     if (w === null) return
     waiter = null
-    if (buffer.length > 0) {
-      w.resolve({ value: buffer.shift(), done: false })
-      took()
-    } else if (failure) {
+    if (head < buffer.length) w.resolve({ value: take(), done: false })
+    else if (failure) {
       w.reject(failure.error)
       failure = null
     } else if (finished) w.resolve({ value: undefined, done: true })
@@ -41,9 +57,9 @@ export const openStream = (window: number, submit: Submit, userSignal?: AbortSig
   const hooks: StreamHooks = {
     window,
     onChunk: (value) => {
-      if (stop.signal.aborted) return
+      if (stopped) return
       buffer.push(value)
-      wake()
+      if (waiter !== null) wake()
     },
     onDispatch: (g) => {
       grant = g
@@ -62,11 +78,7 @@ export const openStream = (window: number, submit: Submit, userSignal?: AbortSig
           wake()
         })
       }
-      if (buffer.length > 0) {
-        const value = buffer.shift()
-        took()
-        return Promise.resolve({ value, done: false })
-      }
+      if (head < buffer.length) return Promise.resolve({ value: take(), done: false })
       if (failure) {
         const { error } = failure
         failure = null
@@ -79,7 +91,9 @@ export const openStream = (window: number, submit: Submit, userSignal?: AbortSig
       // Leaving the loop early: the Python generator is cancelled (or the queued call dropped).
       if (!finished) stop.abort(new Error("stream consumer stopped"))
       finished = true
-      buffer.length = 0
+      stopped = true
+      buffer = []
+      head = 0
       return Promise.resolve({ value: undefined, done: true })
     },
     [Symbol.asyncIterator]() {
