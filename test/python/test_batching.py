@@ -32,7 +32,8 @@ class Clock:
 
 class Stream:
     """What StreamSender uses of a stream call's Context: id, window, credit under a lock, cancel,
-    and _wait_credit, here answered by `on_wait(stream)` instead of blocking."""
+    _grant (credit given back), and _wait_credit, here answered by `on_wait(stream)` instead of
+    blocking."""
 
     def __init__(self, window=None, on_wait=None):
         self.id = 7
@@ -43,6 +44,10 @@ class Stream:
 
     def _wait_credit(self):
         return self.on_wait(self)
+
+    def _grant(self, n):
+        with self._lock:
+            self._credit += n
 
 
 class Rig:
@@ -144,6 +149,17 @@ class PolicyTest(unittest.TestCase):
                                         ("chunks", [8, 9, 10, 11])])
         self.assertEqual(rig.stream._credit, 0)  # 8 + 4 granted, 12 sent: never beyond the credit
 
+    def test_a_batch_gives_back_the_credit_it_did_not_use(self):
+        rig = Rig(window=64)
+        for i in range(3):
+            rig.add(i)
+        sender = rig.sender
+        # Sent, held, taken for the batch and still free: always the whole window.
+        self.assertEqual(len(stream_items(rig.writer.sent)) + len(sender.items) + sender.budget + rig.stream._credit, 64)
+        self.assertGreater(sender.budget, 0)
+        sender.flush()
+        self.assertEqual((sender.budget, rig.stream._credit), (0, 64 - 3))
+
     def test_a_cancelled_stream_sends_nothing_more(self):
         rig = Rig(window=4, on_wait=lambda stream: False)  # cancelled while waiting
         for i in range(4):
@@ -162,7 +178,8 @@ class PolicyTest(unittest.TestCase):
         text = "x" * (MAX_BYTES // 2 + 1)
         for i in range(4):
             rig.add(f"{i}{text}")
-        self.assertEqual([(kind, len(items)) for kind, items in rig.frames()], [("chunk", 1), ("chunks", 2)])
+        # Two such strings make a batch; after it, items that size go one per frame.
+        self.assertEqual([(kind, len(items)) for kind, items in rig.frames()], [("chunk", 1), ("chunks", 2), ("chunk", 1)])
 
     def test_the_size_per_item_of_the_last_batch_bounds_the_next(self):
         rig = Rig()
