@@ -1,11 +1,11 @@
 // Writes test/vectors/messages.json: one entry per message kind, then one per kind of value (bytes,
-// typed arrays, dates, non-finite and 64-bit numbers, awkward keys), with their JSON and msgpack
+// typed arrays, N-D arrays, dates, non-finite and 64-bit numbers, awkward keys), with their JSON and msgpack
 // frames as hex. Both test suites decode and re-encode them byte for byte (docs/protocol.md §5).
 // Run: node scripts/vectors.ts (needs /usr/bin/python3 with msgpack)
 import { execFileSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { encodeFrame, jsonCodec, msgpackCodec } from "../src/protocol/index.ts"
+import { encodeFrame, jsonCodec, msgpackCodec, NdArray } from "../src/protocol/index.ts"
 import { toFile } from "../test/vectors/file-form.ts"
 
 const bytes = Buffer.from([0, 1, 2, 254, 255])
@@ -57,7 +57,15 @@ const messages: Array<[string, Record<string, unknown>]> = [
   ["value-proto-key", { kind: "result", id: 16, value: { outer: protoKeyed, list: [protoKeyed] } }],
   ["value-tag-key", { kind: "host_result", id: 17, value: { __pyvisor__: ["bytes", "AAEC"], other: [1] } }],
   ["value-sizes", { kind: "result", id: 18, value: { many: manyKeys, list: Array.from({ length: 17 }, (_, i) => i), s31: "a".repeat(31), s32: "b".repeat(32),
-    s255: "c".repeat(255), s256: "d".repeat(256), multi: "é".repeat(40), astral: "🐍".repeat(20), empty: "", nested: [[[], {}]] } }]
+    s255: "c".repeat(255), s256: "d".repeat(256), multi: "é".repeat(40), astral: "🐍".repeat(20), empty: "", nested: [[[], {}]] } }],
+  // N-D arrays: every dtype, 0-D, empty, and one large enough for a 16-bit extension length.
+  ["value-ndarray", { kind: "call", id: 19, name: "echo", args: {
+    f32: new NdArray(new Float32Array([0, 1, 2, 3, 4, 5]), [2, 3]), i32: new NdArray(new Int32Array([-1, 2, -3, 4, -5, 6, -7, 8]), [2, 2, 2]),
+    f64: new NdArray(new Float64Array([1.5]), []), empty: new NdArray(new Float64Array(0), [0, 3]), u8: new NdArray(new Uint8Array([0, 255, 1, 2]), [2, 2]),
+    i8: new NdArray(new Int8Array([-128, 127]), [1, 2]), i16: new NdArray(new Int16Array([-32768, 1]), [2, 1]), u16: new NdArray(new Uint16Array([65535, 2]), [1, 2]),
+    u32: new NdArray(new Uint32Array([4294967295, 4]), [2, 1]), i64: new NdArray(new BigInt64Array([-(2n ** 63n), 5n]), [1, 1, 2]),
+    u64: new NdArray(new BigUint64Array([2n ** 64n - 1n, 6n]), [2, 1, 1]), big: new NdArray(new Float64Array(48).fill(0.25), [4, 12])
+  } }]
 ]
 
 const hex = (payload: Uint8Array): string => encodeFrame(payload).toString("hex")

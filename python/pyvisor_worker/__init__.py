@@ -14,9 +14,10 @@ factories. Only the names below are public; the rest of the package is the runti
 from .context import Context, HostCallError, HostCallTimeout
 from .protocol import UnserializableError
 from .registry import handler
+from .values import NdArray
 
 __version__ = "0.1.0"
-__all__ = ["Context", "HostCallError", "HostCallTimeout", "ProgramNotFound", "UnknownProgramKind",
+__all__ = ["Context", "HostCallError", "HostCallTimeout", "NdArray", "ProgramNotFound", "UnknownProgramKind",
            "UnserializableError", "handler", "program"]
 _LAZY = frozenset(("ProgramNotFound", "UnknownProgramKind", "program"))
 

@@ -9,9 +9,13 @@ What travels as what, identically in msgpack and JSON:
 - aware datetime: a Date (UTC, milliseconds on the host); naive datetime refused.
 - 1-D numpy arrays and array.array of a typed-array dtype: the matching TypedArray. Coming from
   the host, typed arrays are numpy arrays when numpy imports, else array.array.
+- numpy arrays of 0 or 2+ dimensions (any order or strides: their elements travel in C order) and
+  NdArray: an NdArray on the host. Coming from the host, NdArrays are numpy arrays of their shape
+  when numpy imports, else NdArray (this module's class, holding an array.array).
 - set and frozenset: a list. numpy scalars: their Python value.
 
-msgpack carries these natively or as extension types (typed arrays 0x74, ``__proto__`` maps 0x6F);
+msgpack carries these natively or as extension types (typed arrays 0x74, N-D arrays 0x6E,
+``__proto__`` maps 0x6F);
 JSON as tagged objects ``{"__pyvisor__": [kind, ...]}`` (see JsonValues). Nothing here imports
 numpy: an object can only be a numpy array if numpy is already loaded.
 """
@@ -20,6 +24,7 @@ import binascii
 import datetime
 import math
 import re
+import struct
 import sys
 
 MAX_DEPTH = 500  # containers nested deeper (the message counts as one) are refused, as on the host
@@ -29,7 +34,9 @@ EXACT = 1 << 53  # JSON carries integers beyond +-2**53 as ["int", "digits"]
 TAG = "__pyvisor__"
 PROTO = "__proto__"
 TYPED_EXT = 0x74
+NDARRAY_EXT = 0x6E  # code, ndim, ndim uint32 little-endian dimensions, the elements little-endian in C order
 OBJECT_EXT = 0x6F
+MAX_NDIM = 32  # numpy 1's limit: the host refuses more, and so does this side
 
 # Typed arrays by code (msgpackr's codes): name in JSON tags, numpy dtype, array.array typecodes.
 TYPED_NAMES = ("int8", "uint8", "uint8clamped", "int16", "uint16", "int32", "uint32", "float32", "float64",
@@ -82,48 +89,183 @@ def _numpy():
     return sys.modules.get("numpy")
 
 
-def typed_parts(obj):
-    """(code, little-endian bytes) of a typed array (1-D numpy array or array.array), None otherwise."""
-    if type(obj) is array.array:
+_ND_CODES = {name: code for code, name in enumerate(TYPED_NAMES) if name != "uint8clamped"}
+
+
+def _size(shape):
+    size = 1
+    for n in shape:
+        size *= n
+    return size
+
+
+class NdArray:
+    """An array of 0 or 2+ dimensions where numpy is not installed (docs/protocol.md section 2.1):
+    `dtype` a name ("float64", "int32", "uint8"...), `shape` a tuple of ints, `data` a flat
+    array.array of the elements in C order (the last index varies fastest). It arrives from the
+    host's NdArray when numpy does not import (with numpy, a numpy array arrives instead), and can
+    be sent with or without numpy: the host receives an NdArray (a typed array when 1-D).
+
+        m = NdArray("float32", (2, 3), range(6))
+        m.tolist()  # [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+        m.data[1 * 3 + 2]  # element [1, 2]: 5.0
+
+    `data` may be given as an array.array of the dtype's element type (kept, not copied) or any
+    iterable of numbers. Raises ValueError for an unknown dtype, a shape of more than 32
+    dimensions or negative lengths, or a data length that is not the shape's size.
+    """
+
+    __slots__ = ("dtype", "shape", "data")
+
+    def __init__(self, dtype, shape, data):
+        code = _ND_CODES.get(dtype)
+        if code is None:
+            raise ValueError(f"NdArray dtype {dtype!r} is not one of {', '.join(_ND_CODES)}")
+        shape = tuple(shape)
+        if len(shape) > MAX_NDIM or not all(type(n) is int and n >= 0 for n in shape):
+            raise ValueError(f"NdArray shape {shape!r} must be at most {MAX_NDIM} non-negative ints")
+        if type(data) is not array.array or _ARRAY_CODES.get(data.typecode) != code:
+            data = array.array(_TYPECODES[code], data)
+        if len(data) != _size(shape):
+            raise ValueError(f"NdArray of shape {shape} needs {_size(shape)} elements, data has {len(data)}")
+        self.dtype = dtype
+        self.shape = shape
+        self.data = data
+
+    def tolist(self):
+        """The elements as nested lists (a number for a 0-D array), as numpy's tolist gives them."""
+        items = self.data.tolist()
+        return _nest(items, self.shape) if self.shape else items[0]
+
+    def __eq__(self, other):
+        if not isinstance(other, NdArray):
+            return NotImplemented
+        return (self.dtype, self.shape, self.data) == (other.dtype, other.shape, other.data)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"NdArray({self.dtype!r}, {self.shape!r}, {self.data.tolist()!r:.200})"
+
+
+def _nest(items, shape):
+    """Flat `items` in C order as nested lists of `shape` (at least one dimension)."""
+    if len(shape) == 1:
+        return items
+    step = len(items) // shape[0] if shape[0] else 0
+    return [_nest(items[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def _little_endian(data):
+    """The bytes of array.array `data`, little-endian."""
+    if sys.byteorder == "big" and data.itemsize > 1:
+        data = array.array(data.typecode, data)
+        data.byteswap()
+    return data.tobytes()
+
+
+def _wire_shape(shape):
+    if len(shape) > MAX_NDIM:
+        raise Refused(f"an array of {len(shape)} dimensions: at most {MAX_NDIM} travel")
+    if any(n >= 1 << 32 for n in shape):
+        raise Refused(f"an array of shape {shape}: dimensions of 2**32 or more do not travel")
+    return tuple(shape)
+
+
+def array_parts(obj):
+    """(code, shape, little-endian bytes in C order) of an array that travels, None for other
+    objects. `shape` is None for a typed array (1-D numpy array, array.array, 1-D NdArray), a tuple
+    for an N-D one (numpy array or NdArray of 0 or 2+ dimensions). Raises Refused for a dtype
+    with no typed-array equivalent."""
+    kind = type(obj)
+    if kind is array.array:
         code = _ARRAY_CODES.get(obj.typecode)
         if code is None:
             raise Refused(f"array.array of typecode {obj.typecode!r} has no typed-array equivalent")
-        if sys.byteorder == "big" and obj.itemsize > 1:
-            obj = array.array(obj.typecode, obj)
-            obj.byteswap()
-        return code, obj.tobytes()
+        return code, None, _little_endian(obj)
+    if kind is NdArray:
+        code = _ND_CODES[obj.dtype]
+        if type(obj.data) is not array.array or _ARRAY_CODES.get(obj.data.typecode) != code or len(obj.data) != _size(obj.shape):
+            raise Refused(f"an NdArray of shape {obj.shape} and dtype {obj.dtype} whose data no longer fits: {obj.data!r:.60}")
+        return code, None if len(obj.shape) == 1 else _wire_shape(obj.shape), _little_endian(obj.data)
     np = _numpy()
     if np is not None and isinstance(obj, np.ndarray):
-        if obj.ndim != 1:
-            raise Refused(f"a numpy array of shape {obj.shape}: only 1-D arrays travel (send .ravel() or .tolist())")
         code = _NUMPY_CODES.get((obj.dtype.kind, obj.dtype.itemsize))
         if code is None:
             raise Refused(f"a numpy array of dtype {obj.dtype}, which has no typed-array equivalent")
-        return code, obj.astype(_NUMPY_DTYPES[code], copy=False).tobytes()
+        shape = None if obj.ndim == 1 else _wire_shape(obj.shape)
+        return code, shape, obj.astype(_NUMPY_DTYPES[code], copy=False).tobytes()  # C order, whatever the strides
     return None
+
+
+def is_array(obj):
+    """True for what array_parts reads (without the cost of reading it)."""
+    if type(obj) is array.array or type(obj) is NdArray:
+        return True
+    np = _numpy()
+    return np is not None and isinstance(obj, np.ndarray)
 
 
 _numpy_for_typed = None
 
 
-def typed_from(code, data):
-    """The Python value of typed array `code` with little-endian bytes `data`."""
+def _numpy_to_build():
+    """numpy, imported at the first array that arrives (optional, and slow to import), or False."""
     global _numpy_for_typed
-    if not 0 <= code < len(TYPED_NAMES) or len(data) % _SIZES[code]:
-        raise ValueError(f"malformed typed array (code {code}, {len(data)} bytes)")
     if _numpy_for_typed is None:
         try:
-            import numpy  # noqa: PLC0415 (optional, and slow to import: only once a typed array arrives)
+            import numpy  # noqa: PLC0415
         except ImportError:
             numpy = False
         _numpy_for_typed = numpy
-    if _numpy_for_typed:
-        return _numpy_for_typed.frombuffer(bytearray(data), dtype=_NUMPY_DTYPES[code])
+    return _numpy_for_typed
+
+
+def typed_from(code, data):
+    """The Python value of typed array `code` with little-endian bytes `data`."""
+    if not 0 <= code < len(TYPED_NAMES) or len(data) % _SIZES[code]:
+        raise ValueError(f"malformed typed array (code {code}, {len(data)} bytes)")
+    np = _numpy_to_build()
+    if np:
+        return np.frombuffer(bytearray(data), dtype=_NUMPY_DTYPES[code])
     result = array.array(_TYPECODES[code])
     result.frombytes(data)
     if sys.byteorder == "big" and result.itemsize > 1:
         result.byteswap()
     return result
+
+
+def ndarray_from(code, shape, data):
+    """The Python value of an array of `shape` (a list or tuple of ints) with element code `code` and
+    little-endian bytes `data`: a numpy array when numpy imports, else an NdArray (a typed array's
+    value when 1-D). Raises ValueError when they do not fit together."""
+    if code == 2 or not 0 <= code < len(TYPED_NAMES) or len(shape) > MAX_NDIM \
+            or not all(type(n) is int and n >= 0 for n in shape) or len(data) != _size(shape) * _SIZES[code]:
+        raise ValueError(f"malformed ndarray (code {code}, shape {shape!r:.100}, {len(data)} bytes)")
+    if len(shape) == 1:
+        return typed_from(code, data)
+    np = _numpy_to_build()
+    if np:
+        return np.frombuffer(bytearray(data), dtype=_NUMPY_DTYPES[code]).reshape(shape)
+    return NdArray(TYPED_NAMES[code], shape, typed_from(code, data))
+
+
+_ND_HEADER = struct.Struct("<BB")
+
+
+def ndarray_ext(code, shape, data):
+    """The data of an NDARRAY_EXT."""
+    return _ND_HEADER.pack(code, len(shape)) + struct.pack(f"<{len(shape)}I", *shape) + data
+
+
+def ndarray_from_ext(data):
+    if len(data) < 2:
+        raise ValueError("malformed ndarray extension")
+    code, ndim = _ND_HEADER.unpack_from(data)
+    start = 2 + 4 * ndim
+    if len(data) < start:
+        raise ValueError("malformed ndarray extension")
+    return ndarray_from(code, struct.unpack_from(f"<{ndim}I", data, 2), memoryview(data)[start:])
 
 
 def numpy_scalar(obj):
@@ -259,9 +401,12 @@ class MsgpackValues:
         """The Packer's hook for types it does not know (and for ints it could not fit in 64 bits)."""
         if isinstance(obj, int):
             _check_int(obj)
-        parts = typed_parts(obj)
+        parts = array_parts(obj)
         if parts is not None:
-            return self.ExtType(TYPED_EXT, bytes((parts[0],)) + parts[1])
+            code, shape, data = parts
+            if shape is None:
+                return self.ExtType(TYPED_EXT, bytes((code,)) + data)
+            return self.ExtType(NDARRAY_EXT, ndarray_ext(code, shape, data))
         scalar = numpy_scalar(obj)
         if scalar is not None:
             return scalar
@@ -275,6 +420,8 @@ class MsgpackValues:
     def ext_hook(self, code, data):
         if code == TYPED_EXT and data:
             return typed_from(data[0], data[1:])
+        if code == NDARRAY_EXT:
+            return ndarray_from_ext(data)
         if code == OBJECT_EXT:
             flat = self.unpack_inner(data)
             if type(flat) is not list or len(flat) % 2:
@@ -305,7 +452,7 @@ def _b64(data):
 
 def _is_special(obj):
     return (isinstance(obj, (bytes, bytearray, memoryview, datetime.datetime, set, frozenset, array.array))
-            or numpy_scalar(obj) is not None or typed_parts(obj) is not None)
+            or numpy_scalar(obj) is not None or is_array(obj))
 
 
 def _depth_ok(text):
@@ -325,8 +472,8 @@ _BRACKETS = re.compile(r'[\[\]{}]|"(?:[^"\\]|\\.)*"')
 
 
 class JsonValues:
-    """Tagged objects for JSON: ``{"__pyvisor__": [kind, ...]}`` with kind bytes, typed, float, date,
-    int or object (a dict that has a ``__pyvisor__`` key, as a flat [k1, v1, ...] list)."""
+    """Tagged objects for JSON: ``{"__pyvisor__": [kind, ...]}`` with kind bytes, typed, ndarray, float,
+    date, int or object (a dict that has a ``__pyvisor__`` key, as a flat [k1, v1, ...] list)."""
 
     @staticmethod
     def default(obj):
@@ -379,9 +526,12 @@ class JsonValues:
             return {TAG: ["bytes", _b64(value)]}
         if isinstance(value, datetime.datetime):
             return {TAG: ["date", datetime_ms(value)]}
-        parts = typed_parts(value)
+        parts = array_parts(value)
         if parts is not None:
-            return {TAG: ["typed", TYPED_NAMES[parts[0]], _b64(parts[1])]}
+            code, shape, data = parts
+            if shape is None:
+                return {TAG: ["typed", TYPED_NAMES[code], _b64(data)]}
+            return {TAG: ["ndarray", TYPED_NAMES[code], list(shape), _b64(data)]}
         scalar = numpy_scalar(value)
         if scalar is not None:
             return self.ready(scalar, depth)
@@ -400,6 +550,10 @@ class JsonValues:
             return binascii.a2b_base64(payload[1])
         if kind == "typed":
             return typed_from(TYPED_NAMES.index(payload[1]), binascii.a2b_base64(payload[2]))
+        if kind == "ndarray":
+            if type(payload[2]) is not list:
+                raise ValueError(f"malformed {TAG} tag: ndarray without a shape")
+            return ndarray_from(TYPED_NAMES.index(payload[1]), payload[2], binascii.a2b_base64(payload[3]))
         if kind == "float":
             return float({"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}[payload[1]])
         if kind == "date":

@@ -42,8 +42,9 @@ const writeHeader = (frame: Uint8Array): Uint8Array => {
 }
 
 /**
- * The msgpack codec (docs/protocol.md section 2). Typed arrays travel as extension 0x74, Dates as
- * timestamps, integers up to 64 bits as integers; what Python could not read is refused.
+ * The msgpack codec (docs/protocol.md section 2). Typed arrays travel as extension 0x74, NdArrays
+ * as extension 0x6E, Dates as timestamps, integers up to 64 bits as integers; what Python could
+ * not read is refused.
  *
  * @example
  * ```ts
@@ -68,7 +69,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true })
 
 /**
  * The JSON codec: compact UTF-8 JSON. Carries what msgpack carries, bytes, dates, typed arrays,
- * NaN and 64-bit integers included, as tagged objects (docs/protocol.md section 2.2).
+ * NdArrays, NaN and 64-bit integers included, as tagged objects (docs/protocol.md section 2.2).
  *
  * @example
  * ```ts

@@ -6,8 +6,8 @@
  * with no replacer. Decoding: the native JSON.parse, with a reviver only when the text holds a tag.
  */
 import {
-  along, checkBigInt, checkString, classify, INT_LIMIT, INT_MIN, MAX_DEPTH, refuse, tooDeep, TYPED_ARRAYS, typedCode,
-  typedFromBytes, unserializable
+  along, checkBigInt, checkString, classify, INT_LIMIT, INT_MIN, MAX_DEPTH, ndarrayFromBytes, refuse, tooDeep, TYPED_ARRAYS,
+  typedCode, typedFromBytes, unserializable
 } from "./values.ts"
 
 /** The key of a tagged object. */
@@ -58,6 +58,7 @@ const prepareObject = (value: object, depth: number, key: string | number): unkn
   switch (special.kind) {
     case "bytes": return { __pyvisor__: ["bytes", base64(special.bytes)] }
     case "typed": return { __pyvisor__: ["typed", TYPED_ARRAYS[special.code]![0], base64(special.bytes)] }
+    case "ndarray": return { __pyvisor__: ["ndarray", TYPED_ARRAYS[special.code]![0], special.shape, base64(special.bytes)] }
     case "date": return { __pyvisor__: ["date", special.ms] }
     case "map": return special.map.has(TAG) ? wrap(special.map, depth) : prepareEntries(special.map, depth)
     case "set": return prepareArray([...special.set], depth)
@@ -162,6 +163,12 @@ const untag = (tagged: Record<string, unknown>): unknown => {
     case "typed": {
       const code = typedCode(payload[1])
       return code === undefined ? malformed(`unknown typed array ${String(payload[1])}`) : typedFromBytes(code, bytesOf(payload[2]))
+    }
+    case "ndarray": {
+      // The base64 decoder's buffer is fresh and aligned: the NdArray's data is a view of it.
+      const code = typedCode(payload[1])
+      if (code === undefined) return malformed(`unknown typed array ${String(payload[1])}`)
+      return Array.isArray(payload[2]) ? ndarrayFromBytes(code, payload[2], bytesOf(payload[3])) : malformed("ndarray without a shape")
     }
     case "float": {
       const value = FLOATS[payload[1] as string]

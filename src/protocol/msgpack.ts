@@ -10,8 +10,8 @@
  */
 import { addExtension, Unpackr } from "msgpackr"
 import {
-  along, classify, INT_LIMIT, INT_MIN, MAX_DEPTH, OBJECT_EXT, refuse, splitMs, TIMESTAMP_EXT, tooDeep, TYPED_EXT,
-  unserializable, checkBigInt
+  along, classify, INT_LIMIT, INT_MIN, MAX_DEPTH, NDARRAY_EXT, ndarrayFromBytes, OBJECT_EXT, refuse, splitMs, TIMESTAMP_EXT,
+  tooDeep, TYPED_EXT, unserializable, checkBigInt
 } from "./values.ts"
 
 const INITIAL_BYTES = 64 * 1024
@@ -248,6 +248,23 @@ const writeTyped = (code: number, bytes: Uint8Array): void => {
   pos += bytes.byteLength
 }
 
+// NDARRAY_EXT: code, ndim, the dimensions as uint32 little-endian, then the elements.
+const writeNdArray = (code: number, shape: ReadonlyArray<number>, bytes: Uint8Array): void => {
+  const length = 2 + 4 * shape.length + bytes.byteLength
+  const size = extHeaderSize(length)
+  if (pos + size + length > end) grow(size + length)
+  putExtHeader(pos, length, NDARRAY_EXT)
+  pos += size
+  buf[pos++] = code
+  buf[pos++] = shape.length
+  for (const n of shape) {
+    view.setUint32(pos, n, true)
+    pos += 4
+  }
+  buf.set(bytes, pos)
+  pos += bytes.byteLength
+}
+
 // The msgpack timestamp extension, in the form Python's msgpack writes for the same instant.
 const writeTimestamp = (ms: number): void => {
   const { seconds, nanoseconds } = splitMs(ms)
@@ -349,6 +366,7 @@ const writeObject = (value: object, depth: number, key: string | number): void =
   switch (special.kind) {
     case "bytes": return writeBin(special.bytes)
     case "typed": return writeTyped(special.code, special.bytes)
+    case "ndarray": return writeNdArray(special.code, special.shape, special.bytes)
     case "date": return writeTimestamp(special.ms)
     case "map": return writeMap(special.map, depth)
     case "set": return writeItems(special.set, special.set.size, depth)
@@ -520,6 +538,19 @@ addExtension({
       Object.defineProperty(object, k, { value: flat[i + 1], enumerable: true, writable: true, configurable: true })
     }
     return object
+  }
+})
+
+// The data is a view of the payload: the NdArray's elements stay there when aligned.
+addExtension({
+  type: NDARRAY_EXT,
+  unpack(data: Uint8Array): unknown {
+    const ndim = data.length >= 2 ? data[1]! : 0
+    const start = 2 + 4 * ndim
+    if (data.length < start) throw new Error("malformed ndarray extension: shorter than its header")
+    const dims = new DataView(data.buffer, data.byteOffset + 2, 4 * ndim)
+    const shape = Array.from({ length: ndim }, (_, i) => dims.getUint32(4 * i, true))
+    return ndarrayFromBytes(data[0]!, shape, data.subarray(start))
   }
 })
 

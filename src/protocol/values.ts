@@ -3,6 +3,8 @@
  * values travel, as what, and which are refused. The msgpack writer and the JSON preparer each
  * walk a value once and apply these rules; test/vectors pins that they agree.
  */
+import { NdArray } from "./ndarray.ts"
+import type { NdData } from "./ndarray.ts"
 
 /** Name of a payload codec, as negotiated in the handshake. */
 export type CodecName = "msgpack" | "json"
@@ -92,6 +94,12 @@ export const TYPED_ARRAYS = [
 
 /** The msgpack extension type of typed arrays (msgpackr's "t"). */
 export const TYPED_EXT = 0x74
+/**
+ * The msgpack extension type of arrays of 0 or 2+ dimensions ("n", unused by msgpackr): 1 byte
+ * code (as TYPED_EXT's), 1 byte ndim, ndim uint32 little-endian dimensions, the elements
+ * little-endian in C order.
+ */
+export const NDARRAY_EXT = 0x6e
 /** The msgpack extension type of a map holding a `__proto__` key: a flat array of keys and values. */
 export const OBJECT_EXT = 0x6f
 /** The timestamp extension type of the msgpack spec. */
@@ -105,7 +113,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 type Typed = Exclude<ArrayBufferView, DataView | Uint8Array | Uint8ClampedArray> & { readonly BYTES_PER_ELEMENT: number }
 
 /** The bytes of a typed array, little-endian, exactly its view (never the rest of its buffer). */
-const littleEndian = (view: Typed): Uint8Array => {
+const littleEndian = (view: ArrayBufferView & { readonly BYTES_PER_ELEMENT: number }): Uint8Array => {
   const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
   if (LITTLE_ENDIAN || view.BYTES_PER_ELEMENT === 1) return bytes
   const swapped = new Uint8Array(bytes)
@@ -123,6 +131,29 @@ export const typedFromBytes = (code: number, bytes: Uint8Array): ArrayBufferView
   if (!LITTLE_ENDIAN) for (let i = 0, n = ctor.BYTES_PER_ELEMENT; i < copy.length; i += n) copy.subarray(i, i + n).reverse()
   return new ctor(copy.buffer)
 }
+
+/**
+ * The value of an array of `shape` with element code `code` and little-endian bytes `bytes`: a
+ * typed array when 1-D (copied, as typedFromBytes), else an NdArray whose data is a view of
+ * `bytes` when its offset suits the element size, else a copy. Throws on malformed input.
+ */
+export const ndarrayFromBytes = (code: number, shape: ReadonlyArray<unknown>, bytes: Uint8Array): unknown => {
+  if (code === UINT8_CLAMPED || TYPED_ARRAYS[code] === undefined) throw new Error(`malformed ndarray: element code ${code}`)
+  if (shape.length === 1) {
+    const typed = typedFromBytes(code, bytes) as NdData
+    if (shape[0] !== typed.length) throw new Error(`malformed ndarray: shape [${String(shape[0])}] for ${typed.length} elements`)
+    return typed
+  }
+  const ctor = TYPED_ARRAYS[code][1] as unknown as { new (buffer: ArrayBufferLike, byteOffset: number, length: number): NdData; BYTES_PER_ELEMENT: number; name: string }
+  const size = ctor.BYTES_PER_ELEMENT
+  if (bytes.byteLength % size !== 0) throw new Error(`malformed ndarray: ${bytes.byteLength} bytes are not a whole ${ctor.name}`)
+  const data = LITTLE_ENDIAN && bytes.byteOffset % size === 0
+    ? new ctor(bytes.buffer, bytes.byteOffset, bytes.byteLength / size)
+    : typedFromBytes(code, bytes) as NdData
+  return new NdArray(data, shape as ReadonlyArray<number>)
+}
+
+const UINT8_CLAMPED = 2
 
 /** The code of a typed-array name used in JSON tags ("float64"), or undefined. */
 export const typedCode = (name: unknown): number | undefined => {
@@ -145,6 +176,8 @@ const dateMs = (date: Date): number => {
 export type Special =
   | { readonly kind: "bytes"; readonly bytes: Uint8Array }
   | { readonly kind: "typed"; readonly code: number; readonly bytes: Uint8Array }
+  /** An NdArray of 0 or 2+ dimensions (a 1-D one is "typed"). */
+  | { readonly kind: "ndarray"; readonly code: number; readonly shape: ReadonlyArray<number>; readonly bytes: Uint8Array }
   | { readonly kind: "date"; readonly ms: number }
   /** A Map (its keys checked to be strings): a map. */
   | { readonly kind: "map"; readonly map: Map<string, unknown> }
@@ -171,6 +204,7 @@ export const classify = (value: object, key: string | number): Special => {
     if (code === undefined) return refuse(`${article(name)}, which has no Python equivalent`)
     return { kind: "typed", code, bytes: littleEndian(value as Typed) }
   }
+  if (value instanceof NdArray) return classifyNdArray(value)
   if (value instanceof ArrayBuffer || (hasSharedArrayBuffer && value instanceof SharedArrayBuffer)) {
     return { kind: "bytes", bytes: new Uint8Array(value) }
   }
@@ -185,6 +219,17 @@ export const classify = (value: object, key: string | number): Special => {
   const tag = Object.prototype.toString.call(value)
   if (tag === "[object Object]") return { kind: "object" }
   return refuse(`${article(tag.slice(8, -1))}, which has no Python equivalent`)
+}
+
+// The instance is frozen, but a length-tracking view of a resizable buffer may have changed since.
+const classifyNdArray = (value: NdArray): Special => {
+  const { data, shape } = value
+  let size = 1
+  for (const n of shape) size *= n
+  if (data.length !== size) return refuse(`an NdArray of shape [${shape.join(", ")}] whose data now holds ${data.length} elements`)
+  const code = TYPED_CODE[(data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag]]!
+  const bytes = littleEndian(data)
+  return shape.length === 1 ? { kind: "typed", code, bytes } : { kind: "ndarray", code, shape, bytes }
 }
 
 /** The time of a msgpack timestamp as seconds (floor) and nanoseconds, from epoch milliseconds. */

@@ -4,12 +4,14 @@ values to the same result, refuse the same ones, and a result they refuse is a c
 import array
 import datetime
 import unittest
+from unittest import mock
 
 import harness
 from harness import WorkerTest
 from test_vectors import comparable
 
-from pyvisor_worker import UnserializableError
+from pyvisor_worker import NdArray, UnserializableError
+from pyvisor_worker import values
 from pyvisor_worker.protocol import JsonCodec
 from pyvisor_worker.values import typed_from
 
@@ -74,6 +76,59 @@ class SameValueTest(unittest.TestCase):
         value = {"a": [1, {"b": "c"}], "d": (1, 2)}
         for codec in ALL_CODECS:
             self.assertEqual(through(codec, value), {"a": [1, {"b": "c"}], "d": [1, 2]})
+
+
+class NdArrayTest(unittest.TestCase):
+    """N-D arrays without numpy: pyvisor_worker.NdArray (numpy_checks.py has numpy's)."""
+
+    assertSameEverywhere = SameValueTest.assertSameEverywhere
+
+    def test_builds_checks_and_nests(self):
+        m = NdArray("float32", [2, 3], range(6))
+        self.assertEqual((m.dtype, m.shape, m.data), ("float32", (2, 3), array.array("f", range(6))))
+        self.assertEqual(m.tolist(), [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+        self.assertEqual(NdArray("int8", (2, 2, 2), range(8)).tolist(), [[[0, 1], [2, 3]], [[4, 5], [6, 7]]])
+        self.assertEqual(NdArray("uint64", (), [2 ** 64 - 1]).tolist(), 2 ** 64 - 1)
+        self.assertEqual(NdArray("int16", (0, 3), []).tolist(), [])
+        self.assertEqual(NdArray("int16", (2, 0), []).tolist(), [[], []])
+        data = array.array("d", [1.0, 2.0])
+        self.assertIs(NdArray("float64", (2, 1), data).data, data)  # kept, not copied
+        wide = array.array("q", [1, 2])
+        self.assertIs(NdArray("int64", (1, 2), wide).data, wide)  # "q" or "l": whichever holds 8-byte ints
+        self.assertEqual(NdArray("float64", (2,), array.array("i", [1, 2])).data, array.array("d", [1.0, 2.0]))
+        self.assertEqual(NdArray("int32", (1, 2), [1, 2]), NdArray("int32", (1, 2), array.array("i", [1, 2])))
+        self.assertNotEqual(NdArray("int32", (1, 2), [1, 2]), NdArray("int32", (2, 1), [1, 2]))
+        for dtype, shape, items in (("float16", (1,), [1]), ("uint8clamped", (1,), [1]), ("bool", (1,), [1]),
+                                    ("int8", (2, 2), [1, 2, 3]), ("int8", (-1,), []), ("int8", (1.0,), [1]),
+                                    ("int8", (True,), [1]), ("int8", (1,) * 33, [1])):
+            with self.subTest(dtype=dtype, shape=shape), self.assertRaises(ValueError):
+                NdArray(dtype, shape, items)
+        with self.assertRaises(OverflowError):
+            NdArray("uint8", (1, 1), [256])
+
+    def test_travels_as_numpy_arrays_do(self):
+        for value in (NdArray("float64", (2, 3), [0.5] * 6), NdArray("int64", (2, 1), [-(2 ** 63), 2 ** 63 - 1]),
+                      NdArray("uint8", (2, 2), [0, 1, 254, 255]), NdArray("int32", (), [7]), NdArray("float32", (0, 4), []),
+                      {"nested": [NdArray("uint16", (1, 1, 1), [65535])]}):
+            self.assertSameEverywhere(value, value)
+        # A 1-D NdArray is a typed array.
+        self.assertSameEverywhere(NdArray("int16", (3,), [1, 2, 3]), typed_from(3, array.array("h", [1, 2, 3]).tobytes()))
+
+    def test_arrives_as_ndarray_without_numpy(self):
+        with mock.patch.object(values, "_numpy_for_typed", False):  # as if `import numpy` failed
+            for codec in ALL_CODECS:
+                with self.subTest(codec=codec.name):
+                    m = NdArray("float64", (2, 2), [1.0, 2.0, 3.0, 4.0])
+                    self.assertEqual(through(codec, m), m)
+                    self.assertEqual(through(codec, NdArray("uint64", (), [2 ** 64 - 1])), NdArray("uint64", (), [2 ** 64 - 1]))
+                    self.assertEqual(through(codec, NdArray("int8", (3,), [1, 2, 3])), array.array("b", [1, 2, 3]))
+
+    def test_refuses_an_ndarray_whose_data_no_longer_fits(self):
+        m = NdArray("int32", (2, 2), range(4))
+        m.data.append(5)
+        for codec in ALL_CODECS:
+            with self.subTest(codec=codec.name), self.assertRaisesRegex(UnserializableError, "NdArray of shape"):
+                codec.encode({"v": m})
 
 
 class ResultsTest(WorkerTest):

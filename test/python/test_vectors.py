@@ -14,14 +14,15 @@ import unittest
 from harness import ROOT
 
 from pyvisor_worker.protocol import JsonCodec
-from pyvisor_worker.values import TYPED_NAMES, datetime_from_ms, typed_from
+from pyvisor_worker.values import TYPED_NAMES, NdArray, datetime_from_ms, ndarray_from, typed_from
 
 VECTORS = os.path.join(ROOT, "test", "vectors", "messages.json")
 
 
 def from_file(value):
-    """The file spells what JSON cannot as {"$bytes": hex}, {"$typed": [name, hex]}, {"$date": ms},
-    {"$float": text} and {"$int": digits} (test/vectors/file-form.ts); turn them into values."""
+    """The file spells what JSON cannot as {"$bytes": hex}, {"$typed": [name, hex]}, {"$ndarray":
+    [name, shape, hex]}, {"$date": ms}, {"$float": text} and {"$int": digits}
+    (test/vectors/file-form.ts); turn them into values (an N-D array: numpy's where it imports)."""
     if isinstance(value, dict):
         if len(value) == 1:
             (marker, payload), = value.items()
@@ -29,6 +30,8 @@ def from_file(value):
                 return bytes.fromhex(payload)
             if marker == "$typed":
                 return typed_from(TYPED_NAMES.index(payload[0]), bytes.fromhex(payload[1]))
+            if marker == "$ndarray":
+                return ndarray_from(TYPED_NAMES.index(payload[0]), payload[1], bytes.fromhex(payload[2]))
             if marker == "$date":
                 return datetime_from_ms(payload)
             if marker == "$float":
@@ -42,7 +45,8 @@ def from_file(value):
 
 
 def comparable(value):
-    """A form assertEqual can compare: typed arrays as (dtype, bytes), NaN as a marker."""
+    """A form assertEqual can compare: typed arrays as (dtype, bytes), N-D arrays (numpy's or
+    NdArray) as (dtype, shape, bytes), NaN as a marker."""
     if isinstance(value, dict):
         return {k: comparable(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -51,7 +55,11 @@ def comparable(value):
         return "<NaN>"
     if isinstance(value, array.array):
         return ("typed", value.itemsize, value.typecode in "fd", value.tobytes())
+    if isinstance(value, NdArray):
+        return ("ndarray", value.dtype, value.shape, value.data.tobytes())
     if type(value).__module__ == "numpy":
+        if value.ndim != 1:
+            return ("ndarray", value.dtype.name, value.shape, value.tobytes())
         return ("typed", value.dtype.itemsize, value.dtype.kind == "f", value.tobytes())
     return value
 
@@ -83,7 +91,7 @@ class VectorsTest(unittest.TestCase):
         self.assertTrue(all(v["json"] and v["msgpack"] for v in self.vectors))
         names = {v["name"] for v in self.vectors}
         self.assertLessEqual({"value-bytes", "value-typed", "value-dates", "value-floats", "value-ints", "value-keys",
-                              "value-proto-key", "value-tag-key", "value-sizes"}, names)
+                              "value-proto-key", "value-tag-key", "value-sizes", "value-ndarray"}, names)
 
     def check(self, codec, field):
         for vector in self.vectors:

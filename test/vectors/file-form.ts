@@ -1,11 +1,14 @@
 /**
  * How test/vectors/messages.json spells what JSON itself cannot: `{"$bytes": hex}`,
- * `{"$typed": [name, little-endian hex]}`, `{"$date": epoch ms}`, `{"$float": "NaN" | "1e+20" …}`
- * and `{"$int": "digits"}` (integers beyond 2^53). test/python/test_vectors.py reads the same forms.
+ * `{"$typed": [name, little-endian hex]}`, `{"$ndarray": [name, shape, little-endian hex in C order]}`,
+ * `{"$date": epoch ms}`, `{"$float": "NaN" | "1e+20" …}` and `{"$int": "digits"}` (integers beyond
+ * 2^53). test/python/test_vectors.py reads the same forms.
  */
+import { NdArray } from "../../src/protocol/ndarray.ts"
+import type { NdData } from "../../src/protocol/ndarray.ts"
 import { TYPED_ARRAYS, typedCode, typedFromBytes } from "../../src/protocol/values.ts"
 
-const MARKERS = new Set(["$bytes", "$typed", "$date", "$float", "$int"])
+const MARKERS = new Set(["$bytes", "$typed", "$ndarray", "$date", "$float", "$int"])
 
 /** A value of the file, with its markers turned into the values they stand for. */
 export const fromFile = (value: unknown): unknown => {
@@ -20,6 +23,10 @@ export const fromFile = (value: unknown): unknown => {
         const [name, hex] = payload as [string, string]
         return typedFromBytes(typedCode(name)!, Buffer.from(hex, "hex"))
       }
+      case "$ndarray": {
+        const [name, shape, hex] = payload as [string, Array<number>, string]
+        return new NdArray(typedFromBytes(typedCode(name)!, Buffer.from(hex, "hex")) as NdData, shape)
+      }
       case "$date": return new Date(payload as number)
       case "$float": return Number(payload)
       case "$int": return BigInt(payload as string)
@@ -33,6 +40,7 @@ const hex = (view: ArrayBufferView): string => Buffer.from(view.buffer, view.byt
 /** The file form of a value (typed arrays written little-endian, as this machine holds them). */
 export const toFile = (value: unknown): unknown => {
   if (value instanceof Uint8Array) return { $bytes: hex(value) }
+  if (value instanceof NdArray) return { $ndarray: [value.dtype, value.shape, hex(value.data)] }
   if (ArrayBuffer.isView(value)) {
     const name = TYPED_ARRAYS.find(([, ctor]) => value instanceof ctor)![0]
     return { $typed: [name, hex(value)] }
