@@ -26,9 +26,10 @@ The rule, applied by the main thread to each item a streaming generator (sync or
 
 Credit is counted per item, as for a lone `chunk`: the worker never has more than `window` items
 sent or held and unacknowledged. To keep a lock off the per-item path, a batch takes the credit it
-may use when it starts (at most its item cap) and gives back what it did not use when it is sent. A batch that does not encode (an
-item the codec cannot carry) or would not fit the host's frame limit goes out item by item, so the
-items before a bad one still arrive and the bad one raises as it would unbatched.
+may use when it starts (at most its item cap) and gives back what it did not use when it is sent.
+A batch that does not encode (an item the codec cannot carry) or would not fit the host's frame
+limit goes out item by item, so the items before a bad one still arrive and the bad one raises as
+it would unbatched.
 """
 import threading
 import time
