@@ -109,11 +109,13 @@ describe.each(codecs)("$name", (codec) => {
 })
 
 describe("the msgpack writer", () => {
-  // msgpackr writes the same shortest forms for everything but integers beyond 32 bits.
+  // msgpackr writes the same shortest forms for everything but integers beyond 32 bits, and a
+  // `__proto__` key (which we carry as extension 0x6F; that case has its own test).
   const oracle = new Packr({ useRecords: false, variableMapSize: true })
   const narrow = (v: unknown): boolean =>
     typeof v === "number" ? !Number.isInteger(v) || (v >= -(2 ** 31) && v < 2 ** 32) || Math.abs(v) >= 2 ** 64
-      : Array.isArray(v) ? v.every(narrow) : v !== null && typeof v === "object" ? Object.values(v).every(narrow) : true
+      : Array.isArray(v) ? v.every(narrow)
+        : v !== null && typeof v === "object" ? !Object.hasOwn(v, "__proto__") && Object.values(v).every(narrow) : true
   const json = fc.jsonValue().filter(narrow)
   // toEqual tells -0 from 0, and msgpack integers have no sign of zero.
   const unsigned = (v: unknown): unknown => JSON.parse(JSON.stringify(v))
