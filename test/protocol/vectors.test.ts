@@ -28,7 +28,7 @@ const entries = (v: unknown): unknown =>
 describe("shared test vectors", () => {
   it("cover every message kind of protocol v1", () => {
     const kinds = new Set(vectors.map((v) => (v.message as { kind: string }).kind))
-    expect([...kinds].sort()).toEqual(["call", "cancel", "chunk", "credit", "end", "error", "hello", "host_call", "host_error",
+    expect([...kinds].sort()).toEqual(["call", "cancel", "chunk", "chunks", "credit", "end", "error", "hello", "host_call", "host_error",
       "host_result", "log", "ping", "pong", "ready", "result", "shutdown", "welcome"])
   })
 
