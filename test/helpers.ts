@@ -1,7 +1,9 @@
-// Shared test helpers: fixture paths, the two interpreters, process liveness.
+// Shared test helpers: fixture paths, the two interpreters, process liveness, option errors.
 import { execFileSync } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { expect } from "vitest"
+import { InvalidOptionError } from "../src/errors.ts"
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url))
 
@@ -78,4 +80,15 @@ export const pythonChildren = (): Array<number> => {
     }
   }
   return out
+}
+
+/** The InvalidOptionError `run` throws (fails the test when it throws nothing, or something else). */
+export const rejection = (run: () => unknown): InvalidOptionError => {
+  try {
+    run()
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionError)
+    return error as InvalidOptionError
+  }
+  throw new Error("expected an InvalidOptionError")
 }

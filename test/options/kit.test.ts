@@ -1,18 +1,9 @@
 import { describe, expect, it } from "vitest"
-import { InvalidOptionError } from "../../src/errors.ts"
 import {
   checkKnown, integer, invalid, invalidTimerMs, keysOf, MAX_TIMER_MS, optionName, section, show, suggest, timerMs
 } from "../../src/options/kit.ts"
 
-const thrown = (run: () => unknown): InvalidOptionError => {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError)
-    return error as InvalidOptionError
-  }
-  throw new Error("expected an InvalidOptionError")
-}
+import { rejection as thrown } from "../helpers.ts"
 
 describe("options kit", () => {
   it("invalid names the option and quotes the value", () => {

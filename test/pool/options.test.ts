@@ -6,19 +6,11 @@ import { validateCall } from "../../src/pool/call-options.ts"
 import { resolveOptions } from "../../src/pool/options.ts"
 import { makeSession } from "../../src/pool/session.ts"
 import type { SessionHost } from "../../src/pool/session.ts"
+import { rejection } from "../helpers.ts"
 
 const base = { worker: { module: "basic" } }
 const MAX = 2 ** 31 - 1
 
-const rejection = (run: () => unknown): InvalidOptionError => {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError)
-    return error as InvalidOptionError
-  }
-  throw new Error("expected an InvalidOptionError")
-}
 
 const host: SessionHost = {
   call: () => Promise.resolve(undefined),
