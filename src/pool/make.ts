@@ -22,6 +22,7 @@ import { resolveOptions } from "./options.ts"
 import type { PoolOptions } from "./options.ts"
 import { Pool } from "./pool.ts"
 import { Slots } from "./slots.ts"
+import { after } from "./timers.ts"
 import type { Slot } from "./slots.ts"
 
 /** Why a pool could not start: bad options, or a worker that could not start. */
@@ -38,7 +39,8 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
     yield* Effect.promise(loadSpawner)
     const services = yield* Effect.context<never>()
     const store = o.store ?? memoryStore()
-    const slots = new Slots(o.size)
+    // An overflow worker idle for idleTimeoutMs is retired (capacity is made below; the deadline fires later).
+    const slots = new Slots(o.size, (slot) => after(o.idleTimeoutMs, () => capacity.retireIdle(slot)))
     let stopPolicy: StopPolicy = o.shutdown
     const pool = new Pool({
       options: o,

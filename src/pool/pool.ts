@@ -192,10 +192,6 @@ export class Pool {
   beginClose(): void {
     this.#send({ type: "CLOSE" })
     for (const job of [...this.#queue.drain(), ...this.#affinity.drain()]) job.fail(new PoolClosedError({ message: `pool closed before '${job.name}' was run` }))
-    for (const slot of this.#slots.all) {
-      slot.idleTimer?.()
-      slot.idleTimer = null
-    }
     for (const slot of this.#slots.all) this.#slots.withdraw(slot)
   }
 
@@ -251,16 +247,14 @@ export class Pool {
   /** @internal `worker`'s connection crossed its capacity. */
   workerRoom(slot: Slot, worker: Worker, hasRoom: boolean): void {
     if (slot.worker !== worker) return
-    if (hasRoom) return this.#offer(slot)
-    this.#slots.withdraw(slot)
+    if (hasRoom) this.#offer(slot)
+    else this.#slots.place(slot)
   }
 
   /** @internal `worker` stopped serving (draining or killed). */
   workerWithdrawn(slot: Slot, worker: Worker, what: string): void {
     if (slot.worker !== worker) return
     this.#slots.withdraw(slot)
-    slot.idleTimer?.()
-    slot.idleTimer = null
     this.#send({ type: "WORKER_LOST", workerId: slot.id })
     for (const job of this.#affinity.lost(worker)) job.fail(affinityError(job, slot.id, worker.pid, what))
   }
@@ -289,12 +283,9 @@ export class Pool {
     if (active) this.#utilization.busy(worker)
     else this.#utilization.idle(worker)
     if (slot.worker !== worker || !isServing(worker.state)) return
-    if (active) {
-      // Running something: no longer idle (still open for a prefetched call if it has room).
-      slot.idleTimer?.()
-      slot.idleTimer = null
-      this.#slots.place(slot)
-    } else this.#offer(slot)
+    // Running something: no longer idle (still open for a prefetched call if it has room).
+    if (active) this.#slots.place(slot)
+    else this.#offer(slot)
   }
 
   // --- the hot path -----------------------------------------------------------------------------
@@ -417,9 +408,7 @@ export class Pool {
   /** `slot`'s worker has room: offer it to the waiting calls (unless it is being recycled). */
   #offer(slot: Slot): void {
     this.#slots.place(slot)
-    if (!this.#slots.idle.has(slot) && !this.#slots.open.has(slot)) return
-    if (slot.overflow && slot.idleTimer === null && this.#slots.idle.has(slot)) slot.idleTimer = after(this.#o.idleTimeoutMs, () => this.#capacity.retireIdle(slot))
-    this.#pump(slot)
+    if (this.#slots.idle.has(slot) || this.#slots.open.has(slot)) this.#pump(slot)
   }
 
   #pump(ready: Slot): void {

@@ -19,6 +19,7 @@ export interface Slot {
   /** Recycle the current incarnation as soon as it has no call in flight. */
   recycle: string | null
   rss: number | null
+  /** An overflow slot's idle deadline: armed while it is in the idle set, cancelled when it leaves. */
   idleTimer: (() => void) | null
 }
 
@@ -30,8 +31,11 @@ export class Slots {
   /** Slots whose worker serves, runs something, and has room for a prefetched call. Written by `place` only. */
   readonly open = new Set<Slot>()
   #overflowSeq = 0
+  readonly #armIdle: (slot: Slot) => () => void
 
-  constructor(size: number) {
+  /** `armIdle` starts an overflow slot's idle deadline and returns its cancel. */
+  constructor(size: number, armIdle: (slot: Slot) => () => void = () => () => {}) {
+    this.#armIdle = armIdle
     for (let i = 0; i < size; i++) this.all.push(newSlot(`w${i + 1}`, false))
   }
 
@@ -54,15 +58,28 @@ export class Slots {
     this.idle.delete(slot)
     this.open.delete(slot)
     const worker = slot.worker
-    if (worker === null || slot.recycle !== null || !worker.hasRoom) return
-    if (worker.inFlight === 0) this.idle.add(slot)
-    else this.open.add(slot)
+    if (worker !== null && slot.recycle === null && worker.hasRoom) {
+      if (worker.inFlight === 0) this.idle.add(slot)
+      else this.open.add(slot)
+    }
+    this.#idleDeadline(slot)
   }
 
   /** Takes `slot` out of both sets (it must not get new calls). */
   withdraw(slot: Slot): void {
     this.idle.delete(slot)
     this.open.delete(slot)
+    this.#idleDeadline(slot)
+  }
+
+  // An overflow slot entering the idle set arms its deadline; leaving it cancels the deadline.
+  #idleDeadline(slot: Slot): void {
+    const idle = this.idle.has(slot)
+    if (idle && slot.overflow && slot.idleTimer === null) slot.idleTimer = this.#armIdle(slot)
+    else if (!idle && slot.idleTimer !== null) {
+      slot.idleTimer()
+      slot.idleTimer = null
+    }
   }
 
   remove(slot: Slot): void {
