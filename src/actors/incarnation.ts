@@ -65,7 +65,7 @@ const exited = (worker: Worker): Effect.Effect<ExitReport> => Effect.promise(() 
  * yield* stopWorker(worker, { graceMs: 5_000, killAfterMs: 2_000 })
  * ```
  */
-export const stopWorker = Effect.fnUntraced(function*(worker: Worker, policy: StopPolicy) {
+const stopWorker = Effect.fnUntraced(function*(worker: Worker, policy: StopPolicy) {
   worker.drain(policy.graceMs)
   if ((yield* Effect.timeoutOption(exited(worker), Duration.millis(policy.graceMs)))._tag === "Some") return
   worker.signal("SIGTERM")
@@ -83,7 +83,7 @@ export const stopWorker = Effect.fnUntraced(function*(worker: Worker, policy: St
  * exitReason({ exit: null, process: { code: 0, signal: null }, error: null, wasReady: true, served: 3 }) // { normal: true, ... }
  * ```
  */
-export const exitReason = (report: ExitReport): ExitReason =>
+const exitReason = (report: ExitReport): ExitReason =>
   report.error === null
     ? { normal: true, reason: "stopped", healthy: true }
     : { normal: false, reason: report.error.message, cause: report.error, healthy: report.wasReady && report.served > 0 }
