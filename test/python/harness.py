@@ -1,7 +1,8 @@
 """Test-side host: spawns the real worker with pipes on fds 3 and 4 and speaks the protocol.
 
 Host-side codecs are the worker's own (pyvisor_worker.protocol); their bytes are pinned
-independently by test_vectors.py against the TypeScript side.
+independently by test_vectors.py against the TypeScript side. Also the pieces the in-process tests
+share: RecordingWriter, HandlersTest and InvokerTest.
 """
 import fcntl
 import os
@@ -22,7 +23,12 @@ FIXTURES = os.path.join(ROOT, "test", "fixtures")
 if PYTHON_DIR not in sys.path:
     sys.path.insert(0, PYTHON_DIR)
 
+from pyvisor_worker import Context  # noqa: E402
+from pyvisor_worker.host_calls import HostCalls  # noqa: E402
+from pyvisor_worker.invoke import Invoker  # noqa: E402
+from pyvisor_worker.link import Link  # noqa: E402
 from pyvisor_worker.protocol import JsonCodec, UnserializableError, available_codecs, load_msgpack  # noqa: E402
+from pyvisor_worker.registry import REGISTRY  # noqa: E402
 
 HAS_MSGPACK = load_msgpack() is not None
 CODECS = {c.name: c for c in available_codecs()}
@@ -39,6 +45,14 @@ def _child_fds(read_fd, write_fd):
         os.dup2(a, 3)
         os.dup2(b, 4)
     return setup
+
+
+def call_message(call_id, name, args=None, **extra):
+    """A `call` frame as the host sends it; `args` is left out when None."""
+    msg = {"kind": "call", "id": call_id, "name": name, **extra}
+    if args is not None:
+        msg["args"] = args
+    return msg
 
 
 class RecordingWriter:
@@ -76,6 +90,48 @@ class RecordingWriter:
 
     def kinds(self):
         return [m["kind"] for m in self.sent]
+
+
+class HandlersTest(unittest.TestCase):
+    """Base class for in-process tests of the handlers a test module registers: `register()` adds
+    them (every name starting with `prefix`) before the class's tests; they are removed after."""
+
+    prefix = None
+
+    @staticmethod
+    def register():
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        cls.register()
+
+    @classmethod
+    def tearDownClass(cls):
+        for name in [n for n in REGISTRY if n.startswith(cls.prefix)]:
+            del REGISTRY[name]
+
+
+class InvokerTest(HandlersTest):
+    """HandlersTest whose tests run calls through a real Invoker on this thread: each test gets
+    `writer` (a RecordingWriter), `active`, `invoker` (keywords from `invoker_options()`) and the
+    `link` its Contexts use; `context(name, args, **extra)` makes the next call, in `active`."""
+
+    def invoker_options(self):
+        return {}
+
+    def setUp(self):
+        self.writer = RecordingWriter()
+        self.active = {}
+        self.invoker = Invoker(self.writer, self.active, **self.invoker_options())
+        self.link = Link(self.writer, HostCalls(self.writer.send), self.active)
+        self.next_id = 0
+
+    def context(self, name, args=None, **extra):
+        self.next_id += 1
+        ctx = Context(self.link, call_message(self.next_id, name, args, **extra))
+        self.active[ctx.id] = ctx
+        return ctx
 
 
 class Worker:
@@ -165,11 +221,7 @@ class Worker:
 
     def start_call(self, name, args=None, **extra):
         self.next_id += 1
-        msg = {"kind": "call", "id": self.next_id, "name": name}
-        if args is not None:
-            msg["args"] = args
-        msg.update(extra)
-        self.send(msg)
+        self.send(call_message(self.next_id, name, args, **extra))
         return self.next_id
 
     def answer(self, call_id, timeout=TIMEOUT):

@@ -3,15 +3,11 @@ then through the Invoker, and through a real worker once the host offers `chunks
 import threading
 import unittest
 
-from harness import RecordingWriter, Worker, WorkerTest, stream_items
+from harness import InvokerTest, RecordingWriter, Worker, WorkerTest, stream_items
 
-from pyvisor_worker import Context, handler
+from pyvisor_worker import handler
 from pyvisor_worker.batching import GAP, MAX_AGE, MAX_BYTES, MAX_ITEMS, StreamSender
-from pyvisor_worker.host_calls import HostCalls
-from pyvisor_worker.invoke import Invoker
-from pyvisor_worker.link import Link
 from pyvisor_worker.protocol import UnserializableError
-from pyvisor_worker.registry import REGISTRY
 
 US = 1e-6  # one microsecond
 QUICK = 2 * US  # a producer this fast is ahead
@@ -295,24 +291,17 @@ def _register():
         yield 4
 
 
-class BatchedInvokeTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        _register()
+class BatchedInvokeTest(InvokerTest):
+    prefix = PREFIX
+    register = staticmethod(_register)
 
-    @classmethod
-    def tearDownClass(cls):
-        for name in [n for n in REGISTRY if n.startswith(PREFIX)]:
-            del REGISTRY[name]
-
-    def setUp(self):
-        self.writer = RecordingWriter()
-        self.active = {}
+    def invoker_options(self):
         # Every read of the clock 1 µs later: the producer is always ahead, only what ends a
         # batch otherwise (its size, credit, the stream's end, a suspended step) sends one.
-        self.invoker = Invoker(self.writer, self.active, batching=True, clock=Clock(step=US))
-        self.link = Link(self.writer, HostCalls(self.writer.send), self.active)
-        self.next_id = 0
+        return {"batching": True, "clock": Clock(step=US)}
+
+    def setUp(self):
+        super().setUp()
         del events[:]
 
     def tearDown(self):
@@ -320,12 +309,7 @@ class BatchedInvokeTest(unittest.TestCase):
             self.invoker.loop.close()
 
     def run_call(self, name, args=None, **extra):
-        self.next_id += 1
-        msg = {"kind": "call", "id": self.next_id, "name": name, "stream": True, **extra}
-        if args is not None:
-            msg["args"] = args
-        ctx = Context(self.link, msg)
-        self.active[ctx.id] = ctx
+        ctx = self.context(name, args, stream=True, **extra)
         start = len(self.writer.sent)
         self.invoker.run(ctx)
         self.assertIsNone(ctx._sender)

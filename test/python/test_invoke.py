@@ -2,13 +2,9 @@
 import os
 import unittest
 
-from harness import RecordingWriter
+from harness import InvokerTest
 
 from pyvisor_worker import Context, handler
-from pyvisor_worker.host_calls import HostCalls
-from pyvisor_worker.invoke import Invoker
-from pyvisor_worker.link import Link
-from pyvisor_worker.registry import REGISTRY
 
 PREFIX = "inv_"
 closed = []  # names of generators whose finally ran
@@ -96,32 +92,17 @@ def _register():
         return None if sent == [True, False] else sent
 
 
-class InvokeTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        _register()
-
-    @classmethod
-    def tearDownClass(cls):
-        for name in [n for n in REGISTRY if n.startswith(PREFIX)]:
-            del REGISTRY[name]
+class InvokeTest(InvokerTest):
+    prefix = PREFIX
+    register = staticmethod(_register)
 
     def setUp(self):
-        self.writer = RecordingWriter()
-        self.active = {}
-        self.invoker = Invoker(self.writer, self.active)
-        self.link = Link(self.writer, HostCalls(self.writer.send), self.active)
-        self.next_id = 0
+        super().setUp()
         del closed[:]
 
     def run_call(self, name, args=None, **extra):
         """All frames answering one call, which must leave `active` before its final frame."""
-        self.next_id += 1
-        msg = {"kind": "call", "id": self.next_id, "name": name, **extra}
-        if args is not None:
-            msg["args"] = args
-        ctx = Context(self.link, msg)
-        self.active[ctx.id] = ctx
+        ctx = self.context(name, args, **extra)
         start = len(self.writer.sent)
 
         def check(frame):

@@ -12,14 +12,13 @@ import collections
 import signal
 import unittest
 
-from harness import RecordingWriter
+from harness import HandlersTest, RecordingWriter, call_message
 
 from pyvisor_worker import handler
-from pyvisor_worker.dispatch import STOP, Dispatcher
+from pyvisor_worker.dispatch import Dispatcher
 from pyvisor_worker.host_calls import HostCalls
 from pyvisor_worker.invoke import Invoker
 from pyvisor_worker.link import Link
-from pyvisor_worker.registry import REGISTRY
 from pyvisor_worker.schedule import Scheduler
 
 PREFIX = "sch_"
@@ -195,21 +194,12 @@ class Rig:
 
 
 def call(call_id, name, args=None, **extra):
-    msg = {"kind": "call", "id": call_id, "name": PREFIX + name, **extra}
-    if args is not None:
-        msg["args"] = args
-    return msg
+    return call_message(call_id, PREFIX + name, args, **extra)
 
 
-class ScheduleTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        _register()
-
-    @classmethod
-    def tearDownClass(cls):
-        for name in [n for n in REGISTRY if n.startswith(PREFIX)]:
-            del REGISTRY[name]
+class ScheduleTest(HandlersTest):
+    prefix = PREFIX
+    register = staticmethod(_register)
 
     def setUp(self):
         def hung(signum, frame):
