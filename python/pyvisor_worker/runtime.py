@@ -43,7 +43,6 @@ class Runtime:
     """One worker process: created before the handshake, served after the user's imports."""
 
     def __init__(self, in_fd, out_fd, codec, max_frame_bytes, concurrency=1):
-        self.max_frame_bytes = max_frame_bytes
         self.writer = FrameWriter(out_fd, codec)
         self.calls = collections.deque()  # calls (and STOP) read but not started yet, in stream order
         self.active = {}  # call id -> Context of every queued or running call
