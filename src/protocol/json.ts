@@ -6,8 +6,8 @@
  * with no replacer. Decoding: the native JSON.parse, with a reviver only when the text holds a tag.
  */
 import {
-  along, checkBigInt, checkString, classify, INT_LIMIT, INT_MIN, MAX_DEPTH, ndarrayFromBytes, refuse, tooDeep, TYPED_ARRAYS,
-  typedCode, typedFromBytes, unserializable
+  along, checkBigInt, checkString, classify, INT_LIMIT, INT_MIN, MAX_DEPTH, ndarrayFromBytes, objectFromFlat, refuse, tooDeep,
+  TYPED_ARRAYS, typedCode, typedFromBytes, unserializable
 } from "./values.ts"
 
 /** The key of a tagged object. */
@@ -91,13 +91,7 @@ const preparePlain = (value: Record<string, unknown>, depth: number): unknown =>
     const k = keys[i]!
     if (k === TAG) return wrap(Object.entries(value), depth)
     const item = value[k]
-    let next: unknown
-    try {
-      checkString(k)
-      next = prepare(item, depth + 1, k)
-    } catch (error) {
-      throw along(error, k)
-    }
+    const next = prepareEntry(k, item, depth)
     if (next !== item && copy === undefined) {
       copy = Object.create(null) as Record<string, unknown>
       for (let j = 0; j < i; j++) copy[keys[j]!] = value[keys[j]!]
@@ -107,31 +101,26 @@ const preparePlain = (value: Record<string, unknown>, depth: number): unknown =>
   return copy ?? value
 }
 
+// The value of one entry of a map, its key checked.
+const prepareEntry = (k: string, item: unknown, depth: number): unknown => {
+  try {
+    checkString(k)
+    return prepare(item, depth + 1, k)
+  } catch (error) {
+    throw along(error, k)
+  }
+}
+
 const prepareEntries = (entries: Iterable<[string, unknown]>, depth: number): Record<string, unknown> => {
   const copy = Object.create(null) as Record<string, unknown>
-  for (const [k, item] of entries) {
-    try {
-      checkString(k)
-      copy[k] = prepare(item, depth + 1, k)
-    } catch (error) {
-      throw along(error, k)
-    }
-  }
+  for (const [k, item] of entries) copy[k] = prepareEntry(k, item, depth)
   return copy
 }
 
 // A map with a `__pyvisor__` key: ["object", [k1, v1, k2, v2, ...]], undefined values left out.
 const wrap = (entries: Iterable<[string, unknown]>, depth: number): unknown => {
   const flat: Array<unknown> = []
-  for (const [k, item] of entries) {
-    if (item === undefined) continue
-    try {
-      checkString(k)
-      flat.push(k, prepare(item, depth + 1, k))
-    } catch (error) {
-      throw along(error, k)
-    }
-  }
+  for (const [k, item] of entries) if (item !== undefined) flat.push(k, prepareEntry(k, item, depth))
   return { __pyvisor__: ["object", flat] }
 }
 
@@ -179,13 +168,7 @@ const untag = (tagged: Record<string, unknown>): unknown => {
     case "object": {
       const flat: unknown = payload[1]
       if (!Array.isArray(flat) || flat.length % 2 !== 0) return malformed("object without a flat list of keys and values")
-      const object: Record<string, unknown> = {}
-      for (let i = 0; i < flat.length; i += 2) {
-        const k: unknown = flat[i]
-        if (typeof k !== "string") return malformed("object key is not a string")
-        Object.defineProperty(object, k, { value: flat[i + 1], enumerable: true, writable: true, configurable: true })
-      }
-      return object
+      return objectFromFlat(flat) ?? malformed("object key is not a string")
     }
     default: return malformed(`unknown kind ${String(payload[0])}`)
   }

@@ -10,8 +10,8 @@
  */
 import { addExtension, Unpackr } from "msgpackr"
 import {
-  along, classify, INT_LIMIT, INT_MIN, MAX_DEPTH, NDARRAY_EXT, ndarrayFromBytes, OBJECT_EXT, refuse, splitMs, TIMESTAMP_EXT,
-  tooDeep, TYPED_EXT, unserializable, checkBigInt
+  along, BIG_MIN, checkBigInt, checkString, classify, INT_LIMIT, INT_MIN, loneSurrogate, MAX_DEPTH, NDARRAY_EXT, ndarrayFromBytes,
+  OBJECT_EXT, objectFromFlat, refuse, TIMESTAMP_EXT, tooDeep, TYPED_EXT, unserializable
 } from "./values.ts"
 
 const INITIAL_BYTES = 64 * 1024
@@ -19,7 +19,6 @@ const INITIAL_BYTES = 64 * 1024
 const KEEP_BYTES = 4 * 1024 * 1024
 const TWO_32 = 4294967296
 const TWO_63 = 2 ** 63
-const BIG_INT64_MIN = -(2n ** 63n)
 const BIG_INT64_LIMIT = 2n ** 63n
 
 let buf = Buffer.allocUnsafeSlow(INITIAL_BYTES)
@@ -103,7 +102,7 @@ const writeBigInt = (value: bigint): void => {
   checkBigInt(value)
   if (value <= BIG_EXACT && value >= -BIG_EXACT) return writeNumber(Number(value))
   if (pos + 9 > end) grow(9)
-  if (value >= BIG_INT64_MIN && value < BIG_INT64_LIMIT) {
+  if (value >= BIG_MIN && value < BIG_INT64_LIMIT) {
     buf[pos] = 0xd3
     view.setBigInt64(pos + 1, value)
   } else {
@@ -113,22 +112,30 @@ const writeBigInt = (value: bigint): void => {
   pos += 9
 }
 
-const loneSurrogate = (value: string): never => refuse(`a string with a lone surrogate (${JSON.stringify(value.slice(0, 40))})`)
+/**
+ * The size of the header of a str, bin, array, map (or ext, before its type byte) of `n` bytes or
+ * items: 1 when `n < fixLimit` (the fix form: 0x20 for str, 0x10 for array and map, 0 for bin and
+ * ext), else a code then `n` in 1 byte (only str, bin and ext have that form), 2 or 4.
+ */
+const headerSize = (n: number, fixLimit: number, has8: boolean): number =>
+  n < fixLimit ? 1 : has8 && n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
 
-// Header of a str, bin or map/array of `length` written at `at`, `size` bytes long.
-const strHeader = (length: number): number => (length < 0x20 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5)
-
-const putStrHeader = (at: number, length: number, size: number): void => {
-  if (size === 1) buf[at] = 0xa0 | length
+/**
+ * Writes at `at` the header {@link headerSize} measured as `size`: `fix | n`, or a code and `n`
+ * big-endian. The codes of each family follow each other: `code16 - 1` (8-bit length), `code16`,
+ * `code16 + 1` (str 0xda, bin 0xc5, array 0xdc, map 0xde, ext 0xc8).
+ */
+const putHeader = (at: number, n: number, size: number, fix: number, code16: number): void => {
+  if (size === 1) buf[at] = fix | n
   else if (size === 2) {
-    buf[at] = 0xd9
-    buf[at + 1] = length
+    buf[at] = code16 - 1
+    buf[at + 1] = n
   } else if (size === 3) {
-    buf[at] = 0xda
-    view.setUint16(at + 1, length)
+    buf[at] = code16
+    view.setUint16(at + 1, n)
   } else {
-    buf[at] = 0xdb
-    view.setUint32(at + 1, length)
+    buf[at] = code16 + 1
+    view.setUint32(at + 1, n)
   }
 }
 
@@ -171,70 +178,41 @@ const writeString = (value: string): void => {
     }
     return
   }
-  if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) loneSurrogate(value)
+  checkString(value)
   let max = n * 3
   if (pos + max + 5 > end) {
     // Not room for the worst case: measure the string (cheap next to a new buffer).
     max = Buffer.byteLength(value, "utf8")
     if (pos + max + 5 > end) grow(max + 5)
   }
-  const guess = max < 0x20 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5
+  const guess = headerSize(max, 0x20, true)
   const length = buf.write(value, pos + guess, "utf8")
-  const size = strHeader(length)
+  const size = headerSize(length, 0x20, true)
   if (size !== guess) buf.copyWithin(pos + size, pos + guess, pos + guess + length)
-  putStrHeader(pos, length, size)
+  putHeader(pos, length, size, 0xa0, 0xda)
   pos += size + length
 }
 
 const writeBin = (bytes: Uint8Array): void => {
   const n = bytes.byteLength
   if (pos + n + 5 > end) grow(n + 5)
-  if (n < 0x100) {
-    buf[pos++] = 0xc4
-    buf[pos++] = n
-  } else if (n < 0x10000) {
-    buf[pos++] = 0xc5
-    view.setUint16(pos, n)
-    pos += 2
-  } else {
-    buf[pos++] = 0xc6
-    view.setUint32(pos, n)
-    pos += 4
-  }
+  const size = headerSize(n, 0, true)
+  putHeader(pos, n, size, 0, 0xc5)
+  pos += size
   buf.set(bytes, pos)
   pos += n
 }
 
-// Extension header for `length` data bytes, shortest form (fixext when the length allows, as Python).
+// Extension header for `length` data bytes, type byte included, shortest form (fixext when the
+// length allows, as Python).
 const extHeaderSize = (length: number): number =>
-  length === 1 || length === 2 || length === 4 || length === 8 || length === 16 ? 2 : length < 0x100 ? 3 : length < 0x10000 ? 4 : 6
+  length === 1 || length === 2 || length === 4 || length === 8 || length === 16 ? 2 : headerSize(length, 0, true) + 1
 
 const putExtHeader = (at: number, length: number, type: number): void => {
-  switch (length) {
-    case 1: buf[at] = 0xd4; break
-    case 2: buf[at] = 0xd5; break
-    case 4: buf[at] = 0xd6; break
-    case 8: buf[at] = 0xd7; break
-    case 16: buf[at] = 0xd8; break
-    default:
-      if (length < 0x100) {
-        buf[at] = 0xc7
-        buf[at + 1] = length
-        buf[at + 2] = type & 0xff
-        return
-      }
-      if (length < 0x10000) {
-        buf[at] = 0xc8
-        view.setUint16(at + 1, length)
-        buf[at + 3] = type & 0xff
-        return
-      }
-      buf[at] = 0xc9
-      view.setUint32(at + 1, length)
-      buf[at + 5] = type & 0xff
-      return
-  }
-  buf[at + 1] = type & 0xff
+  const size = extHeaderSize(length)
+  if (size === 2) buf[at] = 0xd4 + 31 - Math.clz32(length) // fixext 1, 2, 4, 8, 16: 0xd4 … 0xd8
+  else putHeader(at, length, size - 1, 0, 0xc8)
+  buf[at + size - 1] = type & 0xff
 }
 
 const writeTyped = (code: number, bytes: Uint8Array): void => {
@@ -265,9 +243,11 @@ const writeNdArray = (code: number, shape: ReadonlyArray<number>, bytes: Uint8Ar
   pos += bytes.byteLength
 }
 
-// The msgpack timestamp extension, in the form Python's msgpack writes for the same instant.
+// The msgpack timestamp extension, in the form Python's msgpack writes for the same instant:
+// seconds (floor) and nanoseconds.
 const writeTimestamp = (ms: number): void => {
-  const { seconds, nanoseconds } = splitMs(ms)
+  const seconds = Math.floor(ms / 1000)
+  const nanoseconds = (ms - seconds * 1000) * 1_000_000
   if (pos + 15 > end) grow(15)
   if (seconds >= 0 && seconds < 2 ** 34) {
     if (nanoseconds === 0 && seconds < TWO_32) {
@@ -294,37 +274,30 @@ const writeTimestamp = (ms: number): void => {
 // are skipped, so the count is known only then): the entries move when the header is not 1 byte.
 const writeArrayHeader = (count: number): void => {
   if (pos + 5 > end) grow(5)
-  if (count < 0x10) buf[pos++] = 0x90 | count
-  else if (count < 0x10000) {
-    buf[pos++] = 0xdc
-    view.setUint16(pos, count)
-    pos += 2
-  } else {
-    buf[pos++] = 0xdd
-    view.setUint32(pos, count)
-    pos += 4
-  }
+  const size = headerSize(count, 0x10, false)
+  putHeader(pos, count, size, 0x90, 0xdc)
+  pos += size
 }
 
-const closeMap = (at: number, count: number): void => {
-  if (count < 0x10) {
-    buf[at] = 0x80 | count
-    return
+// The map whose 1 byte header was left free at `offset` from the message start (an offset: the
+// buffer may have moved since).
+const closeMap = (offset: number, count: number): void => {
+  const size = headerSize(count, 0x10, false)
+  if (size > 1) {
+    if (pos + size - 1 > end) grow(size - 1)
+    buf.copyWithin(start + offset + size, start + offset + 1, pos)
+    pos += size - 1
   }
-  const extra = count < 0x10000 ? 2 : 4
-  if (pos + extra > end) {
-    const offset = at - start
-    grow(extra)
-    at = start + offset
-  }
-  buf.copyWithin(at + 1 + extra, at + 1, pos)
-  pos += extra
-  if (extra === 2) {
-    buf[at] = 0xde
-    view.setUint16(at + 1, count)
-  } else {
-    buf[at] = 0xdf
-    view.setUint32(at + 1, count)
+  putHeader(start + offset, count, size, 0x80, 0xde)
+}
+
+// One entry of a map: its key, then its value.
+const writeEntry = (k: string, item: unknown, depth: number): void => {
+  try {
+    writeString(k)
+    writeValue(item, depth + 1, k)
+  } catch (error) {
+    throw along(error, k)
   }
 }
 
@@ -414,7 +387,7 @@ const writePlain = (value: Record<string, unknown>, depth: number): void => {
 
 const writeEntries = (value: Record<string, unknown>, depth: number): void => {
   if (pos + 1 > end) grow(1)
-  let at = pos++
+  const offset = pos++ - start
   const keys = Object.keys(value)
   let count = 0
   for (let i = 0; i < keys.length; i++) {
@@ -422,37 +395,23 @@ const writeEntries = (value: Record<string, unknown>, depth: number): void => {
     const item = value[k]
     if (item === undefined) continue
     if (k === PROTO) throw hasProto
-    const before = start
-    try {
-      writeString(k)
-      writeValue(item, depth + 1, k)
-    } catch (error) {
-      throw along(error, k)
-    }
-    at += start - before // the buffer may have moved
+    writeEntry(k, item, depth)
     count++
   }
-  closeMap(at, count)
+  closeMap(offset, count)
 }
 
 const writeMap = (map: Map<string, unknown>, depth: number): void => {
   if (map.has(PROTO)) return writeProtoObject(map.entries(), depth)
   if (pos + 1 > end) grow(1)
-  let at = pos++
+  const offset = pos++ - start
   let count = 0
   for (const [k, item] of map) {
     if (item === undefined) continue
-    const before = start
-    try {
-      writeString(k)
-      writeValue(item, depth + 1, k)
-    } catch (error) {
-      throw along(error, k)
-    }
-    at += start - before
+    writeEntry(k, item, depth)
     count++
   }
-  closeMap(at, count)
+  closeMap(offset, count)
 }
 
 // OBJECT_EXT: the keys and values, flat, in one array inside the extension.
@@ -463,15 +422,7 @@ const writeProtoObject = (entries: Iterable<[string, unknown]>, depth: number): 
   const offset = pos - start
   pos += 6 // the longest extension header; moved back below
   writeArrayHeader(flat.length)
-  for (let i = 0; i < flat.length; i += 2) {
-    const k = flat[i] as string
-    try {
-      writeString(k)
-      writeValue(flat[i + 1], depth + 1, k)
-    } catch (error) {
-      throw along(error, k)
-    }
-  }
+  for (let i = 0; i < flat.length; i += 2) writeEntry(flat[i] as string, flat[i + 1], depth)
   const at = start + offset
   const length = pos - at - 6
   const size = extHeaderSize(length)
@@ -531,12 +482,8 @@ addExtension({
   unpack(data: Uint8Array): unknown {
     const flat = unpackr.unpack(data) as unknown
     if (!Array.isArray(flat) || flat.length % 2 !== 0) throw new Error("malformed object extension")
-    const object: Record<string, unknown> = {}
-    for (let i = 0; i < flat.length; i += 2) {
-      const k: unknown = flat[i]
-      if (typeof k !== "string") throw new Error("malformed object extension: a key is not a string")
-      Object.defineProperty(object, k, { value: flat[i + 1], enumerable: true, writable: true, configurable: true })
-    }
+    const object = objectFromFlat(flat)
+    if (object === undefined) throw new Error("malformed object extension: a key is not a string")
     return object
   }
 })

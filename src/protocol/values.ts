@@ -77,9 +77,11 @@ export const checkBigInt = (value: bigint): bigint =>
 
 type WellFormed = string & { isWellFormed?: () => boolean }
 
-/** Refuses a string holding a lone surrogate: no UTF-8 encoding exists for it. */
-export const checkString = (value: string): string =>
-  (value as WellFormed).isWellFormed!() ? value : refuse(`a string with a lone surrogate (${JSON.stringify(value.slice(0, 40))})`)
+/** Refuses `value`, a string holding a lone surrogate: no UTF-8 encoding exists for it. */
+export const loneSurrogate = (value: string): never => refuse(`a string with a lone surrogate (${JSON.stringify(value.slice(0, 40))})`)
+
+/** Refuses a string holding a lone surrogate. */
+export const checkString = (value: string): string => ((value as WellFormed).isWellFormed!() ? value : loneSurrogate(value))
 
 /**
  * Typed arrays travel with a code (msgpack extension 0x74, JSON tag "typed") and their
@@ -232,8 +234,16 @@ const classifyNdArray = (value: NdArray): Special => {
   return shape.length === 1 ? { kind: "typed", code, bytes } : { kind: "ndarray", code, shape, bytes }
 }
 
-/** The time of a msgpack timestamp as seconds (floor) and nanoseconds, from epoch milliseconds. */
-export const splitMs = (ms: number): { seconds: number; nanoseconds: number } => {
-  const seconds = Math.floor(ms / 1000)
-  return { seconds, nanoseconds: (ms - seconds * 1000) * 1_000_000 }
+/**
+ * The object of a flat list of keys and values (msgpack's OBJECT_EXT, JSON's "object" tag), each
+ * key an own property, `__proto__` too; undefined when a key is not a string.
+ */
+export const objectFromFlat = (flat: ReadonlyArray<unknown>): Record<string, unknown> | undefined => {
+  const object: Record<string, unknown> = {}
+  for (let i = 0; i < flat.length; i += 2) {
+    const k: unknown = flat[i]
+    if (typeof k !== "string") return undefined
+    Object.defineProperty(object, k, { value: flat[i + 1], enumerable: true, writable: true, configurable: true })
+  }
+  return object
 }
