@@ -10,9 +10,9 @@
 import { writeSync } from "node:fs"
 import type { Readable, Writable } from "node:stream"
 import {
-  FrameReader, FrameTooLargeError, jsonCodec, parseWorkerMessage, PROTOCOL_VERSION, ProtocolViolation, UnserializableError
+  FrameReader, FrameTooLargeError, frameLength, HEADER_BYTES, jsonCodec, parseWorkerMessage, PROTOCOL_VERSION, ProtocolViolation, UnserializableError
 } from "../protocol/index.ts"
-import type { Call, Codec, ErrorMessage, Hello, HostCall, HostMessage, Log, Ready, WorkerMessage } from "../protocol/index.ts"
+import type { Call, Codec, ErrorMessage, Frame, Hello, HostCall, HostMessage, Log, Ready, WorkerMessage } from "../protocol/index.ts"
 
 /** Receives the answer(s) to one call. Exactly one of result/error/end/lost ends it. */
 export interface CallSink {
@@ -165,8 +165,9 @@ export class Channel {
       message.window = window
     }
     const frame = this.#codec.frame(message)
-    if (frame.length - 4 > this.#maxFrameBytes) {
-      throw new UnserializableError(this.#codec.name, `the call is ${frame.length - 4} bytes, over maxFrameBytes (${this.#maxFrameBytes}) which the worker refuses`)
+    const bytes = frameLength(frame) - HEADER_BYTES
+    if (bytes > this.#maxFrameBytes) {
+      throw new UnserializableError(this.#codec.name, `the call is ${bytes} bytes, over maxFrameBytes (${this.#maxFrameBytes}) which the worker refuses`)
     }
     this.#nextId = id >= 0xffff_ffff ? 1 : id + 1
     this.#pending.set(id, sink)
@@ -236,10 +237,15 @@ export class Channel {
    * cost the worker one pipe write, not one each. A turn is short: the frames leave before any
    * timer or I/O callback runs.
    */
-  #writeFrame(frame: Uint8Array): void {
+  #writeFrame(frame: Frame): void {
     if (this.#outbox.length === 0) process.nextTick(this.#flush)
-    this.#outbox.push(frame)
-    this.#outboxBytes += frame.length
+    if (Array.isArray(frame)) {
+      for (const part of frame as ReadonlyArray<Uint8Array>) this.#outbox.push(part)
+      this.#outboxBytes += frameLength(frame)
+    } else {
+      this.#outbox.push(frame as Uint8Array)
+      this.#outboxBytes += (frame as Uint8Array).length
+    }
   }
 
   readonly #flush = (): void => {
@@ -249,9 +255,13 @@ export class Channel {
     this.#outbox = []
     this.#outboxBytes = 0
     if (frames.length === 1) return this.#send(frames[0]!)
-    // Small frames are joined (a copy is cheaper than a syscall); big ones go as they are.
+    // Small frames are joined (a copy is cheaper than a syscall); big ones (a large binary sent
+    // from the caller's memory among them) go as they are, in one writev.
     if (bytes <= 256 * 1024) return this.#send(Buffer.concat(frames, bytes))
-    for (const frame of frames) this.#send(frame)
+    const out = this.#out
+    out.cork()
+    for (const frame of frames) out.write(frame)
+    out.uncork()
   }
 
   /**

@@ -101,6 +101,8 @@ export class Pool {
 
   /**
    * Runs Python handler `name` with keyword arguments (an object) or positional ones (an array).
+   * Binaries of 64 KiB or more (Buffer, typed arrays, NdArray data) are written to the worker from
+   * their own memory, not copied: do not change them until the call settles.
    *
    * @example
    * ```ts

@@ -3,8 +3,10 @@
  * side, always available). Both carry the same values (values.ts). See docs/protocol.md section 2.
  */
 import { HEADER_BYTES } from "./frame.ts"
+import { frameLength } from "./frame.ts"
+import type { Frame } from "./frame.ts"
 import { parseMessage, stringifyMessage } from "./json.ts"
-import { packMessage, unpackMessage } from "./msgpack.ts"
+import { packMessage, packParts, unpackMessage } from "./msgpack.ts"
 import type { CodecName } from "./values.ts"
 
 export { UnserializableError } from "./values.ts"
@@ -14,8 +16,11 @@ export type { CodecName } from "./values.ts"
 export interface Codec {
   readonly name: CodecName
   encode(message: unknown): Uint8Array
-  /** The whole frame (header + payload) of one message: `encodeFrame(encode(message))` in one buffer, no copy. */
-  frame(message: unknown): Uint8Array
+  /**
+   * The whole frame (header + payload) of one message, as `encodeFrame(encode(message))` without
+   * its copies: one buffer, or parts to write in order (large binaries, referenced, not copied).
+   */
+  frame(message: unknown): Frame
   decode(payload: Uint8Array): unknown
 }
 
@@ -32,8 +37,7 @@ const jsonFrame = (text: string): Uint8Array => {
 }
 
 /** Writes the big-endian payload length into the first 4 bytes of a frame. */
-const writeHeader = (frame: Uint8Array): Uint8Array => {
-  const length = frame.length - HEADER_BYTES
+const writeHeader = (frame: Uint8Array, length = frame.length - HEADER_BYTES): Uint8Array => {
   frame[0] = length >>> 24
   frame[1] = (length >>> 16) & 0xff
   frame[2] = (length >>> 8) & 0xff
@@ -58,7 +62,10 @@ export const msgpackCodec: Codec = {
   },
   // The writer leaves the 4 header bytes free in front of the payload, in its own buffer.
   frame(message) {
-    return writeHeader(packMessage(message, HEADER_BYTES))
+    const out = packParts(message, HEADER_BYTES)
+    if (!Array.isArray(out)) return writeHeader(out)
+    writeHeader(out[0]!, frameLength(out) - HEADER_BYTES)
+    return out
   },
   decode(payload) {
     return unpackMessage(payload)

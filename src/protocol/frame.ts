@@ -40,6 +40,27 @@ export const encodeFrame = (payload: Uint8Array): Buffer => {
 }
 
 /**
+ * A frame ready to write: one buffer, or parts written in order (one `writev`), so a large binary
+ * argument is sent from the caller's own memory.
+ */
+export type Frame = Uint8Array | ReadonlyArray<Uint8Array>
+
+/**
+ * The bytes of a frame, header included.
+ *
+ * @example
+ * ```ts
+ * frameLength([new Uint8Array(4), new Uint8Array(10)]) // 14
+ * ```
+ */
+export const frameLength = (frame: Frame): number => {
+  if (!Array.isArray(frame)) return (frame as Uint8Array).length
+  let n = 0
+  for (const part of frame as ReadonlyArray<Uint8Array>) n += part.byteLength
+  return n
+}
+
+/**
  * Incremental frame decoder for a byte stream. Chunks of a large frame are kept
  * in a list and joined once, so a 64 MiB frame in 64 KiB chunks costs one copy.
  *

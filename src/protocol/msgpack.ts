@@ -7,6 +7,12 @@
  * bits as float64), and refuses what Python could not decode (lone surrogates, Map keys that are
  * not strings, invalid Dates…) before anything is sent. Frames are slices of one working buffer
  * that only moves forward, so a frame handed out is never written over.
+ *
+ * Large binaries (bytes, typed arrays, NdArrays of {@link SPILL_BYTES} or more) are not copied into
+ * that buffer: the frame comes out in parts — what was written before the binary, the caller's own
+ * bytes, what follows — which the connection hands to one `writev`. A part already cut is never
+ * moved again; so a binary is kept inline where the writer may still shift what precedes it (inside
+ * a map of 16 or more entries, whose header may grow, or an OBJECT_EXT).
  */
 import { addExtension, Unpackr } from "msgpackr"
 import {
@@ -20,6 +26,8 @@ const KEEP_BYTES = 4 * 1024 * 1024
 const TWO_32 = 4294967296
 const TWO_63 = 2 ** 63
 const BIG_INT64_LIMIT = 2n ** 63n
+/** Binaries at least this big go out as frame parts of their own, uncopied. */
+export const SPILL_BYTES = 64 * 1024
 
 let buf = Buffer.allocUnsafeSlow(INITIAL_BYTES)
 let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
@@ -27,6 +35,15 @@ let end = buf.length
 let pos = 0
 let start = 0
 let busy = false
+/** Parts of the message cut so far (null: none, the message is one slice), and where the next begins. */
+let parts: Array<Uint8Array> | null = null
+let partStart = 0
+/** Open regions the writer may still shift (see above): no part may be cut inside one. */
+let pinned = 0
+/** Per cut part: the buffer and `start` when it was cut, where a map open across it finds its header. */
+let cuts: Array<{ readonly buf: Buffer; readonly start: number }> = []
+/** A map of this many entries or more may need a longer header, moving what follows: it pins. */
+const PIN_ENTRIES = 16
 
 const fresh = (size: number): void => {
   buf = Buffer.allocUnsafeSlow(size)
@@ -35,15 +52,30 @@ const fresh = (size: number): void => {
   pos = 0
 }
 
-// Moves the message written so far into a buffer with room for `need` more bytes.
+// Moves the message written so far (since the last cut part) into a buffer with room for `need`
+// more bytes. Offsets from `start` stay valid for everything after the last cut.
 const grow = (need: number): void => {
   const old = buf
-  const from = start
-  const used = pos - start
+  const from = parts === null ? start : partStart
+  const used = pos - from
   fresh(Math.max(INITIAL_BYTES, (used + need) * 2))
   old.copy(buf, 0, from, from + used)
-  start = 0
+  start -= from
+  partStart = 0
   pos = used
+}
+
+// Sends `bytes` as a part of its own when it is big and nothing may move: the header written just
+// before it ends the current part. True when it did (the caller writes no bytes of it).
+const spill = (bytes: Uint8Array): boolean => {
+  if (bytes.byteLength < SPILL_BYTES || pinned > 0) return false
+  const cut = buf.subarray(partStart, pos)
+  if (parts === null) parts = [cut]
+  else parts.push(cut)
+  parts.push(bytes)
+  cuts.push({ buf, start })
+  partStart = pos
+  return true
 }
 
 const writeNil = (): void => {
@@ -195,10 +227,12 @@ const writeString = (value: string): void => {
 
 const writeBin = (bytes: Uint8Array): void => {
   const n = bytes.byteLength
-  if (pos + n + 5 > end) grow(n + 5)
+  const inline = n < SPILL_BYTES || pinned > 0 ? n : 0
+  if (pos + inline + 5 > end) grow(inline + 5)
   const size = headerSize(n, 0, true)
   putHeader(pos, n, size, 0, 0xc5)
   pos += size
+  if (spill(bytes)) return
   buf.set(bytes, pos)
   pos += n
 }
@@ -218,10 +252,12 @@ const putExtHeader = (at: number, length: number, type: number): void => {
 const writeTyped = (code: number, bytes: Uint8Array): void => {
   const length = bytes.byteLength + 1
   const size = extHeaderSize(length)
-  if (pos + size + length > end) grow(size + length)
+  const inline = bytes.byteLength < SPILL_BYTES || pinned > 0 ? length : 1
+  if (pos + size + inline > end) grow(size + inline)
   putExtHeader(pos, length, TYPED_EXT)
   pos += size
   buf[pos++] = code
+  if (spill(bytes)) return
   buf.set(bytes, pos)
   pos += bytes.byteLength
 }
@@ -230,7 +266,8 @@ const writeTyped = (code: number, bytes: Uint8Array): void => {
 const writeNdArray = (code: number, shape: ReadonlyArray<number>, bytes: Uint8Array): void => {
   const length = 2 + 4 * shape.length + bytes.byteLength
   const size = extHeaderSize(length)
-  if (pos + size + length > end) grow(size + length)
+  const inline = bytes.byteLength < SPILL_BYTES || pinned > 0 ? length : 2 + 4 * shape.length
+  if (pos + size + inline > end) grow(size + inline)
   putExtHeader(pos, length, NDARRAY_EXT)
   pos += size
   buf[pos++] = code
@@ -239,6 +276,7 @@ const writeNdArray = (code: number, shape: ReadonlyArray<number>, bytes: Uint8Ar
     view.setUint32(pos, n, true)
     pos += 4
   }
+  if (spill(bytes)) return
   buf.set(bytes, pos)
   pos += bytes.byteLength
 }
@@ -280,8 +318,14 @@ const writeArrayHeader = (count: number): void => {
 }
 
 // The map whose 1 byte header was left free at `offset` from the message start (an offset: the
-// buffer may have moved since).
-const closeMap = (offset: number, count: number): void => {
+// buffer may have moved since), opened when `cutsAtOpen` parts had been cut. A map cut across (it
+// was not pinned, so it has fewer than 16 entries) finds its header where the first cut left it.
+const closeMap = (offset: number, count: number, cutsAtOpen: number): void => {
+  if (cuts.length > cutsAtOpen) {
+    const at = cuts[cutsAtOpen]!
+    at.buf[at.start + offset] = 0x80 | count
+    return
+  }
   const size = headerSize(count, 0x10, false)
   if (size > 1) {
     if (pos + size - 1 > end) grow(size - 1)
@@ -301,11 +345,9 @@ const writeEntry = (k: string, item: unknown, depth: number): void => {
   }
 }
 
-// Thrown (and caught by the map writer) when a `__proto__` key turns up: the map is rewritten
-// as an OBJECT_EXT, which msgpackr reads back with the key intact (its maps rename it).
+// A `__proto__` key makes the map an OBJECT_EXT, which msgpackr reads back with the key intact
+// (its maps rename it).
 const PROTO = "__proto__"
-class HasProto extends Error {}
-const hasProto = new HasProto()
 
 /** One value. `key` is its key or index in its parent, for toJSON. */
 const writeValue = (value: unknown, depth: number, key: string | number): void => {
@@ -375,43 +417,46 @@ const writeItems = (items: Iterable<unknown>, count: number, depth: number): voi
 
 // Own enumerable string keys, as JSON.stringify takes them; undefined values are skipped.
 const writePlain = (value: Record<string, unknown>, depth: number): void => {
-  const offset = pos - start
-  try {
-    writeEntries(value, depth)
-  } catch (error) {
-    if (error !== hasProto) throw error
-    pos = start + offset
-    writeProtoObject(Object.entries(value), depth)
-  }
-}
-
-const writeEntries = (value: Record<string, unknown>, depth: number): void => {
+  const keys = Object.keys(value)
+  if (Object.hasOwn(value, PROTO) && value[PROTO] !== undefined) return writeProtoObject(Object.entries(value), depth)
   if (pos + 1 > end) grow(1)
   const offset = pos++ - start
-  const keys = Object.keys(value)
+  const opened = cuts.length
+  const pin = keys.length >= PIN_ENTRIES ? 1 : 0
+  pinned += pin
   let count = 0
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!
-    const item = value[k]
-    if (item === undefined) continue
-    if (k === PROTO) throw hasProto
-    writeEntry(k, item, depth)
-    count++
+  try {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!
+      const item = value[k]
+      if (item === undefined) continue
+      writeEntry(k, item, depth)
+      count++
+    }
+  } finally {
+    pinned -= pin
   }
-  closeMap(offset, count)
+  closeMap(offset, count, opened)
 }
 
 const writeMap = (map: Map<string, unknown>, depth: number): void => {
   if (map.has(PROTO)) return writeProtoObject(map.entries(), depth)
   if (pos + 1 > end) grow(1)
   const offset = pos++ - start
+  const opened = cuts.length
+  const pin = map.size >= PIN_ENTRIES ? 1 : 0
+  pinned += pin
   let count = 0
-  for (const [k, item] of map) {
-    if (item === undefined) continue
-    writeEntry(k, item, depth)
-    count++
+  try {
+    for (const [k, item] of map) {
+      if (item === undefined) continue
+      writeEntry(k, item, depth)
+      count++
+    }
+  } finally {
+    pinned -= pin
   }
-  closeMap(offset, count)
+  closeMap(offset, count, opened)
 }
 
 // OBJECT_EXT: the keys and values, flat, in one array inside the extension.
@@ -422,7 +467,12 @@ const writeProtoObject = (entries: Iterable<[string, unknown]>, depth: number): 
   const offset = pos - start
   pos += 6 // the longest extension header; moved back below
   writeArrayHeader(flat.length)
-  for (let i = 0; i < flat.length; i += 2) writeEntry(flat[i] as string, flat[i + 1], depth)
+  pinned++
+  try {
+    for (let i = 0; i < flat.length; i += 2) writeEntry(flat[i] as string, flat[i + 1], depth)
+  } finally {
+    pinned--
+  }
   const at = start + offset
   const length = pos - at - 6
   const size = extHeaderSize(length)
@@ -432,38 +482,58 @@ const writeProtoObject = (entries: Iterable<[string, unknown]>, depth: number): 
 }
 
 /**
- * Encodes one message, leaving `reserve` bytes free in front (for the frame header). Throws
- * UnserializableError, having written nothing that will ever be sent.
+ * Encodes one message, leaving `reserve` bytes free in front (for the frame header): one buffer,
+ * or the parts of a message with large binaries, in order (the first holds the reserve). Throws
+ * UnserializableError, having written nothing that will ever be sent. The parts reference the
+ * caller's binaries: they must not change until written.
  */
-export const packMessage = (message: unknown, reserve: number): Buffer => {
+export const packParts = (message: unknown, reserve: number): Buffer | Array<Uint8Array> => {
   if (busy) return packNested(message, reserve)
   if (end - pos < 1024) fresh(INITIAL_BYTES)
   busy = true
   start = pos
+  partStart = pos
   pos += reserve
+  let out: Buffer | Array<Uint8Array>
   try {
     if (message === undefined) refuse("undefined")
     writeValue(message, 0, "")
+    if (parts === null) out = buf.subarray(start, pos)
+    else {
+      parts.push(buf.subarray(partStart, pos))
+      out = parts
+    }
   } catch (error) {
-    pos = start
+    pos = parts === null ? start : partStart
     throw unserializable("msgpack", error)
   } finally {
     busy = false
+    parts = null
+    pinned = 0
+    if (cuts.length > 0) cuts = []
   }
-  const out = buf.subarray(start, pos)
   if (buf.length > KEEP_BYTES) fresh(INITIAL_BYTES)
   return out
 }
 
+/** {@link packParts} as one buffer (parts joined). */
+export const packMessage = (message: unknown, reserve: number): Buffer => {
+  const out = packParts(message, reserve)
+  return Array.isArray(out) ? Buffer.concat(out) : out
+}
+
 // An encode from inside an encode (a toJSON that encodes): its own buffer, then the outer state back.
-const packNested = (message: unknown, reserve: number): Buffer => {
-  const saved = { buf, view, end, pos, start }
+const packNested = (message: unknown, reserve: number): Buffer | Array<Uint8Array> => {
+  const saved = { buf, view, end, pos, start, parts, partStart, pinned, cuts }
   busy = false
+  parts = null
+  pinned = 0
+  cuts = []
   fresh(INITIAL_BYTES)
   try {
-    return packMessage(message, reserve)
+    return packParts(message, reserve)
   } finally {
-    ({ buf, view, end, pos, start } = saved)
+    ({ buf, view, end, pos, start, parts, partStart, pinned, cuts } = saved)
     busy = true
   }
 }

@@ -85,6 +85,26 @@ describe.each(INTERPRETERS)("calls on $python ($codec)", ({ python }) => {
     expect(transitions).toEqual([])
   })
 
+  it("carries large binaries, sent from the caller's memory, intact among concurrent small calls", async () => {
+    const p = await start({ prefetch: 4 })
+    const sizes = [64 * 1024, 1024 * 1024 + 3, 200_000]
+    const buffers = sizes.map((n, k) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + k) & 0xff)))
+    const f64 = new Float64Array(20_000).map((_, i) => i / 7)
+    const [a, small, b, typed, c] = await Promise.all([
+      p.call("echo", { value: { data: buffers[0], tail: "t" } }),
+      p.call("add", { a: 1, b: 2 }),
+      p.call("echo", { value: [buffers[1], buffers[2]] }),
+      p.call("echo", { value: f64 }),
+      p.call("echo", { value: "after" })
+    ])
+    expect(Buffer.compare((a as { data: Buffer }).data, buffers[0]!)).toBe(0)
+    expect((a as { tail: string }).tail).toBe("t")
+    expect(small).toBe(3)
+    expect((b as Array<Buffer>).map((x, i) => Buffer.compare(x, buffers[i + 1]!))).toEqual([0, 0])
+    expect(typed).toEqual(f64)
+    expect(c).toBe("after")
+  })
+
   it("turns a handler exception into PythonError and keeps the same worker serving", async () => {
     const p = await start()
     const pid = await p.call("pid")

@@ -148,7 +148,7 @@ describe("the msgpack writer", () => {
 
   it("survives messages larger than its buffer and toJSON that encodes while it encodes", () => {
     const big = { a: "x".repeat(200_000), b: Buffer.alloc(300_000, 1), c: Array.from({ length: 20_000 }, (_, i) => ({ i })) }
-    const back = msgpackCodec.decode(msgpackCodec.frame(big).subarray(4)) as typeof big
+    const back = msgpackCodec.decode(msgpackCodec.encode(big)) as typeof big
     expect(back.a).toBe(big.a)
     expect(Buffer.compare(back.b, big.b)).toBe(0)
     expect(back.c[19_999]).toEqual({ i: 19_999 })
