@@ -1,5 +1,6 @@
 import type { WorkerActorEvent } from "../actors/worker.ts"
 import type { PoolStateValue } from "../machines/pool.ts"
+import type { StoreUnavailableError } from "../store/index.ts"
 
 /** A small typed event emitter: listeners never break the pool (their errors are reported, not thrown). */
 
@@ -51,6 +52,8 @@ export type PoolEvents = {
   warmup: { readonly ready: number; readonly total: number }
   /** A call had to queue: no worker was idle. */
   exhausted: { readonly queued: number }
+  /** The session store's backend cannot be reached (Redis down…); operations meanwhile reject with the same error. */
+  store: { readonly error: StoreUnavailableError }
   /** A worker is being replaced (call count, memory, age, or overflow idle). */
   recycle: { readonly workerId: string; readonly pid: number | null; readonly reason: string; readonly calls: number }
 }

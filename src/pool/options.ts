@@ -165,7 +165,7 @@ const record = (option: string, value: unknown): Readonly<Record<string, string>
   return value as Record<string, string>
 }
 
-const EVENTS = ["worker", "log", "pool", "ready", "warmup", "exhausted", "recycle"]
+const EVENTS = ["worker", "log", "pool", "ready", "warmup", "exhausted", "recycle", "store"]
 
 const listeners = (value: unknown): Readonly<Record<string, (event: never) => void>> => {
   if (value === undefined) return {}

@@ -72,6 +72,7 @@ export class Pool {
   readonly #store: SessionStore
   readonly #affinity = new Affinity()
   readonly #touches: SessionTouches
+  readonly #offStore: (() => void) | undefined
   #capacity!: Capacity
   #closing: Promise<void> | null = null
   /** How jobs report their end on a worker (one object for all jobs). */
@@ -88,6 +89,8 @@ export class Pool {
     this.#store = parts.store
     this.#touches = new SessionTouches(parts.store)
     for (const [name, listener] of Object.entries(this.#o.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
+    // Removed once the pool is closed: a store shared by many pools keeps no listener of a closed one.
+    this.#offStore = parts.store.onError?.((error) => this.#events.emit("store", { error }))
     const { ready, onChange } = watchReady(this.#events, this.#createdAt)
     this.ready = ready
     this.#machine = new MachineRunner(poolMachine, { size: this.#o.size }, {}, onChange)
@@ -114,7 +117,7 @@ export class Pool {
     // pool must not touch (or create) sessions in a store it may not even own any more.
     const session = options?.session
     if (typeof session !== "string" || !this.#open() || this.#touches.fresh(session)) return new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject))
-    return this.#touches.open(session).then(() => new Promise((resolve, reject) => this.#submit(name, args, options, undefined, resolve, reject)))
+    return new Promise((resolve, reject) => this.#touches.openFor(session, name, options, (o) => this.#submit(name, args, o, undefined, resolve, reject), reject))
   }
 
   /**
@@ -155,7 +158,7 @@ export class Pool {
     const session = options.session
     return openStream(window, (hooks, signal, resolve, reject) => {
       if (typeof session !== "string" || !this.#open() || this.#touches.fresh(session)) return this.#submit(name, args, { ...options, signal }, hooks, resolve, reject)
-      void this.#touches.open(session).then(() => this.#submit(name, args, { ...options, signal }, hooks, resolve, reject), reject)
+      this.#touches.openFor(session, name, { ...options, signal }, (o) => this.#submit(name, args, o, hooks, resolve, reject), reject)
     }, options.signal)
   }
 
@@ -199,6 +202,7 @@ export class Pool {
 
   /** @internal last step of closing: every process is gone. */
   endClose(): void {
+    this.#offStore?.()
     this.#send({ type: "DRAINED" })
   }
 

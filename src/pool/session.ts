@@ -2,12 +2,15 @@
  * A session on the pool: calls that share the session's store scope and, with affinity,
  * its worker. Created with `pool.session(id, options)`.
  */
+import { CallTimeoutError } from "../errors.ts"
 import { invalid, keysOf, section } from "../options/kit.ts"
 import type { CallArgs } from "../protocol/index.ts"
 import { SessionNotFoundError } from "../store/index.ts"
 import type { SessionStore } from "../store/index.ts"
 import { checkSessionId } from "../store/validate.ts"
+import { abortError } from "./deadlines.ts"
 import type { CallOptions } from "./job.ts"
+import { after } from "./timers.ts"
 
 /** Options of `pool.session`. */
 export interface SessionOptions {
@@ -88,6 +91,43 @@ export class SessionTouches {
   /** The session was closed: its next call asks the store. */
   forget(id: string): void {
     this.#next.delete(id)
+  }
+
+  /**
+   * Opens session `id` for call `name`, then runs `go` with the options left for the call itself:
+   * the call's deadline and abort signal count from the call, the store round trip included, so a
+   * store that is slow or down costs a caller at most its own `timeoutMs` (the time the touch took
+   * is taken off what the call gets). `reject` gets the store's error, `CallTimeoutError` or
+   * `AbortError`, whichever comes first.
+   */
+  openFor<O extends { readonly timeoutMs?: number; readonly signal?: AbortSignal }>(
+    id: string, name: string, options: O, go: (options: O) => void, reject: (error: unknown) => void
+  ): void {
+    const { timeoutMs, signal } = options
+    const startedAt = performance.now()
+    let settled = false
+    const cleanups: Array<() => void> = []
+    const settle = (): boolean => {
+      if (settled) return false
+      settled = true
+      for (const cleanup of cleanups) cleanup()
+      return true
+    }
+    if (timeoutMs !== undefined) {
+      cleanups.push(after(timeoutMs, () => {
+        if (settle()) reject(new CallTimeoutError({ message: `'${name}' did not finish within ${timeoutMs} ms (waiting for the session store)`, handler: name, timeoutMs }))
+      }))
+    }
+    if (signal !== undefined) {
+      const onAbort = (): void => void (settle() && reject(abortError(name, signal)))
+      signal.addEventListener("abort", onAbort, { once: true })
+      cleanups.push(() => signal.removeEventListener("abort", onAbort))
+    }
+    this.open(id).then(() => {
+      if (!settle()) return
+      if (timeoutMs === undefined) return go(options)
+      go({ ...options, timeoutMs: Math.max(1, timeoutMs - (performance.now() - startedAt)) })
+    }, (error: unknown) => void (settle() && reject(error)))
   }
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import type { SessionInfo } from "./types.ts"
+import type { StoreUnavailableError } from "./errors.ts"
 
 /**
  * Result of an operation on a scope: `"missing"` / `"expired"` when the session is unknown /
@@ -58,6 +59,8 @@ export interface Backend {
   drop(id: string): Promise<boolean>
   sweep(now: number): Promise<number>
   close(): Promise<void>
+  /** Connection errors between operations (see `SessionStore.onError`); absent when it has none. */
+  onError?(listener: (error: StoreUnavailableError) => void): () => void
 }
 
 /**

@@ -125,7 +125,23 @@ export class StoreClosedError extends Data.TaggedError("StoreClosedError")<{
 }
 
 /**
- * Every error a store operation can reject with (plus the backend's own I/O errors for Redis).
+ * The store's backend cannot be reached (Redis down, connection lost, a command that failed on the
+ * way): the operation may or may not have been applied. `cause` is the client's own error.
+ *
+ * @example
+ * ```ts
+ * pool.on("store", ({ error }) => console.warn(error.code, error.message)) // STORE_UNAVAILABLE …
+ * ```
+ */
+export class StoreUnavailableError extends Data.TaggedError("StoreUnavailableError")<{
+  readonly message: string
+  readonly cause?: unknown
+}> {
+  readonly code = "STORE_UNAVAILABLE"
+}
+
+/**
+ * Every error a store operation can reject with.
  *
  * @example
  * ```ts
@@ -134,4 +150,4 @@ export class StoreClosedError extends Data.TaggedError("StoreClosedError")<{
  */
 export type StoreError =
   | SessionNotFoundError | SessionExpiredError | SessionLimitError | ValueTooLargeError
-  | InvalidSessionIdError | InvalidKeyError | StoreClosedError | SerializationError | InvalidOptionError
+  | InvalidSessionIdError | InvalidKeyError | StoreClosedError | StoreUnavailableError | SerializationError | InvalidOptionError

@@ -13,7 +13,7 @@
 export type { IfChanged, SessionInfo, SessionStore, StoreOptions, StoreScope, Versioned } from "./types.ts"
 export {
   InvalidKeyError, InvalidSessionIdError, SessionExpiredError, SessionLimitError, SessionNotFoundError,
-  StoreClosedError, ValueTooLargeError
+  StoreClosedError, StoreUnavailableError, ValueTooLargeError
 } from "./errors.ts"
 export type { StoreError } from "./errors.ts"
 export { memoryStore } from "./memory.ts"

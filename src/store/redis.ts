@@ -7,6 +7,7 @@
 import { createRequire } from "node:module"
 import type { Redis } from "ioredis"
 import { invalid } from "../options/kit.ts"
+import { StoreUnavailableError } from "./errors.ts"
 import type { Backend, Checked } from "./backend.ts"
 import * as lua from "./redis-scripts.ts"
 import type { LuaScript } from "./redis-scripts.ts"
@@ -27,6 +28,10 @@ type Arg = string | Buffer | number
 export interface RedisClientLike {
   callBuffer(command: string, args: Array<Arg>): Promise<unknown>
   quit(): Promise<unknown>
+  /** Drops the connection at once (a client the store created, when `quit` cannot reach the server). */
+  disconnect?(): void
+  /** ioredis' `error` events; the store listens only on a client it created. */
+  on?(event: "error", listener: (error: Error) => void): unknown
 }
 
 /**
@@ -64,6 +69,22 @@ const infoOf = (id: string, rest: ReadonlyArray<unknown>): SessionInfo => ({
   id, ttlMs: num(rest[0]), createdAt: num(rest[1]), expiresAt: num(rest[2])
 })
 
+/**
+ * How long a command waits for a server that does not answer, and how many reconnections it
+ * waits through, on a client the store creates. ioredis' defaults (20 reconnections, about 10 s)
+ * would hold a session call far beyond any call timeout; here a store that is down fails its
+ * operations in about a second with `StoreUnavailableError`, and reconnects in the background.
+ */
+const CLIENT_OPTIONS = {
+  maxRetriesPerRequest: 1,
+  connectTimeout: 1_000,
+  commandTimeout: 2_000,
+  retryStrategy: (times: number): number => Math.min(50 * 2 ** times, 2_000)
+} as const
+
+/** How long `close()` waits for QUIT before dropping the connection. */
+const QUIT_WAIT_MS = 1_000
+
 const connect = (url: string): RedisClientLike => {
   let mod: { Redis: typeof Redis }
   try {
@@ -71,8 +92,15 @@ const connect = (url: string): RedisClientLike => {
   } catch (cause) {
     throw invalid("url", url, `usable with the optional peer dependency ioredis (npm install ioredis): ${String(cause)}`)
   }
-  return new mod.Redis(url) as unknown as RedisClientLike
+  return new mod.Redis(url, CLIENT_OPTIONS) as unknown as RedisClientLike
 }
+
+// A reply error is the server's answer (a bug of ours, or a misconfigured server): passed on as
+// it is. Anything else means the command may not have reached Redis or its answer got lost.
+const unavailable = (error: unknown): unknown =>
+  (error as { name?: unknown } | null)?.name === "ReplyError"
+    ? error
+    : new StoreUnavailableError({ message: `the Redis session store is unavailable: ${(error as Error)?.message ?? String(error)}`, cause: error })
 
 /**
  * @internal The Redis backend over a client; `owned` clients are quit on close.
@@ -83,6 +111,29 @@ const connect = (url: string): RedisClientLike => {
  * ```
  */
 export const redisBackend = (client: RedisClientLike, prefix: string, owned: boolean): Backend => {
+  const listeners = new Set<(error: StoreUnavailableError) => void>()
+  // The outage going on (its first error), or null; a listener that subscribes during one hears it.
+  let outage: StoreUnavailableError | null = null
+  if (owned && client.on !== undefined) {
+    // Listening keeps ioredis from printing "Unhandled error event" on stderr; an error differing
+    // from the last one is reported, not each reconnection attempt's.
+    client.on("error", (error) => {
+      const wrapped = unavailable(error)
+      if (!(wrapped instanceof StoreUnavailableError) || wrapped.message === outage?.message) return
+      outage = wrapped
+      for (const listener of listeners) listener(wrapped)
+    })
+  }
+  // Every command goes through here: errors become StoreUnavailableError, a success ends an outage.
+  const call = async (command: string, args: Array<Arg>): Promise<unknown> => {
+    try {
+      const reply = await client.callBuffer(command, args)
+      outage = null
+      return reply
+    } catch (error) {
+      throw unavailable(error)
+    }
+  }
   const K = {
     version: `${prefix}version`,
     sessions: `${prefix}sessions`,
@@ -94,10 +145,10 @@ export const redisBackend = (client: RedisClientLike, prefix: string, owned: boo
   const run = async (script: LuaScript, keys: ReadonlyArray<string>, args: ReadonlyArray<Arg>): Promise<unknown> => {
     const tail = [keys.length, ...keys, ...args]
     try {
-      return await client.callBuffer("EVALSHA", [script.sha, ...tail])
+      return await call("EVALSHA", [script.sha, ...tail])
     } catch (error) {
       if (!String((error as Error).message).startsWith("NOSCRIPT")) throw error
-      return client.callBuffer("EVAL", [script.body, ...tail])
+      return call("EVAL", [script.body, ...tail])
     }
   }
 
@@ -128,14 +179,14 @@ export const redisBackend = (client: RedisClientLike, prefix: string, owned: boo
     },
     touch: async (id, now) => checked(await run(lua.TOUCH, sessionKeys(id), [id, String(now)]), (rest) => infoOf(id, rest)),
     info: async (id, now) => {
-      const reply = (await client.callBuffer("HMGET", [K.meta(id), "ttlMs", "createdAt", "expiresAt"])) as Array<Buffer | null>
+      const reply = (await call("HMGET", [K.meta(id), "ttlMs", "createdAt", "expiresAt"])) as Array<Buffer | null>
       if (reply[2] === null || reply[2] === undefined) return undefined
       const info = infoOf(id, reply)
       return now >= info.expiresAt ? undefined : info
     },
     drop: async (id) => num(await run(lua.DROP, sessionKeys(id), [id])) === 1,
     sweep: async (now) => {
-      const ids = (await client.callBuffer("ZRANGEBYSCORE", [K.sessions, "-inf", String(now)])) as Array<Buffer>
+      const ids = (await call("ZRANGEBYSCORE", [K.sessions, "-inf", String(now)])) as Array<Buffer>
       let count = 0
       for (const raw of ids) {
         const id = raw.toString("utf8")
@@ -144,7 +195,20 @@ export const redisBackend = (client: RedisClientLike, prefix: string, owned: boo
       return count
     },
     close: async () => {
-      if (owned) await client.quit()
+      listeners.clear()
+      if (!owned) return
+      // QUIT needs the server; a store closed while Redis is down must not wait for it.
+      let timer: NodeJS.Timeout | undefined
+      const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_WAIT_MS).unref()))
+      await Promise.race([client.quit().catch(() => undefined), gaveUp])
+      clearTimeout(timer)
+      client.disconnect?.()
+    },
+    onError: (listener) => {
+      listeners.add(listener)
+      const current = outage
+      if (current !== null) queueMicrotask(() => listeners.has(listener) && listener(current))
+      return () => void listeners.delete(listener)
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { invalid } from "../options/kit.ts"
 import type { Backend, Checked } from "./backend.ts"
+import type { StoreUnavailableError } from "./errors.ts"
 import { SessionExpiredError, SessionLimitError, SessionNotFoundError, StoreClosedError } from "./errors.ts"
 import type { IfChanged, SessionInfo, SessionStore, StoreScope, Versioned } from "./types.ts"
 import type { ResolvedStoreOptions } from "./validate.ts"
@@ -115,6 +116,7 @@ export const makeStore = (backend: Backend, options: ResolvedStoreOptions): Sess
       run(async (): Promise<SessionInfo> => unwrap(checkSessionId(id), await backend.touch(id, clock()))),
     getSession: (id: string) => run(async () => backend.info(checkSessionId(id), clock())),
     now: clock,
+    ...(backend.onError === undefined ? {} : { onError: (listener: (error: StoreUnavailableError) => void) => backend.onError!(listener) }),
     closeSession: (id: string) => run(async () => backend.drop(checkSessionId(id))),
     sweep,
     close: async () => {

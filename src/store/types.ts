@@ -2,6 +2,7 @@
  * Public types of the host-side session store (docs/store.md).
  * @module
  */
+import type { StoreUnavailableError } from "./errors.ts"
 
 /**
  * Where a key lives: a session's own keys, or the global keys (calls with no session).
@@ -117,4 +118,11 @@ export interface SessionStore {
   close(): Promise<void>
   /** The store's clock (ms), which every TTL is measured on. Optional for stores of your own (default `Date.now`). */
   readonly now?: () => number
+  /**
+   * Subscribes to the backend's connection errors as they happen, between operations too (a Redis
+   * store reports them here, never on stderr); a listener added during an outage hears its error
+   * at once. Returns an unsubscribe function. A pool forwards them as its `store` event. Optional
+   * for stores of your own.
+   */
+  readonly onError?: (listener: (error: StoreUnavailableError) => void) => () => void
 }
