@@ -82,6 +82,19 @@ describe("isolation", () => {
     expect(await p.call("store_keys")).toEqual(["secret"])
   })
 
+  it("a thread that keeps session A's ctx cannot read or write session B's keys while B's call runs", async () => {
+    const p = await start({ size: 1 })
+    const pid = await p.session("A").call("start_spy")
+    const seen = (await p.session("B").call("run_spy_now")) as { read: Array<string>; write: Array<string>; pid: number }
+    expect(seen.pid).toBe(pid) // same worker: B's call runs while A's ctx is held by the thread
+    for (const outcome of [seen.read, seen.write]) {
+      expect(outcome[0]).toBe("refused")
+      expect(outcome[2]).toMatch(/only available while a call is running/)
+    }
+    expect(await p.session("B").call("store_get", { key: "written_by_spy", default: "absent" })).toBe("absent")
+    expect(await p.session("A").call("store_get", { key: "written_by_spy", default: "absent" })).toBe("absent")
+  })
+
   it("closing a session deletes its keys; the closed handle refuses calls", async () => {
     const store = memoryStore()
     const p = await start({ size: 1, store })
