@@ -32,7 +32,7 @@ import type { PoolSession, SessionOptions } from "./session.ts"
 import { snapshotOf } from "./snapshot.ts"
 import type { PoolSnapshot } from "./snapshot.ts"
 import type { Slot, Slots } from "./slots.ts"
-import { failingIterator, openStream } from "./stream.ts"
+import { failingIterator, MAX_WINDOW, openStream } from "./stream.ts"
 import { after } from "./timers.ts"
 
 /** @internal what the engine is built from (see `makePool`). */
@@ -73,6 +73,8 @@ export class Pool {
   readonly #affinity = new Affinity()
   readonly #touches: SessionTouches
   readonly #offStore: (() => void) | undefined
+  /** Streams running on a worker: closing the pool cancels them (they may wait for credit forever). */
+  readonly #streams = new Set<Job>()
   #capacity!: Capacity
   #closing: Promise<void> | null = null
   /** How jobs report their end on a worker (one object for all jobs). */
@@ -145,7 +147,9 @@ export class Pool {
 
   /**
    * Runs a generator handler and yields its items as they come. Breaking out of the loop
-   * cancels the generator in Python; a slow consumer slows the producer (credit-based).
+   * cancels the generator in Python; a slow consumer slows the producer (credit-based: at most
+   * `window` items, 1–65 536, default 64, wait on the host). An iterator dropped without `return()`
+   * is cancelled once garbage-collected; `close()` cancels open streams.
    *
    * @example
    * ```ts
@@ -154,7 +158,9 @@ export class Pool {
    */
   stream(name: string, args?: CallArgs, options: CallOptions & { readonly window?: number } = {}): AsyncIterableIterator<unknown> {
     const window = options.window ?? 64
-    if (!Number.isInteger(window) || window < 1) return failingIterator(invalid("options.window", window, "an integer from 1"))
+    if (!Number.isInteger(window) || window < 1 || window > MAX_WINDOW) {
+      return failingIterator(invalid("options.window", window, `an integer from 1 to ${MAX_WINDOW}`))
+    }
     const session = options.session
     return openStream(window, (hooks, signal, resolve, reject) => {
       if (typeof session !== "string" || !this.#open() || this.#touches.fresh(session)) return this.#submit(name, args, { ...options, signal }, hooks, resolve, reject)
@@ -177,8 +183,9 @@ export class Pool {
   }
 
   /**
-   * Stops taking calls, rejects queued ones with `PoolClosedError`, gives in-flight calls
-   * `timeoutMs` to finish (default `shutdown.graceMs`), then stops every process.
+   * Stops taking calls, rejects queued ones with `PoolClosedError`, cancels open streams (their
+   * iterators reject with `PoolClosedError` after the items already received), gives other
+   * in-flight calls `timeoutMs` to finish (default `shutdown.graceMs`), then stops every process.
    */
   close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 0 || options.timeoutMs > 2 ** 31 - 1)) {
@@ -198,6 +205,7 @@ export class Pool {
     this.#send({ type: "CLOSE" })
     for (const job of [...this.#queue.drain(), ...this.#affinity.drain()]) job.fail(new PoolClosedError({ message: `pool closed before '${job.name}' was run` }))
     for (const slot of this.#slots.all) this.#slots.withdraw(slot)
+    for (const job of [...this.#streams]) this.#interrupt(job, new PoolClosedError({ message: `pool closed: stream '${job.name}' was cancelled` }))
   }
 
   /** @internal last step of closing: every process is gone. */
@@ -361,7 +369,13 @@ export class Pool {
       job.checkoutTimer()
       job.checkoutTimer = null
     }
-    job.stream?.onDispatch((n) => worker.credit(id, n))
+    if (job.stream !== undefined) {
+      job.stream.onDispatch((n) => worker.credit(id, n))
+      if (!this.#streams.has(job)) {
+        this.#streams.add(job)
+        job.onSettle(() => this.#streams.delete(job))
+      }
+    }
     if (job.options.session !== undefined) this.#affinity.bind(job.options.session, slot)
     this.#checkoutWait.record(now - job.createdAt)
     this.#capacity.afterDispatch(slot, worker)

@@ -5,8 +5,21 @@
  *
  * Items come in bursts (a `chunks` frame brings many), so taking a buffered one is kept cheap:
  * an index bump and the iterator result itself, credit granted once per half window.
+ *
+ * An iterator dropped without `return()` (taken once, then forgotten) would hold its worker for
+ * good: Python waits for credit that never comes. So the iterator is registered for finalization
+ * and, once garbage-collected, cancels its call like `return()`. Nothing the call keeps (its
+ * hooks, the promise callbacks) may reference the iterator object, or it would never be collected.
  */
 import type { StreamHooks } from "./job.ts"
+
+/** The largest `window`: items buffered on the host before Python waits for credit. */
+export const MAX_WINDOW = 65_536
+
+// The held value is the stream's own controller: aborting it cancels the call.
+const abandoned = new FinalizationRegistry<AbortController>((stop) => {
+  if (!stop.signal.aborted) stop.abort(new Error("stream iterator garbage-collected without return()"))
+})
 
 type Submit = (hooks: StreamHooks, signal: AbortSignal, resolve: (v: unknown) => void, reject: (e: unknown) => void) => void
 
@@ -71,9 +84,11 @@ export const openStream = (window: number, submit: Submit, userSignal?: AbortSig
         started = true
         submit(hooks, signal, () => {
           finished = true
+          abandoned.unregister(stop)
           wake()
         }, (error) => {
           finished = true
+          abandoned.unregister(stop)
           if (!stop.signal.aborted) failure = { error }
           wake()
         })
@@ -90,6 +105,7 @@ export const openStream = (window: number, submit: Submit, userSignal?: AbortSig
     return() {
       // Leaving the loop early: the Python generator is cancelled (or the queued call dropped).
       if (!finished) stop.abort(new Error("stream consumer stopped"))
+      abandoned.unregister(stop)
       finished = true
       stopped = true
       buffer = []
@@ -97,9 +113,10 @@ export const openStream = (window: number, submit: Submit, userSignal?: AbortSig
       return Promise.resolve({ value: undefined, done: true })
     },
     [Symbol.asyncIterator]() {
-      return iterator
+      return this
     }
   }
+  abandoned.register(iterator, stop, stop)
   return iterator
 }
 

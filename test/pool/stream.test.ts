@@ -1,10 +1,16 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { afterEach, describe, expect, it } from "vitest"
 import { createPool, PythonError } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
 import { FIXTURES } from "../helpers.ts"
+
+// The garbage collector, without starting Node with --expose-gc.
+setFlagsFromString("--expose-gc")
+const gc = runInNewContext("gc") as () => void
 
 let pool: Pool | undefined
 afterEach(async () => {
@@ -97,8 +103,46 @@ describe("streams", () => {
     expect((error as Error).message).toMatch(/stream broke after 3 items/)
   })
 
-  it("rejects a bad window", async () => {
+  it("rejects a bad window, naming the bound", async () => {
     const p = await start()
     await expect(p.stream("numbers", { n: 1 }, { window: 0 }).next()).rejects.toMatchObject({ option: "options.window" })
+    await expect(p.stream("numbers", { n: 1 }, { window: 1e9 }).next())
+      .rejects.toThrow(/options\.window must be an integer from 1 to 65536.*1000000000/)
+  })
+
+  it("an iterator taken once and dropped without return() frees its worker once garbage-collected", async () => {
+    const p = await start()
+    const marker = join(mkdtempSync(join(tmpdir(), "pyvisor-")), "closed")
+    // In a function of its own, so no variable of the test keeps the iterator alive.
+    const takeOneAndDrop = async (): Promise<unknown> => (await p.stream("numbers", { n: 1_000_000, marker }, { window: 4 }).next()).value
+    expect(await takeOneAndDrop()).toBe(0)
+    expect(p.snapshot().workers[0]!.inFlight).toBe(1)
+    await expect.poll(async () => {
+      gc()
+      await new Promise((r) => setImmediate(r))
+      return existsSync(marker)
+    }, { timeout: 10_000, interval: 50 }).toBe(true)
+    await expect.poll(() => p.snapshot().workers[0]!.inFlight).toBe(0)
+    expect(await p.call("pid")).toEqual(expect.any(Number))
+  })
+
+  it("close() cancels open streams (their generators end) instead of waiting for the grace and SIGKILL", async () => {
+    const p = await start()
+    const marker = join(mkdtempSync(join(tmpdir(), "pyvisor-")), "closed")
+    const it = p.stream("numbers", { n: 1_000_000, marker }, { window: 4 })
+    expect((await it.next()).value).toBe(0)
+    const exits: Array<{ signal: string | null }> = []
+    p.on("worker", (e) => void (e.type === "exit" && exits.push({ signal: e.exit.signal })))
+    const started = performance.now()
+    await p.close({ timeoutMs: 20_000 })
+    expect(performance.now() - started).toBeLessThan(10_000) // far from the 20 s grace
+    expect(existsSync(marker)).toBe(true) // the generator's finally ran: cancelled, not killed
+    expect(exits.map((e) => e.signal)).toEqual([null])
+    // The consumer drains what was buffered, then hears why the stream stopped.
+    const rest: Array<unknown> = []
+    const error = await (async () => {
+      for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value)
+    })().catch((e: unknown) => e)
+    expect(error).toMatchObject({ _tag: "PoolClosedError" })
   })
 })
