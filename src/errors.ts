@@ -139,3 +139,21 @@ export class SessionAffinityError extends Data.TaggedError("SessionAffinityError
 }> {
   readonly code = "SESSION_AFFINITY"
 }
+
+/**
+ * The call (or one with the same poison key: by default the same handler and arguments) killed
+ * `poison.maxWorkerKills` workers: it is refused for `poison.ttlMs` instead of killing more.
+ *
+ * @example
+ * ```ts
+ * await pool.call("parse", { doc }, { idempotent: true, retries: 20 }).catch((e) => e instanceof PoisonCallError && quarantine(doc))
+ * ```
+ */
+export class PoisonCallError extends Data.TaggedError("PoisonCallError")<{
+  readonly message: string
+  readonly handler: string
+  readonly poisonKey: string
+  readonly workerKills: number
+}> {
+  readonly code = "POISON_CALL"
+}

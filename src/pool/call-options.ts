@@ -20,5 +20,8 @@ export const validateCall = (name: unknown, args: unknown, options: CallOptions)
   if (options.idempotent !== undefined && typeof options.idempotent !== "boolean") return invalid("options.idempotent", options.idempotent, "a boolean")
   if (options.retries !== undefined && (!Number.isInteger(options.retries) || options.retries < 0 || options.retries > 100)) return invalid("options.retries", options.retries, "an integer from 0 to 100")
   if (options.affinity !== undefined && options.affinity !== "prefer" && options.affinity !== "strict") return invalid("options.affinity", options.affinity, "'prefer' or 'strict'")
+  if (options.poisonKey !== undefined && (typeof options.poisonKey !== "string" || options.poisonKey.length === 0 || options.poisonKey.length > 1024)) {
+    return invalid("options.poisonKey", options.poisonKey, "a string of 1 to 1024 characters")
+  }
   return undefined
 }

@@ -25,6 +25,11 @@ export interface CallOptions {
   readonly retries?: number
   /** With `session`: `prefer` (default) its last worker, or `strict`ly that worker. See `pool.session`. */
   readonly affinity?: "prefer" | "strict"
+  /**
+   * Calls sharing a poison key share their worker kills (see the pool's `poison` option).
+   * Default: the handler name and a hash of the arguments.
+   */
+  readonly poisonKey?: string
 }
 
 /** Streaming details of a job. */

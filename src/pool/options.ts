@@ -17,6 +17,7 @@ import type { IntensityOptions } from "../supervisors/intensity.ts"
 import type { SessionStore } from "../store/index.ts"
 import type { PoolEvents } from "./events.ts"
 import type { HostHandler } from "./host-router.ts"
+import type { PoisonPolicy } from "./poison.ts"
 
 /** How to start each Python worker. */
 export interface WorkerOptions {
@@ -64,6 +65,12 @@ export interface PoolOptions {
   readonly cancelGraceMs?: number
   /** Idle time after which an overflow worker stops. Default 30 000 ms. */
   readonly idleTimeoutMs?: number
+  /**
+   * Poison calls: a call that killed `maxWorkerKills` workers (default 2; its idempotent retries and
+   * calls with the same `poisonKey` counted together) is refused with `PoisonCallError` for `ttlMs`
+   * (default 60 000). `false` turns the rule off.
+   */
+  readonly poison?: false | { readonly maxWorkerKills?: number; readonly ttlMs?: number }
   /** Replace a worker after this many calls. Default: never. */
   readonly maxCallsPerWorker?: number
   /** Replace a worker whose resident memory exceeds this many MiB (checked every `rssCheckIntervalMs`). Default: never. */
@@ -118,6 +125,7 @@ export interface ResolvedOptions {
   readonly maxQueue: number
   readonly cancelGraceMs: number
   readonly idleTimeoutMs: number
+  readonly poison: PoisonPolicy
   readonly maxCallsPerWorker: number
   readonly maxWorkerRssBytes: number
   readonly rssCheckIntervalMs: number
@@ -139,8 +147,19 @@ export { invalid }
 const POOL_KEYS = keysOf<PoolOptions>({
   worker: true, size: true, overflow: true, lazy: true, startConcurrency: true, initTimeoutMs: true, checkoutTimeoutMs: true,
   maxQueue: true, cancelGraceMs: true, idleTimeoutMs: true, maxCallsPerWorker: true, maxWorkerRssMb: true, rssCheckIntervalMs: true,
-  workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true
+  workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true,
+  poison: true
 })
+const POISON_KEYS = keysOf<Exclude<NonNullable<PoolOptions["poison"]>, false>>({ maxWorkerKills: true, ttlMs: true })
+
+const poison = (value: PoolOptions["poison"]): PoisonPolicy => {
+  if (value === false) return { maxWorkerKills: Number.POSITIVE_INFINITY, ttlMs: 0 }
+  const o: Readonly<Record<string, unknown>> = value === undefined ? {} : section("poison", value, POISON_KEYS, "false, or an object like { maxWorkerKills: 2, ttlMs: 60000 }")
+  return {
+    maxWorkerKills: integer("poison.maxWorkerKills", o["maxWorkerKills"], { min: 1, max: 1000, fallback: 2 }),
+    ttlMs: integer("poison.ttlMs", o["ttlMs"], { min: 1, fallback: 60_000 })
+  }
+}
 const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true, prefetch: true, concurrency: true })
 const SHUTDOWN_KEYS = keysOf<NonNullable<PoolOptions["shutdown"]>>({ graceMs: true, killAfterMs: true })
 const RESTART_KEYS = keysOf<NonNullable<PoolOptions["restart"]>>({ maxRestarts: true, withinMs: true, backoff: true })
@@ -260,6 +279,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
     maxQueue: integer("maxQueue", options.maxQueue, { min: 0, fallback: 1_000 }),
     cancelGraceMs: timerMs("cancelGraceMs", options.cancelGraceMs, { min: 0, fallback: 2_000 }),
     idleTimeoutMs: timerMs("idleTimeoutMs", options.idleTimeoutMs, { min: 1, fallback: 30_000 }),
+    poison: poison(options.poison),
     maxCallsPerWorker: integer("maxCallsPerWorker", options.maxCallsPerWorker, { min: 1, fallback: never }),
     maxWorkerRssBytes: integer("maxWorkerRssMb", options.maxWorkerRssMb, { min: 1, fallback: never }) * 1024 * 1024,
     rssCheckIntervalMs: timerMs("rssCheckIntervalMs", options.rssCheckIntervalMs, { min: 10, fallback: 5_000 }),

@@ -32,6 +32,7 @@ import type { PoolSession, SessionOptions } from "./session.ts"
 import { snapshotOf } from "./snapshot.ts"
 import type { PoolSnapshot } from "./snapshot.ts"
 import type { Slot, Slots } from "./slots.ts"
+import { PoisonTable } from "./poison.ts"
 import { failingIterator, MAX_WINDOW, openStream } from "./stream.ts"
 import { after } from "./timers.ts"
 
@@ -73,6 +74,7 @@ export class Pool {
   readonly #affinity = new Affinity()
   readonly #touches: SessionTouches
   readonly #offStore: (() => void) | undefined
+  readonly #poison: PoisonTable
   /** Streams running on a worker: closing the pool cancels them (they may wait for credit forever). */
   readonly #streams = new Set<Job>()
   #capacity!: Capacity
@@ -90,6 +92,7 @@ export class Pool {
     this.#slots = parts.slots
     this.#store = parts.store
     this.#touches = new SessionTouches(parts.store)
+    this.#poison = new PoisonTable(this.#o.poison, () => performance.now())
     for (const [name, listener] of Object.entries(this.#o.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
     // Removed once the pool is closed: a store shared by many pools keeps no listener of a closed one.
     this.#offStore = parts.store.onError?.((error) => this.#events.emit("store", { error }))
@@ -324,6 +327,8 @@ export class Pool {
       return reject(error ?? new PoolClosedError({ message: `pool is closed; '${name}' was not run` }))
     }
     if (options.signal?.aborted) return reject(abortError(name, options.signal))
+    const poisoned = this.#poison.check({ name, args, options })
+    if (poisoned) return reject(poisoned)
     const job = new Job(this.#jobHost, name, args, options, stream, performance.now(), resolve, reject)
     armDeadlines(job, (error) => this.#interrupt(job, error))
     const route = options.session === undefined ? undefined : this.#affinity.route(job, this.#slots.idle)
@@ -404,8 +409,13 @@ export class Pool {
       // A strict session's call may run on its own worker only, which is gone.
       if (job.options.affinity === "strict" && slot !== null) return void job.fail(affinityError(job, slot.id, worker?.pid ?? null, "died"))
       job.attempts--
-    } else if (!(error instanceof WorkerCrashedError) || !job.mayRetry()) {
+    } else if (!(error instanceof WorkerCrashedError)) {
       return void job.fail(error)
+    } else {
+      // Its worker died running it: one more kill on its poison key; once poison, no retry.
+      const poisoned = this.#poison.killed(job)
+      if (!job.mayRetry()) return void job.fail(error)
+      if (poisoned) return void job.fail(poisoned)
     }
     job.phase = "queued"
     this.#enqueue(job, true)

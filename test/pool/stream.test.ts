@@ -132,7 +132,7 @@ describe("streams", () => {
     const it = p.stream("numbers", { n: 1_000_000, marker }, { window: 4 })
     expect((await it.next()).value).toBe(0)
     const exits: Array<{ signal: string | null }> = []
-    p.on("worker", (e) => void (e.type === "exit" && exits.push({ signal: e.exit.signal })))
+    p.on("worker", (e) => void (e.type === "exit" && exits.push({ signal: e.process.signal })))
     const started = performance.now()
     await p.close({ timeoutMs: 20_000 })
     expect(performance.now() - started).toBeLessThan(10_000) // far from the 20 s grace
