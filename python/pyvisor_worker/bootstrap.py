@@ -35,7 +35,11 @@ def parse_args(argv):
     parser.add_argument("--concurrency", type=int, default=1, metavar="N",
                         help="calls of async def handlers run at once on the event loop (default 1); "
                              "sync handlers, generators and streams still run one at a time")
+    parser.add_argument("--max-memory-mb", type=int, default=None, metavar="N",
+                        help="memory the kernel lets this worker allocate, in MiB (RLIMIT_DATA on Linux, else RLIMIT_AS)")
     args = parser.parse_args(argv)
+    if args.max_memory_mb is not None and args.max_memory_mb <= 0:
+        parser.error("--max-memory-mb must be positive")
     if args.max_frame_bytes <= 0:
         parser.error("--max-frame-bytes must be positive")
     if args.concurrency < 1:
@@ -65,6 +69,23 @@ def bind_to_parent():
         os._exit(0)
     except OSError:
         pass
+
+
+def limit_memory(mb):
+    """Cap what this process may allocate, before user code runs: past it, allocations fail with
+    MemoryError. RLIMIT_DATA on Linux (heap and private writable mappings, since Linux 4.7), which
+    leaves address space that libraries only reserve (CUDA, JAX) alone; RLIMIT_AS elsewhere."""
+    try:
+        import resource  # noqa: PLC0415 (POSIX only)
+    except ImportError:
+        sys.stderr.write("pyvisor_worker: --max-memory-mb needs the resource module (POSIX); running without a limit\n")
+        return
+    which = resource.RLIMIT_DATA if sys.platform.startswith("linux") else resource.RLIMIT_AS
+    limit = mb * 1024 * 1024
+    _, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY and hard < limit:
+        limit = hard
+    resource.setrlimit(which, (limit, hard))
 
 
 def check_fds():
@@ -135,6 +156,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     check_fds()
     bind_to_parent()
+    if args.max_memory_mb is not None:
+        limit_memory(args.max_memory_mb)
     line_buffer_stdout()
     codecs = available_codecs(os.environ.get("PYVISOR_CODECS"))
     if not codecs:

@@ -27,6 +27,8 @@ export interface ProcessSpec {
   readonly concurrency?: number
   /** Calls the host may send beyond `concurrency` (host-side only: Python queues them in order). */
   readonly prefetch?: number
+  /** The worker's memory limit in MiB (`--max-memory-mb`). */
+  readonly maxMemoryMb?: number
 }
 
 /** How the process ended. */
@@ -82,7 +84,8 @@ export const workerArgs = (spec: ProcessSpec): Array<string> => {
     ...modules.flatMap((m) => ["--import", m]),
     ...(spec.preload ?? []).flatMap((m) => ["--preload", m]),
     ...(spec.maxFrameBytes === undefined ? [] : ["--max-frame-bytes", String(spec.maxFrameBytes)]),
-    ...(spec.concurrency === undefined || spec.concurrency === 1 ? [] : ["--concurrency", String(spec.concurrency)])
+    ...(spec.concurrency === undefined || spec.concurrency === 1 ? [] : ["--concurrency", String(spec.concurrency)]),
+    ...(spec.maxMemoryMb === undefined ? [] : ["--max-memory-mb", String(spec.maxMemoryMb)])
   ]
 }
 

@@ -86,7 +86,7 @@ export class Capacity {
     if (slot.recycle !== null || slot.worker !== worker) return
     const o = this.#o
     if (o.workerTtlMs !== Infinity && this.#tooOld(slot)) return this.recycle(slot, this.#ageReason())
-    if (slot.rss !== null && slot.rss > o.maxWorkerRssBytes) this.recycle(slot, rssReason(slot.rss, o.maxWorkerRssBytes))
+    if (slot.rss !== null && slot.rss > rssLimit(slot, o.maxWorkerRssBytes)) this.recycle(slot, rssReason(slot, o.maxWorkerRssBytes))
   }
 
   /**
@@ -129,11 +129,24 @@ export class Capacity {
       if (!worker || pid == null || !isServing(worker.state)) return
       slot.rss = await readRssBytes(pid)
       if (slot.worker !== worker) return
-      if (slot.rss !== null && slot.rss > this.#o.maxWorkerRssBytes) this.recycle(slot, rssReason(slot.rss, this.#o.maxWorkerRssBytes))
+      if (slot.rss !== null && slot.rss > rssLimit(slot, this.#o.maxWorkerRssBytes)) this.recycle(slot, rssReason(slot, this.#o.maxWorkerRssBytes))
       else if (worker.served > 0 && this.#tooOld(slot)) this.recycle(slot, this.#ageReason())
     }))
   }
 }
 
-const rssReason = (rss: number, limit: number): string =>
-  `resident memory ${(rss / 1048576).toFixed(0)} MiB over maxWorkerRssMb (${(limit / 1048576).toFixed(0)} MiB)`
+/**
+ * Each incarnation is recycled at its own RSS, drawn once between (1 - RSS_JITTER) and 1 times
+ * maxWorkerRssMb: workers that grow alike (same calls, same leak) then do not all cross the limit
+ * in the same sweep and restart together, leaving the pool without workers.
+ */
+export const RSS_JITTER = 0.1
+
+/** @internal `slot`'s RSS limit for its current incarnation, drawn on first use. */
+export const rssLimit = (slot: Slot, max: number): number =>
+  max === Infinity ? max : (slot.rssLimit ??= Math.round(max * (1 - RSS_JITTER * Math.random())))
+
+const mib = (bytes: number): string => (bytes / 1048576).toFixed(0)
+
+const rssReason = (slot: Slot, max: number): string =>
+  `resident memory ${mib(slot.rss ?? 0)} MiB over maxWorkerRssMb (${mib(max)} MiB; this worker's limit, jittered by ${RSS_JITTER * 100} % so workers do not recycle together: ${mib(rssLimit(slot, max))} MiB)`

@@ -42,6 +42,13 @@ export interface WorkerOptions {
   readonly prefetch?: number
   /** `async def` calls a worker may run at once on its event loop (sync handlers run one at a time). Default 1. */
   readonly concurrency?: number
+  /**
+   * Memory the kernel lets a worker allocate (MiB), set before any user code runs: past it an
+   * allocation fails with `MemoryError` (a `PythonError` for the call; the worker lives on). Linux
+   * limits the data segment (`RLIMIT_DATA`: heap and private writable mappings, not address space
+   * merely reserved, as CUDA and JAX do); elsewhere the address space (`RLIMIT_AS`). Default: none.
+   */
+  readonly maxMemoryMb?: number
 }
 
 /** Options of {@link createPool}. */
@@ -160,7 +167,7 @@ const poison = (value: PoolOptions["poison"]): PoisonPolicy => {
     ttlMs: integer("poison.ttlMs", o["ttlMs"], { min: 1, fallback: 60_000 })
   }
 }
-const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true, prefetch: true, concurrency: true })
+const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true, prefetch: true, concurrency: true, maxMemoryMb: true })
 const SHUTDOWN_KEYS = keysOf<NonNullable<PoolOptions["shutdown"]>>({ graceMs: true, killAfterMs: true })
 const RESTART_KEYS = keysOf<NonNullable<PoolOptions["restart"]>>({ maxRestarts: true, withinMs: true, backoff: true })
 const BACKOFF_KEYS = keysOf<BackoffOptions>({ initialMs: true, maxMs: true, factor: true, jitter: true, resetAfterMs: true })
@@ -250,7 +257,8 @@ const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
     ...opt("inheritEnv", inherit as InheritEnv | undefined),
     ...opt("preload", strings("worker.preload", w["preload"])),
     concurrency: integer("worker.concurrency", w["concurrency"], { min: 1, max: 1024, fallback: 1 }),
-    prefetch: integer("worker.prefetch", w["prefetch"], { min: 0, max: 1024, fallback: 2 })
+    prefetch: integer("worker.prefetch", w["prefetch"], { min: 0, max: 1024, fallback: 2 }),
+    ...opt("maxMemoryMb", w["maxMemoryMb"] === undefined ? undefined : integer("worker.maxMemoryMb", w["maxMemoryMb"], { min: 32, max: 16 * 1024 * 1024, fallback: 0 }))
   }
 }
 

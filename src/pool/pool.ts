@@ -249,6 +249,7 @@ export class Pool {
     slot.recycle = null
     // A reading of the previous incarnation would recycle this one at once.
     slot.rss = null
+    slot.rssLimit = null
   }
 
   /** @internal `worker` finished its handshake. */

@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it, vi } from "vitest"
 import { createPool } from "../../src/index.ts"
 import type { Pool, PoolEvents } from "../../src/index.ts"
+import { RSS_JITTER, rssLimit } from "../../src/pool/capacity.ts"
+import type { Slot } from "../../src/pool/slots.ts"
 import { FIXTURES, isAlive, pythonChildren } from "../helpers.ts"
 
 let pool: Pool | undefined
@@ -9,6 +11,31 @@ afterEach(async () => {
   pool = undefined
 })
 const worker = { module: "pooled", cwd: FIXTURES }
+
+describe("the RSS limit of one incarnation", () => {
+  const slot = (): Slot => ({ id: "w1", overflow: false, restarts: 0, recycled: 0, worker: null, readyAt: null, recycle: null, rss: null, rssLimit: null, idleTimer: null })
+  const MAX = 100 * 1024 * 1024
+
+  it("is drawn once between (1 - RSS_JITTER) and 1 times maxWorkerRssMb, so workers do not recycle together", () => {
+    const random = vi.spyOn(Math, "random")
+    try {
+      random.mockReturnValue(0)
+      expect(rssLimit(slot(), MAX)).toBe(MAX)
+      random.mockReturnValue(0.999_999)
+      const low = slot()
+      expect(rssLimit(low, MAX)).toBe(Math.round(MAX * (1 - RSS_JITTER * 0.999_999)))
+      random.mockReturnValue(0)
+      expect(rssLimit(low, MAX)).toBe(Math.round(MAX * (1 - RSS_JITTER * 0.999_999))) // kept for the incarnation
+    } finally {
+      random.mockRestore()
+    }
+    const limits = Array.from({ length: 200 }, () => rssLimit(slot(), MAX))
+    expect(Math.min(...limits)).toBeGreaterThanOrEqual(MAX * (1 - RSS_JITTER))
+    expect(Math.max(...limits)).toBeLessThanOrEqual(MAX)
+    expect(new Set(limits).size).toBeGreaterThan(100)
+    expect(rssLimit(slot(), Infinity)).toBe(Infinity)
+  })
+})
 
 describe("recycling", () => {
   it("by call count: fresh workers replace old ones and no call fails", async () => {
@@ -31,7 +58,7 @@ describe("recycling", () => {
     const pid = await p.call("pid")
     expect(await p.call("hold", { mb: 200 })).toBe(1)
     await expect.poll(() => events.length, { timeout: 5_000 }).toBe(1)
-    expect(events[0]!.reason).toMatch(/resident memory \d+ MiB over maxWorkerRssMb \(120 MiB\)/)
+    expect(events[0]!.reason).toMatch(/resident memory \d+ MiB over maxWorkerRssMb \(120 MiB; this worker's limit, jittered by 10 % so workers do not recycle together: 1(0[89]|1\d|20) MiB\)/)
     const results = await Promise.all(Array.from({ length: 20 }, () => p.call("pid")))
     expect(results.every((r) => typeof r === "number" && r !== pid)).toBe(true)
     expect(p.snapshot().workers[0]).toMatchObject({ recycled: 1, restarts: 0 })
