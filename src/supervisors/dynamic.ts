@@ -33,8 +33,8 @@ import type { BackoffOptions } from "./backoff.ts"
 import { DEFAULT_INTENSITY } from "./intensity.ts"
 import { makeIntensity } from "./intensity-tracker.ts"
 import type { IntensityOptions } from "./intensity.ts"
-import { SupervisorEscalation, shouldRestart } from "./supervisor.ts"
-import { newSlot, restartDelay, slotOps, startFailure } from "./slot.ts"
+import { SupervisorEscalation } from "./errors.ts"
+import { newSlot, restartDelay, shouldRestart, slotOps, startFailure } from "./slot.ts"
 import type { Child, ExitEvent, RestartType, Slot } from "./slot.ts"
 
 /** How to start one dynamic child; `start` acquires it in the Scope it is given. */

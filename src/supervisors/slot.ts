@@ -38,6 +38,10 @@ export interface Child {
 /** permanent: always restarted; transient: only after an abnormal exit; temporary: never. */
 export type RestartType = "permanent" | "transient" | "temporary"
 
+/** @internal OTP's rule: does a child of this restart type come back after this exit? */
+export const shouldRestart = (type: RestartType, reason: ExitReason): boolean =>
+  type === "permanent" || (type === "transient" && !reason.normal)
+
 /** @internal */
 export interface Slot<E, R> {
   readonly id: string
