@@ -39,6 +39,7 @@ import type { Child, ExitEvent, ExitReason, RestartType, Slot } from "./slot.ts"
 export type { Child, ExitReason, RestartType } from "./slot.ts"
 export { SupervisorChildError, SupervisorEscalation } from "./errors.ts"
 export type { ChildErrorReason } from "./errors.ts"
+export { exitReasonOf, fromEffect, fromFiber } from "./child.ts"
 
 /** Which children are restarted when one of them must be (always in start order). */
 export type Strategy = "one_for_one" | "one_for_all" | "rest_for_one"
