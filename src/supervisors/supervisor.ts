@@ -217,16 +217,35 @@ export const make = Effect.fnUntraced(function*<E, R>(options: SupervisorOptions
     slots = slots.filter((s) => s !== slot)
   }
 
+  /** Starts the group again in start order, skipping children terminated meanwhile. */
+  const restartGroup = Effect.fnUntraced(function*(group: ReadonlyArray<Slot<E, R>>) {
+    for (const [i, s] of group.entries()) {
+      if (!restarting.delete(s.id)) continue
+      // A failed start is queued as an exit of `s`: its retry restarts `s`'s own group, which
+      // covers the rest of this one (OTP's try_again). Until then only `s` is `restarting`.
+      if (!(yield* restartSlot(s))) {
+        restarting.add(s.id)
+        for (const rest of group.slice(i + 1)) restarting.delete(rest.id)
+        return
+      }
+    }
+  })
+
+  /**
+   * Handles one exit. Returns the group to restart after a backoff delay, if there is one: the
+   * controller sleeps without the lock, so calls are served meanwhile and see the group as
+   * `restarting`. Without a delay the group is restarted here, at once, as in OTP.
+   */
   const handle = Effect.fnUntraced(function*(event: ExitEvent) {
     const slot = slots.find((s) => s.id === event.id)
-    if (slot === undefined || slot.generation !== event.generation) return
+    if (slot === undefined || slot.generation !== event.generation) return undefined
     restarting.delete(slot.id)
     const uptime = (yield* Clock.currentTimeMillis) - slot.startedAt
     // The child is already gone; closing its scope releases whatever it still held.
     yield* stopSlot(slot)
     if (!shouldRestart(restartOf(slot), event.reason)) {
       if (restartOf(slot) === "temporary") drop(slot)
-      return
+      return undefined
     }
     const verdict = yield* intensity.record
     if (verdict.exceeded) {
@@ -241,20 +260,20 @@ export const make = Effect.fnUntraced(function*<E, R>(options: SupervisorOptions
         lastReason: event.reason
       })
     }
-    const group = restartSet(strategy, slots, slot)
-    yield* Effect.forEach([...group].reverse(), stopSlot, { discard: true })
+    const stopped = restartSet(strategy, slots, slot)
+    yield* Effect.forEach([...stopped].reverse(), stopSlot, { discard: true })
     // Temporary siblings are stopped but never restarted (OTP drops them too).
-    slots = slots.filter((s) => s === slot || restartOf(s) !== "temporary" || !group.includes(s))
-    if (backoff !== false) yield* Effect.sleep(yield* restartDelay(slot, event.reason, uptime, backoff))
-    for (const s of group) {
-      if (restartOf(s) === "temporary") continue
-      // A failed start is queued as an exit of `s`: its retry restarts `s`'s own group (OTP's try_again).
-      if (!(yield* restartSlot(s))) {
-        restarting.add(s.id)
-        break
-      }
-    }
+    slots = slots.filter((s) => s === slot || restartOf(s) !== "temporary" || !stopped.includes(s))
+    const group = stopped.filter((s) => slots.includes(s))
+    for (const s of group) restarting.add(s.id)
+    const delayMs = backoff === false ? 0 : yield* restartDelay(slot, event.reason, uptime, backoff)
+    if (delayMs > 0) return { group, delayMs }
+    yield* restartGroup(group)
+    return undefined
   })
+  const controller = Effect.flatMap(Queue.take(events), (event) =>
+    Effect.flatMap(serially(handle(event)), (pending) =>
+      pending === undefined ? Effect.void : Effect.andThen(Effect.sleep(pending.delayMs), serially(restartGroup(pending.group)))))
 
   /** Runs `f` on child `id` under the lock, or refuses with not_found / stopped. */
   const call = <A, E2>(id: string, f: (slot: Slot<E, R>) => Effect.Effect<A, E2 | SupervisorChildError>) =>
@@ -278,11 +297,11 @@ export const make = Effect.fnUntraced(function*<E, R>(options: SupervisorOptions
   for (const slot of slots) {
     yield* startSlot(slot).pipe(Effect.onError(() => stopAll))
   }
-  const controller = yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(events), (event) => serially(handle(event)))))
+  const controllerFiber = yield* Effect.forkScoped(Effect.forever(controller))
 
   const supervisor: Supervisor<E> = {
     id: options.id,
-    await: Fiber.join(controller),
+    await: Fiber.join(controllerFiber),
     children: Effect.sync(() => slots.filter((s) => s.scope !== undefined).map((s) => s.id)),
     whichChildren: serially(Effect.sync(() => slots.map((s) => ({ id: s.id, restart: restartOf(s), status: statusOf(s) })))),
     countChildren: serially(Effect.sync(() => ({ specs: slots.length, active: slots.filter((s) => s.scope !== undefined).length }))),
