@@ -24,8 +24,8 @@ import type { Child, ExitReason } from "./slot.ts"
  *
  * @example
  * ```ts
- * exitReasonOf(Exit.succeed(1))     // { normal: true, reason: "normal" }
- * exitReasonOf(Exit.fail("boom"))   // { normal: false, reason: "Error: boom", cause: "boom" }
+ * const done = exitReasonOf(Exit.succeed(1))     // { normal: true, reason: "normal" }
+ * const failed = exitReasonOf(Exit.fail("boom"))  // { normal: false, reason: "Error: boom", cause: "boom" }
  * ```
  */
 export const exitReasonOf = (exit: Exit.Exit<unknown, unknown>): ExitReason => {

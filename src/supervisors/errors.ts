@@ -39,6 +39,11 @@ export class SupervisorEscalation extends Data.TaggedError("SupervisorEscalation
  * running (`restartChild`/`deleteChild` need a terminated child), its restart failed and is
  * about to be retried (`restarting`), or the supervisor itself is no longer running (`stopped`:
  * it gave up or its Scope closed; OTP's `noproc`).
+ *
+ * @example
+ * ```ts
+ * const explain = (reason: ChildErrorReason) => (reason === "stopped" ? "the supervisor is gone" : `refused: ${reason}`)
+ * ```
  */
 export type ChildErrorReason = "not_found" | "running" | "restarting" | "stopped"
 

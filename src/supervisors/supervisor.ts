@@ -1,10 +1,11 @@
 /**
- * A generic OTP-style supervisor in Effect. A child is anything startable: an Effect that
- * acquires it in a `Scope` (closing that scope stops it) and hands back a {@link Child} whose
- * `exit` completes when it ends on its own. Knows nothing about Python processes.
+ * A generic OTP-style supervisor in Effect (public as `Supervisor` in `pyvisor/supervisor`). A
+ * child is anything startable: an Effect that acquires it in a `Scope` (closing that scope stops
+ * it) and hands back a {@link Child} whose `exit` completes when it ends on its own. Knows
+ * nothing about Python processes.
  *
- * All restart decisions run on one controller fiber, one exit at a time (like OTP's single
- * supervisor process), so strategies never interleave. See docs/supervision.md.
+ * Exits and calls are handled one at a time (like OTP's single supervisor process), so
+ * strategies never interleave. Conformance with OTP: test/fixtures/otp, docs/supervision.md.
  *
  * @example
  * ```ts
@@ -41,7 +42,15 @@ export { SupervisorChildError, SupervisorEscalation } from "./errors.ts"
 export type { ChildErrorReason } from "./errors.ts"
 export { exitReasonOf, fromEffect, fromFiber } from "./child.ts"
 
-/** Which children are restarted when one of them must be (always in start order). */
+/**
+ * Which children are restarted when one of them must be (always in start order): the one that
+ * exited (`one_for_one`), all (`one_for_all`), or it and those started after it (`rest_for_one`).
+ *
+ * @example
+ * ```ts
+ * const strategy: Strategy = "rest_for_one" // api depends on db: a db crash restarts both
+ * ```
+ */
 export type Strategy = "one_for_one" | "one_for_all" | "rest_for_one"
 
 const STRATEGIES: ReadonlyArray<Strategy> = ["one_for_one", "one_for_all", "rest_for_one"]
@@ -325,7 +334,7 @@ export const make = Effect.fnUntraced(function*<E, R>(options: SupervisorOptions
  *
  * @example
  * ```ts
- * const root = yield* make({ id: "root", children: [asChild({ id: "workers", children: workerSpecs })] })
+ * const root = yield* make({ id: "root", children: [asChild({ id: "workers", children: workerSpecs }), apiSpec] })
  * ```
  */
 export const asChild = <E, R>(options: SupervisorOptions<E, R>, restart: RestartType = "permanent"): ChildSpec<E, R> => ({
