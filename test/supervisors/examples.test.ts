@@ -4,7 +4,7 @@
 // this file imports from src), so the documentation cannot drift from code that type-checks and runs.
 import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Ref } from "effect"
+import { Deferred, Effect, Exit, Fiber, Logger, Ref, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { exitReasonOf, fromEffect, fromFiber, Supervisor, SupervisorChildError, SupervisorEscalation } from "../../src/supervisors/index.ts"
 import type {
@@ -24,12 +24,13 @@ type ChildInfo = Supervisor.ChildInfo
 
 const SRC = new URL("../../src/supervisors/", import.meta.url)
 const read = (file: string): string => readFileSync(new URL(file, SRC), "utf8")
+// Import lines differ (this file imports from src) and a doc's `Effect.runPromise` line cannot run under TestClock.
 const normalize = (code: string): string =>
-  code.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("import ")).join("\n")
+  code.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("import ") && !line.startsWith("Effect.runPromise(")).join("\n")
 
-/** The ```ts blocks of a JSDoc comment. */
-const examples = (jsdoc: string): ReadonlyArray<string> =>
-  [...jsdoc.replace(/^\s*\* ?/gm, "").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
+/** The ```ts blocks of a JSDoc comment or a Markdown text. */
+const examples = (doc: string): ReadonlyArray<string> =>
+  [...doc.replace(/^[ \t]*\* ?/gm, "").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
 
 /** The JSDoc right above `export ... name` in `file`, following re-exports. */
 const docOf = (file: string, name: string): { readonly file: string; readonly doc: string } => {
@@ -60,6 +61,10 @@ describe("the documentation's examples", () => {
       ...exportedNames("index.ts").map((name) => ({ name, ...docOf("index.ts", name) })),
       ...exportedNames("supervisor.ts").map((name) => ({ name, ...docOf("supervisor.ts", name) }))
     ]
+    const guide = readFileSync(new URL("../../docs/supervision.md", import.meta.url), "utf8")
+    const section = /\n## Using the supervisor on its own\n([\s\S]*?)\n## /.exec(guide)
+    assert.isNotNull(section, "docs/supervision.md has the section")
+    docs.push({ file: "docs/supervision.md", name: "Using the supervisor on its own", doc: section![1]! })
     assert.isAtLeast(docs.length, 20)
     for (const { file, name, doc } of docs) {
       const codes = examples(doc)
@@ -105,6 +110,59 @@ describe("pyvisor/supervisor (index.ts)", () => {
       // reporter: crashed at 0 s (restart 1), then done; ticker: crashed at 3 s (restart 2 within 5 s).
       assert.deepInclude(error, { supervisorId: "app", childId: "ticker", restarts: 2, withinMs: 5_000 })
       assert.deepStrictEqual([ticks, reports], [3, 2])
+    }))
+})
+
+describe("docs/supervision.md: Using the supervisor on its own", () => {
+  it.effect("the complete example gives up at 12 s, on the fourth loss within 10 s", () =>
+    Effect.gen(function*() {
+      const lines: Array<unknown> = []
+      const poller = Effect.log("poll").pipe(Effect.repeat(Schedule.spaced("1 second")))
+      const flaky = Effect.andThen(Effect.sleep("3 seconds"), Effect.fail("lost connection"))
+
+      const program = Effect.scoped(Effect.gen(function*() {
+        const sup = yield* Supervisor.make({
+          id: "app",
+          strategy: "one_for_all",
+          intensity: { maxRestarts: 3, withinMs: 10_000 },
+          backoff: false,
+          children: [
+            { id: "poller", restart: "permanent", start: Supervisor.fromEffect(poller) },
+            { id: "flaky", restart: "permanent", start: Supervisor.fromEffect(flaky) }
+          ]
+        })
+        yield* Effect.log(yield* sup.whichChildren)   // [{ id: "poller", status: "running", ... }, { id: "flaky", ... }]
+        return yield* sup.await
+      }))
+
+      const logger = Logger.layer([Logger.make((options) => void lines.push(options.message))])
+      const running = yield* Effect.forkChild(Effect.flip(program).pipe(Effect.provide(logger)))
+      yield* TestClock.adjust("11999 millis")
+      assert.isUndefined(running.pollUnsafe())
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Fiber.join(running)
+      assert.include(error.message, "supervisor app: 4 restarts within 10000 ms (max 3)")
+      const children = lines[0] as ReadonlyArray<ReadonlyArray<ChildInfo>>
+      assert.deepStrictEqual(children[0]!.map((c) => `${c.id}=${c.status}`), ["poller=running", "flaky=running"])
+      // poller polls at once and every second, and starts over at every group restart (3, 6, 9 s).
+      assert.strictEqual(lines.filter((l) => (l as ReadonlyArray<unknown>)[0] === "poll").length, 4 * 3)
+    }))
+
+  it.effect("a child that initialises in start, then runs", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const openPool = Effect.sync(() => {
+        log.push("open")
+        return { close: Effect.sync(() => void log.push("close")) }
+      })
+      const watchHealth = (_pool: { readonly close: Effect.Effect<void> }) => Effect.andThen(Effect.sleep("1 second"), Effect.fail("unhealthy"))
+      const startDb = Effect.gen(function*() {
+        const pool = yield* Effect.acquireRelease(openPool, (p) => p.close)   // init; released when stopped
+        return yield* Supervisor.fromEffect(watchHealth(pool))                 // runs until it fails or ends
+      })
+      yield* make({ id: "app", backoff: false, children: [{ id: "db", restart: "permanent", start: startDb }] })
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(log, ["open", "close", "open"])
     }))
 })
 
