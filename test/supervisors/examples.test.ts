@@ -57,7 +57,7 @@ describe("the documentation's examples", () => {
     const self = normalize(readFileSync(new URL(import.meta.url), "utf8"))
     // index.ts's own exports, and the Supervisor namespace (`export * as Supervisor from "./supervisor.ts"`).
     const docs = [
-      ...["index.ts", "supervisor.ts", "child.ts", "errors.ts"].map((file) => ({ file, name: "@module", doc: moduleDoc(file) })),
+      ...["index.ts", "supervisor.ts", "supervisor-spec.ts", "child.ts", "errors.ts"].map((file) => ({ file, name: "@module", doc: moduleDoc(file) })),
       ...exportedNames("index.ts").map((name) => ({ name, ...docOf("index.ts", name) })),
       ...exportedNames("supervisor.ts").map((name) => ({ name, ...docOf("supervisor.ts", name) }))
     ]
@@ -213,6 +213,8 @@ describe("Supervisor (supervisor.ts)", () => {
       const otpLike: SupervisorOptions = { id: "app", intensity: { maxRestarts: 1, withinMs: 5_000 }, backoff: false, children: [] }
       const sup = yield* make(otpLike)
       assert.deepStrictEqual(yield* sup.whichChildren, [])
+      const options: SupervisorOptions = { id: "app", strategy: "one_for_all", children: [] }
+      assert.deepStrictEqual(yield* (yield* make(options)).countChildren, { specs: 0, active: 0 })
     }))
 
   it.effect("Supervisor, ChildInfo and ChildCounts: terminate, inspect, restart", () =>
