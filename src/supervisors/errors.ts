@@ -9,6 +9,7 @@
  * @module
  */
 import * as Data from "effect/Data"
+import type { IntensityOptions } from "./intensity.ts"
 import type { ExitReason } from "./slot.ts"
 
 /**
@@ -33,6 +34,17 @@ export class SupervisorEscalation extends Data.TaggedError("SupervisorEscalation
 }> {
   readonly code = "SUPERVISOR_ESCALATION"
 }
+
+/** @internal the escalation of a supervisor whose `restarts`-th restart exceeded `intensity`. */
+export const escalation = (supervisorId: string, restarts: number, intensity: IntensityOptions, childId: string, lastReason: ExitReason): SupervisorEscalation =>
+  new SupervisorEscalation({
+    message: `supervisor ${supervisorId}: ${restarts} restarts within ${intensity.withinMs} ms (max ${intensity.maxRestarts}); last: child ${childId}: ${lastReason.reason}`,
+    supervisorId,
+    restarts,
+    withinMs: intensity.withinMs,
+    childId,
+    lastReason
+  })
 
 /**
  * Why a call about one child was refused, in OTP's words: no such child (`not_found`), it is

@@ -26,7 +26,7 @@ import * as FiberMap from "effect/FiberMap"
 import * as Queue from "effect/Queue"
 import * as Semaphore from "effect/Semaphore"
 import { DEFAULT_BACKOFF, resolveBackoff } from "./backoff.ts"
-import { childError, SupervisorEscalation } from "./errors.ts"
+import { childError, escalation } from "./errors.ts"
 import type { SupervisorChildError } from "./errors.ts"
 import { DEFAULT_INTENSITY } from "./intensity.ts"
 import { makeIntensity } from "./intensity-tracker.ts"
@@ -127,14 +127,7 @@ export const make = Effect.fnUntraced(function*<E, R>(options: SupervisorOptions
     if (verdict.exceeded) {
       yield* stopAll
       slots = []
-      return yield* new SupervisorEscalation({
-        message: `supervisor ${options.id}: ${verdict.restarts.length} restarts within ${intensityOptions.withinMs} ms (max ${intensityOptions.maxRestarts}); last: child ${slot.id}: ${event.reason.reason}`,
-        supervisorId: options.id,
-        restarts: verdict.restarts.length,
-        withinMs: intensityOptions.withinMs,
-        childId: slot.id,
-        lastReason: event.reason
-      })
+      return yield* escalation(options.id, verdict.restarts.length, intensityOptions, slot.id, event.reason)
     }
     const stopped = restartSet(strategy, slots, slot)
     yield* Effect.forEach([...stopped].reverse(), stopSlot, { discard: true })
