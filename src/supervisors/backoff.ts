@@ -18,7 +18,14 @@
  */
 import { invalid, optionName, timerMs } from "../options/kit.ts"
 
-/** Backoff options; `factor`, `jitter` and `resetAfterMs` have defaults. */
+/**
+ * Backoff options; `factor`, `jitter` and `resetAfterMs` have defaults.
+ *
+ * @example
+ * ```ts
+ * const gentle: BackoffOptions = { initialMs: 100, maxMs: 10_000, jitter: 0 } // 100, 200, 400 ... ms
+ * ```
+ */
 export interface BackoffOptions {
   /** Delay before the first restart in a series (ms, >= 0). */
   readonly initialMs: number

@@ -33,8 +33,9 @@ import type { BackoffOptions } from "./backoff.ts"
 import { DEFAULT_INTENSITY } from "./intensity.ts"
 import { makeIntensity } from "./intensity-tracker.ts"
 import type { IntensityOptions } from "./intensity.ts"
-import { SupervisorEscalation, shouldRestart } from "./supervisor.ts"
-import { newSlot, restartDelay, slotOps, startFailure } from "./slot.ts"
+import { escalation } from "./errors.ts"
+import type { SupervisorEscalation } from "./errors.ts"
+import { newSlot, restartDelay, shouldRestart, slotOps, startFailure } from "./slot.ts"
 import type { Child, ExitEvent, RestartType, Slot } from "./slot.ts"
 
 /** How to start one dynamic child; `start` acquires it in the Scope it is given. */
@@ -132,15 +133,7 @@ export const makeDynamic = Effect.fnUntraced(function*<E>(options: DynamicOption
     const verdict = yield* intensity.record
     if (verdict.exceeded) {
       yield* stopAll
-      const error = new SupervisorEscalation({
-        message: `supervisor ${options.id}: ${verdict.restarts.length} restarts within ${intensityOptions.withinMs} ms (max ${intensityOptions.maxRestarts}); last: child ${slot.id}: ${event.reason.reason}`,
-        supervisorId: options.id,
-        restarts: verdict.restarts.length,
-        withinMs: intensityOptions.withinMs,
-        childId: slot.id,
-        lastReason: event.reason
-      })
-      yield* Deferred.fail(escalated, error)
+      yield* Deferred.fail(escalated, escalation(options.id, verdict.restarts.length, intensityOptions, slot.id, event.reason))
       return yield* Effect.interrupt
     }
     const delayMs = yield* restartDelay(slot, event.reason, uptime, backoff)

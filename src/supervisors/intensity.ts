@@ -15,7 +15,15 @@
  */
 import { invalid } from "../options/kit.ts"
 
-/** How many restarts a supervisor tolerates, and over how long. */
+/**
+ * How many restarts a supervisor tolerates, and over how long (OTP's `intensity`/`period`,
+ * here in milliseconds).
+ *
+ * @example
+ * ```ts
+ * const otpDefaults: IntensityOptions = { maxRestarts: 1, withinMs: 5_000 }
+ * ```
+ */
 export interface IntensityOptions {
   /** Restarts allowed inside the window; 0 means the first restart escalates. */
   readonly maxRestarts: number

@@ -16,7 +16,16 @@ import { INITIAL_BACKOFF } from "./backoff.ts"
 import { nextBackoffEffect } from "./backoff-schedule.ts"
 import type { BackoffState, ResolvedBackoff } from "./backoff.ts"
 
-/** How a child ended. `normal: true` is a clean, intended exit (OTP's `normal`/`shutdown`). */
+/**
+ * How a child ended. `normal: true` is a clean, intended exit (OTP's `normal`, `shutdown`,
+ * `{shutdown, _}`): a transient child is then not restarted.
+ *
+ * @example
+ * ```ts
+ * const done: ExitReason = { normal: true, reason: "normal" }
+ * const crashed: ExitReason = { normal: false, reason: "connection lost", cause: new Error("ECONNRESET") }
+ * ```
+ */
 export interface ExitReason {
   readonly normal: boolean
   readonly reason: string
@@ -30,13 +39,36 @@ export interface ExitReason {
   readonly healthy?: boolean
 }
 
-/** A running child: `exit` completes (never fails) when the child ends by itself. */
+/**
+ * A running child: `exit` completes (never fails) when the child ends by itself. A defect in
+ * `exit` counts as an abnormal exit. See `fromEffect`/`fromFiber` to build one from a fiber.
+ *
+ * @example
+ * ```ts
+ * const start = Effect.gen(function*() {
+ *   const server = yield* Effect.acquireRelease(listen(port), (s) => s.close)   // stopped by closing its Scope
+ *   return { exit: server.closed } satisfies Child                               // Effect<ExitReason>
+ * })
+ * ```
+ */
 export interface Child {
   readonly exit: Effect.Effect<ExitReason>
 }
 
-/** permanent: always restarted; transient: only after an abnormal exit; temporary: never. */
+/**
+ * OTP's restart types. permanent: always restarted; transient: only after an abnormal exit;
+ * temporary: never (and its spec is dropped once it ends).
+ *
+ * @example
+ * ```ts
+ * const restart: RestartType = "transient" // a job: restarted if it crashes, done once it succeeds
+ * ```
+ */
 export type RestartType = "permanent" | "transient" | "temporary"
+
+/** @internal OTP's rule: does a child of this restart type come back after this exit? */
+export const shouldRestart = (type: RestartType, reason: ExitReason): boolean =>
+  type === "permanent" || (type === "transient" && !reason.normal)
 
 /** @internal */
 export interface Slot<E, R> {
