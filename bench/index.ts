@@ -7,6 +7,7 @@ import { cpuPerCall } from "./cpu-per-call.ts"
 import { crashRecovery } from "./crash.ts"
 import { importCost } from "./import-cost.ts"
 import { readyTime } from "./ready-time.ts"
+import { resolveBench } from "./resolve-python.ts"
 import { load, table, verdict } from "./stats.ts"
 import type { Target } from "./stats.ts"
 import { streamInts } from "./stream-ints.ts"
@@ -29,6 +30,7 @@ const imports = await importCost()
 const stream = await streamInts(PYTHON)
 const buffers = await bigBuffers(PYTHON)
 const async = await asyncConcurrency(PYTHON)
+await resolveBench()
 
 // The original speed targets, next to what this run measured (the stricter fixture where there are two).
 const worst32 = cells.filter((c) => c.concurrency === 32).reduce((a, b) => (b.summary.p99 > a.summary.p99 ? b : a))

@@ -13,6 +13,8 @@ import type * as Fiber from "effect/Fiber"
 import { incarnation } from "../actors/incarnation.ts"
 import type { StopPolicy } from "../actors/incarnation.ts"
 import { loadSpawner } from "../actors/python-process.ts"
+import { resolvedSpec, resolvePython } from "../actors/resolve-python.ts"
+import type { PythonResolution } from "../actors/resolve-python.ts"
 import type { InvalidOptionError, ProtocolError, WorkerCrashedError } from "../errors.ts"
 import { memoryStore } from "../store/index.ts"
 import { makeDynamic } from "../supervisors/dynamic.ts"
@@ -36,7 +38,11 @@ export type PoolStartError = InvalidOptionError | WorkerCrashedError | ProtocolE
 export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect.Effect<Pool, PoolStartError> =>
   Effect.gen(function*() {
     const o = yield* Effect.try({ try: () => resolveOptions(options), catch: (error) => error as InvalidOptionError })
-    yield* Effect.promise(loadSpawner)
+    const [, python] = yield* Effect.promise(() => Promise.all([
+      loadSpawner(),
+      o.resolvePython ? resolvePython(o.spec) : Promise.resolve<PythonResolution>({ requested: o.spec.python ?? "python3", executable: o.spec.python ?? "python3", env: {}, unresolved: "worker.resolvePython is false" })
+    ]))
+    const spec = resolvedSpec(o.spec, python)
     const services = yield* Effect.context<never>()
     const store = o.store ?? memoryStore()
     // An overflow worker idle for idleTimeoutMs is retired (capacity is made below; the deadline fires later).
@@ -44,6 +50,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
     let stopPolicy: StopPolicy = o.shutdown
     const pool = new Pool({
       options: o,
+      python,
       slots,
       store,
       closeScope: () => Effect.runPromiseWith(services)(Scope.close(scope, Exit.void)),
@@ -61,7 +68,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
     const onHostCall = hostRouter(store, o.hostHandlers)
     const incarnationOf = (slot: Slot) => incarnation({
       workerId: slot.id,
-      spec: o.spec,
+      spec,
       initTimeoutMs: o.initTimeoutMs,
       concurrency: o.spec.concurrency ?? 1,
       prefetch: o.spec.prefetch ?? 0,

@@ -49,6 +49,13 @@ export interface WorkerOptions {
    * merely reserved, as CUDA and JAX do); elsewhere the address space (`RLIMIT_AS`). Default: none.
    */
   readonly maxMemoryMb?: number
+  /**
+   * Ask `python` once, at pool start, for the interpreter it really runs (`sys.executable`) and the
+   * variables it sets, and spawn that interpreter directly: a version manager's shim (pyenv…) then
+   * costs its start-up once per pool, not once per worker start. Default true; `snapshot().python`
+   * shows the outcome.
+   */
+  readonly resolvePython?: boolean
 }
 
 /** Options of {@link createPool}. */
@@ -123,6 +130,8 @@ export interface PoolOptions {
 /** Options with defaults applied. */
 export interface ResolvedOptions {
   readonly spec: ProcessSpec
+  /** `worker.resolvePython`. */
+  readonly resolvePython: boolean
   readonly size: number
   readonly overflow: number
   readonly lazy: boolean
@@ -167,7 +176,7 @@ const poison = (value: PoolOptions["poison"]): PoisonPolicy => {
     ttlMs: integer("poison.ttlMs", o["ttlMs"], { min: 1, fallback: 60_000 })
   }
 }
-const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true, prefetch: true, concurrency: true, maxMemoryMb: true })
+const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true, prefetch: true, concurrency: true, maxMemoryMb: true, resolvePython: true })
 const SHUTDOWN_KEYS = keysOf<NonNullable<PoolOptions["shutdown"]>>({ graceMs: true, killAfterMs: true })
 const RESTART_KEYS = keysOf<NonNullable<PoolOptions["restart"]>>({ maxRestarts: true, withinMs: true, backoff: true })
 const BACKOFF_KEYS = keysOf<BackoffOptions>({ initialMs: true, maxMs: true, factor: true, jitter: true, resetAfterMs: true })
@@ -244,6 +253,7 @@ const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
   for (const m of modules) {
     if (!m.endsWith(".py") && !MODULE.test(m)) throw invalid("worker.module", m, "a dotted module name or a path ending in .py")
   }
+  if (w["resolvePython"] !== undefined && typeof w["resolvePython"] !== "boolean") throw invalid("worker.resolvePython", w["resolvePython"], "a boolean")
   const inherit = w["inheritEnv"]
   if (inherit !== undefined && !["allowlist", "all", "none"].includes(inherit as string)) strings("worker.inheritEnv", inherit)
   const opt = <K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } => (v === undefined ? {} : { [key]: v }) as { [P in K]?: V }
@@ -278,6 +288,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
   const never = Number.POSITIVE_INFINITY
   return {
     spec: worker(options.worker, maxFrameBytes),
+    resolvePython: (options.worker as { resolvePython?: boolean } | undefined)?.resolvePython ?? true,
     size: integer("size", options.size, { min: 1, max: 1024, fallback: availableParallelism() }),
     overflow: integer("overflow", options.overflow, { min: 0, max: 1024, fallback: 0 }),
     lazy: options.lazy ?? false,

@@ -6,6 +6,7 @@
  * each worker's connection's.
  */
 import type { Worker, WorkerActorEvent, ExitReport } from "../actors/worker.ts"
+import type { PythonResolution } from "../actors/resolve-python.ts"
 import { PoolClosedError, PoolFailedError, QueueFullError, WorkerCrashedError } from "../errors.ts"
 import { acceptsCalls, poolMachine } from "../machines/pool.ts"
 import type { PoolEvent, PoolStateValue } from "../machines/pool.ts"
@@ -39,6 +40,8 @@ import { after } from "./timers.ts"
 /** @internal what the engine is built from (see `makePool`). */
 export interface PoolParts {
   readonly options: ResolvedOptions
+  /** The interpreter workers run (`worker.resolvePython`). */
+  readonly python: PythonResolution
   readonly slots: Slots
   readonly store: SessionStore
   /** Closes the pool's scope: every worker stopped in order, the store released. */
@@ -178,7 +181,7 @@ export class Pool {
 
   /** Workers, queue, state and metrics, as they are now. */
   snapshot(): PoolSnapshot {
-    return snapshotOf(this.#slots.all, this.#queue.length, this.#state(), {
+    return snapshotOf(this.#slots.all, this.#queue.length, this.#state(), this.#parts.python, {
       checkoutWaitMs: this.#checkoutWait.summary(),
       callDurationMs: this.#callDuration.summary(),
       utilization: this.#utilization.ratio(Math.max(1, this.#slots.all.length))

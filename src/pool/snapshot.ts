@@ -2,6 +2,7 @@
 import type { WorkerStateValue } from "../machines/worker.ts"
 import type { PoolStateValue } from "../machines/pool.ts"
 import type { Slot } from "./slots.ts"
+import type { PythonResolution } from "../actors/resolve-python.ts"
 
 /** Latency percentiles in milliseconds. */
 export interface LatencySummary {
@@ -33,6 +34,8 @@ export interface WorkerSnapshot {
 /** The whole pool. */
 export interface PoolSnapshot {
   readonly state: PoolStateValue
+  /** The interpreter the workers run: `requested` resolved once to `executable` (see `worker.resolvePython`). */
+  readonly python: PythonResolution
   readonly workers: ReadonlyArray<WorkerSnapshot>
   readonly queued: number
   readonly metrics: {
@@ -44,7 +47,8 @@ export interface PoolSnapshot {
 }
 
 /** @internal */
-export const snapshotOf = (slots: ReadonlyArray<Slot>, queued: number, state: PoolStateValue, metrics: PoolSnapshot["metrics"]): PoolSnapshot => ({
+export const snapshotOf = (slots: ReadonlyArray<Slot>, queued: number, state: PoolStateValue, python: PythonResolution, metrics: PoolSnapshot["metrics"]): PoolSnapshot => ({
+  python,
   state,
   workers: slots.map((s) => ({
     id: s.id,
