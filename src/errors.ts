@@ -12,7 +12,7 @@
 import * as Data from "effect/Data"
 
 /** Why a worker process ended, as the host saw it. */
-export type ExitReasonCode = "exit" | "signal" | "init_timeout" | "init_error" | "protocol" | "heartbeat" | "killed" | "spawn_failed"
+export type ExitReasonCode = "exit" | "signal" | "init_timeout" | "init_error" | "protocol" | "heartbeat" | "killed" | "spawn_failed" | "oom"
 
 /** A Python handler raised. The worker lives on. */
 export class PythonError extends Data.TaggedError("PythonError")<{

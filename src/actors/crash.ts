@@ -12,6 +12,8 @@ export interface CrashFacts {
   /** What the OS reported. */
   readonly process: ProcessExit
   readonly stderrTail: string
+  /** The kernel's OOM kills rose while it lived (see oom.ts). */
+  readonly oomKillsRose?: boolean
   /** A Python exception behind an init error (from `ready {status:'error'}`). */
   readonly initError?: { readonly type: string; readonly message: string; readonly traceback: string }
 }
@@ -28,8 +30,13 @@ const describeProcess = ({ code, signal }: ProcessExit): string =>
  * ```
  */
 export const crashError = (facts: CrashFacts): WorkerCrashedError | ProtocolError => {
-  const reason = facts.exit?.reason ?? (facts.process.signal ? "signal" : "exit")
-  const detail = facts.exit?.message ?? describeProcess(facts.process)
+  const signalled = facts.exit?.reason ?? (facts.process.signal ? "signal" : "exit")
+  // A SIGKILL pyvisor did not send, while the kernel killed for memory: the OOM killer's victim.
+  const oom = signalled === "signal" && facts.process.signal === "SIGKILL" && facts.oomKillsRose === true
+  const reason = oom ? "oom" : signalled
+  const detail = oom
+    ? "was killed by SIGKILL, likely by the kernel's out-of-memory killer (its OOM kill count rose meanwhile): give it more memory, or cap it with worker.maxMemoryMb to get a MemoryError instead"
+    : facts.exit?.message ?? describeProcess(facts.process)
   if (reason === "protocol") {
     return new ProtocolError({
       message: `worker ${facts.workerId} (pid ${facts.pid}) broke the protocol and was killed: ${detail}`,

@@ -13,6 +13,7 @@ import { answerError, argumentsError, drained, unknownHandlerError } from "./ans
 import { Channel } from "./channel.ts"
 import type { CallSink } from "./channel.ts"
 import { crashError } from "./crash.ts"
+import { readOomKills } from "./oom.ts"
 import { answerHostCall } from "./host-calls.ts"
 import type { HostCallHandler } from "./host-calls.ts"
 import { MachineRunner } from "./machine-runner.ts"
@@ -133,6 +134,8 @@ export class Worker {
   #disarmInit: (() => void) | undefined
   #graceMs = 0
   #crash: Error | null = null
+  /** The kernel's OOM kill count when the process was spawned (null: unknown). */
+  #oomBaseline: number | null = null
   /** Every answer the worker wrote before it exited has been read. */
   #drainedFully = false
   /** The owner is refilling this worker after an answer freed a slot: edges wait for the outcome. */
@@ -285,6 +288,7 @@ export class Worker {
 
   #spawn(): void {
     const spec = this.#o.spec
+    this.#oomBaseline = readOomKills()
     const proc = (this.#o.spawn ?? spawnPython)(spec)
     this.#proc = proc
     this.#channel = new Channel(proc.fromWorker, proc.toWorker, spec.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, {
@@ -368,6 +372,7 @@ export class Worker {
       exit: this.lastExit,
       process: this.#processExit(),
       stderrTail: this.#stderr.toString(),
+      oomKillsRose: this.#oomBaseline !== null && (readOomKills() ?? 0) > this.#oomBaseline,
       ...(this.#initError ? { initError: this.#initError } : {})
     })
   }

@@ -22,7 +22,7 @@ import { assign, setup } from "xstate"
  * ```
  */
 export type ExitReason =
-  | "exit" | "signal" | "init_timeout" | "init_error" | "protocol" | "heartbeat" | "killed" | "spawn_failed"
+  | "exit" | "signal" | "init_timeout" | "init_error" | "protocol" | "heartbeat" | "killed" | "spawn_failed" | "oom"
 
 /**
  * How a worker incarnation ended. `code`/`signal` are what the OS reported, once the process exited.
