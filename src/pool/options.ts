@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from "node:os"
 import type { InheritEnv } from "../actors/env.ts"
+import type { Inspector } from "../actors/machine-runner.ts"
 import type { ProcessSpec } from "../actors/python-process.ts"
 import { integer, invalid, keysOf, section, timerMs } from "../options/kit.ts"
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
@@ -104,6 +105,14 @@ export interface PoolOptions {
    * Give a `redisStore(...)` to share sessions and programs between hosts.
    */
   readonly store?: SessionStore
+  /**
+   * XState's inspection API: an observer (a function, or an object with `next`) of one actor system
+   * whose root is the pool machine (`systemId` `pool`) and whose children are the worker
+   * incarnations (`systemId` `worker:w1`…; a restarted incarnation re-registers its slot's id).
+   * It hears every `@xstate.actor`, `@xstate.event` and `@xstate.snapshot`; works with Stately's
+   * inspector (`createBrowserInspector().inspect`). Default: none, and no cost.
+   */
+  readonly inspect?: Inspector
 }
 
 /** Options with defaults applied. */
@@ -128,6 +137,7 @@ export interface ResolvedOptions {
   readonly heartbeat: HeartbeatOptions | undefined
   readonly hostHandlers: Readonly<Record<string, HostHandler>>
   readonly store: SessionStore | undefined
+  readonly inspect: Inspector | undefined
 }
 
 /**
@@ -139,7 +149,8 @@ export { invalid }
 const POOL_KEYS = keysOf<PoolOptions>({
   worker: true, size: true, overflow: true, lazy: true, startConcurrency: true, initTimeoutMs: true, checkoutTimeoutMs: true,
   maxQueue: true, cancelGraceMs: true, idleTimeoutMs: true, maxCallsPerWorker: true, maxWorkerRssMb: true, rssCheckIntervalMs: true,
-  workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true
+  workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true,
+  inspect: true
 })
 const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true, prefetch: true, concurrency: true })
 const SHUTDOWN_KEYS = keysOf<NonNullable<PoolOptions["shutdown"]>>({ graceMs: true, killAfterMs: true })
@@ -209,6 +220,12 @@ const store = (value: unknown): SessionStore | undefined => {
   return value as SessionStore
 }
 
+const inspector = (value: unknown): Inspector | undefined => {
+  if (value === undefined || typeof value === "function") return value as Inspector | undefined
+  if (typeof value === "object" && value !== null && typeof (value as { next?: unknown }).next === "function") return value as Inspector
+  throw invalid("inspect", value, "a function or an observer object with a next(event) method")
+}
+
 const MODULE = /^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)*$/
 
 const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
@@ -273,6 +290,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
     restart: restart(options.restart),
     heartbeat: resolveHeartbeat(options.heartbeat),
     hostHandlers: hostHandlers(options.hostHandlers),
-    store: store(options.store)
+    store: store(options.store),
+    inspect: inspector(options.inspect)
   }
 }

@@ -5,6 +5,7 @@
  * supervisor (`capacity.ts`); open/closing/failed is the pool machine's; the calls in flight are
  * each worker's connection's.
  */
+import type { AnyActorRef } from "xstate"
 import type { Worker, WorkerActorEvent, ExitReport } from "../actors/worker.ts"
 import { PoolClosedError, PoolFailedError, QueueFullError, WorkerCrashedError } from "../errors.ts"
 import { acceptsCalls, poolMachine } from "../machines/pool.ts"
@@ -90,8 +91,14 @@ export class Pool {
     for (const [name, listener] of Object.entries(this.#o.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
     const { ready, onChange } = watchReady(this.#events, this.#createdAt)
     this.ready = ready
-    this.#machine = new MachineRunner(poolMachine, { size: this.#o.size }, {}, onChange)
+    const inspect = this.#o.inspect
+    this.#machine = new MachineRunner(poolMachine, { size: this.#o.size }, {}, onChange, inspect === undefined ? undefined : { inspect, systemId: "pool" })
     this.#machine.start()
+  }
+
+  /** @internal the pool machine's actor, parent of the workers' actors, when inspected (`options.inspect`). */
+  get inspected(): AnyActorRef | undefined {
+    return this.#o.inspect === undefined ? undefined : this.#machine.ref
   }
 
   /** @internal binds the capacity manager (made after the engine, which it calls back). */
