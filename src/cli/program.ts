@@ -1,5 +1,5 @@
 /**
- * The `pyvisor` command line (commander): `demo`, `diagram`. Usage errors (an unknown
+ * The `pyvisor` command line (commander): `demo`, `diagram`, `dashboard`. Usage errors (an unknown
  * command, flag or choice, a bad number) print one precise line naming the value and what was
  * expected, and exit with code 2; a command that fails at run time exits with 1.
  * @module
@@ -68,7 +68,44 @@ const build = (io: CliIo, exit: (code: number) => void): Command => {
       exit(0)
     })
 
+  program.command("dashboard")
+    .description("start a pool and serve its live dashboard on 127.0.0.1; prints the URL")
+    .requiredOption("--module <module>", "the Python module(s) to serve, comma-separated", nonEmpty)
+    .addOption(new Option("--size <n>", "permanent workers").argParser(integer(1, 256)).default(4))
+    .addOption(new Option("--cwd <dir>", "where the module is looked up").argParser(nonEmpty))
+    .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty))
+    .addOption(new Option("--host <host>", "address to listen on").argParser(nonEmpty).default("127.0.0.1"))
+    .addOption(new Option("--port <n>", "port (0: any free port)").argParser(integer(0, 65_535)).default(0))
+    .option("--controls", "show kill and recycle buttons (and accept them)", false)
+    .action(async (options: DashboardCommandOptions) => {
+      const { runDashboard } = await import("./dashboard.ts")
+      try {
+        await runDashboard(options, io)
+        exit(0)
+      } catch (error) {
+        io.err(`pyvisor dashboard failed: ${failure(error)}\n`)
+        exit(1)
+      }
+    })
   return program
+}
+
+/**
+ * What `pyvisor dashboard` was given.
+ *
+ * @example
+ * ```ts
+ * const o: DashboardCommandOptions = { module: "my_workers", size: 4, host: "127.0.0.1", port: 0, controls: false }
+ * ```
+ */
+export interface DashboardCommandOptions {
+  readonly module: string
+  readonly size: number
+  readonly cwd?: string
+  readonly python?: string
+  readonly host: string
+  readonly port: number
+  readonly controls: boolean
 }
 
 /**

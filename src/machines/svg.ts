@@ -86,7 +86,7 @@ export const toSVG = (machine: AnyStateMachine, options: SvgOptions = {}): strin
     `<svg xmlns="http://www.w3.org/2000/svg" class="pv-machine" id="${prefix}machine" data-machine="${escape(machine.id)}" viewBox="0 0 ${drawn.width} ${drawn.height}" width="${drawn.width}" height="${drawn.height}">`,
     `<title>${escape(options.title ?? machine.id)}</title>`,
     `<style>${STYLE}</style>`,
-    `<defs><marker id="${prefix}arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>`,
+    `<defs><marker id="${prefix}arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>`,
     start,
     ...drawn.edges.map((e, i) => edgeSvg(e, i, prefix)),
     ...drawn.nodes.map((n) => stateSvg(n, prefix, n.name === options.active)),
