@@ -66,6 +66,20 @@ export interface DashboardView {
 }
 
 const RECENT = 8
+
+/**
+ * A worker kept busy by its queue flips ready ⇄ busy over and over: one line counts the flips
+ * (`ready ⇄ busy ×12`) instead of pushing its other transitions out of the list.
+ */
+const toAndFro = (last: string | undefined, line: string): string | null => {
+  const [from, to] = line.split(" → ")
+  if (last === undefined || to === undefined) return null
+  if (last === `${to} → ${from}`) return `${to} ⇄ ${from} ×2`
+  const flips = /^(.+) ⇄ (.+) ×(\d+)$/.exec(last)
+  if (flips === null) return null
+  const [, a, b, n] = flips
+  return (a === from && b === to) || (a === to && b === from) ? `${a} ⇄ ${b} ×${Number(n) + 1}` : null
+}
 const TICK_MS = 1_000
 
 /** @internal the feed of one dashboard. */
@@ -151,7 +165,9 @@ export class Feed {
 
   #note(workerId: string, line: string, broadcast = true): void {
     const list = this.#recent.get(workerId) ?? []
-    list.push(line)
+    const merged = toAndFro(list[list.length - 1], line)
+    if (merged === null) list.push(line)
+    else list[list.length - 1] = merged
     if (list.length > RECENT) list.shift()
     this.#recent.set(workerId, list)
     if (broadcast) this.#broadcast("state", () => this.view())

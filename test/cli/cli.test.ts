@@ -1,9 +1,10 @@
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
 import { poolMachine, toMermaid, workerMachine } from "../../src/machines/index.ts"
 import { runCli } from "../../src/cli/program.ts"
+import { FIXTURES } from "../helpers.ts"
 import { descendants, parseXml } from "../machines/xml.ts"
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
@@ -97,5 +98,34 @@ describe("the pyvisor executable", () => {
     expect(r.stdout).toContain("pool ready: 2 workers")
     expect(r.stdout).toContain("ok: every error above was intentional")
     expect(r.code).toBe(0)
+  })
+})
+
+describe("pyvisor dashboard", () => {
+  it("refuses to start without --module, or with a bad port (exit 2)", async () => {
+    expect(await cli("dashboard")).toMatchObject({ code: 2, err: expect.stringContaining("required option '--module <module>' not specified") })
+    expect(await cli("dashboard", "--module", "m", "--port", "70000")).toMatchObject({ code: 2, err: expect.stringContaining("option '--port <n>' argument '70000' is invalid. must be an integer from 0 to 65535.") })
+    expect(await cli("dashboard", "--module", "m", "--size", "0")).toMatchObject({ code: 2, err: expect.stringContaining("option '--size <n>' argument '0' is invalid") })
+  })
+
+  it("starts a pool and its dashboard, prints the URL, and stops cleanly on SIGTERM", async () => {
+    const child = spawn(process.execPath, [MAIN, "dashboard", "--module", "basic", "--cwd", FIXTURES, "--size", "2", "--port", "0", "--controls"], { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    try {
+      await expect.poll(() => stdout, { timeout: 60_000 }).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\n/)
+      const url = stdout.trim()
+      expect(stderr).toContain("pyvisor dashboard: 2 workers of basic, controls on")
+      const state = await (await fetch(new URL("state", url))).json() as { workers: Array<{ id: string; state: string }>; controls: boolean }
+      expect(state.workers.map((w) => [w.id, w.state])).toEqual([["w1", "ready"], ["w2", "ready"]])
+      expect(state.controls).toBe(true)
+      expect((await fetch(new URL("workers/w1/recycle", url), { method: "POST" })).status).toBe(200)
+    } finally {
+      child.kill("SIGTERM")
+    }
+    expect(await exited).toBe(0)
   })
 })
