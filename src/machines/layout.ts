@@ -61,9 +61,9 @@ export interface Layout {
   readonly start: { readonly x: number; readonly y: number } | null
 }
 
-/** Monospace widths: one character of a state name / of an edge label. */
-export const STATE_CHAR = 7.3
-export const LABEL_CHAR = 6.1
+/** Monospace widths (the SVG sets a monospace font): one character of a state name / of an edge label. */
+const STATE_CHAR = 7.3
+const LABEL_CHAR = 6.1
 const NODE_H = 34
 const ROW_GAP = 74
 const COL_GAP = 40
