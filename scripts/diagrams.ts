@@ -1,24 +1,27 @@
 /**
- * Regenerates the committed state-machine diagrams under `docs/diagrams/`: `node scripts/diagrams.ts`.
- * `test/machines/diagram.test.ts` fails when a committed page differs from {@link diagramPages}.
+ * Regenerates the committed state-machine diagrams under `docs/diagrams/` (Markdown pages and their
+ * SVG drawings): `node scripts/diagrams.ts`. `test/machines/diagram.test.ts` fails when a committed
+ * file differs from what {@link diagramPages} renders.
  * @module
  */
 import { mkdirSync, writeFileSync } from "node:fs"
-import { dirname, join, resolve } from "node:path"
+import { basename, dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { AnyStateMachine } from "xstate"
-import { poolMachine, toMarkdown, workerMachine } from "../src/machines/index.ts"
+import { poolMachine, toMarkdown, toSVG, workerMachine } from "../src/machines/index.ts"
 
 /**
  * One generated page: where it goes (relative to the repository root) and what it draws.
  *
  * @example
  * ```ts
- * const page: DiagramPage = { file: "docs/diagrams/worker.md", title: "Worker machine", source: "src/machines/worker.ts", machine: workerMachine }
+ * const page: DiagramPage = { file: "docs/diagrams/worker.md", svg: "docs/diagrams/worker.svg", title: "Worker machine", source: "src/machines/worker.ts", machine: workerMachine }
  * ```
  */
 export interface DiagramPage {
   readonly file: string
+  /** The SVG drawing written beside the page (relative to the repository root). */
+  readonly svg: string
   readonly title: string
   readonly source: string
   readonly machine: AnyStateMachine
@@ -33,8 +36,8 @@ export interface DiagramPage {
  * ```
  */
 export const diagramPages: ReadonlyArray<DiagramPage> = [
-  { file: "docs/diagrams/worker.md", title: "Worker machine", source: "src/machines/worker.ts", machine: workerMachine },
-  { file: "docs/diagrams/pool.md", title: "Pool machine", source: "src/machines/pool.ts", machine: poolMachine }
+  { file: "docs/diagrams/worker.md", svg: "docs/diagrams/worker.svg", title: "Worker machine", source: "src/machines/worker.ts", machine: workerMachine },
+  { file: "docs/diagrams/pool.md", svg: "docs/diagrams/pool.svg", title: "Pool machine", source: "src/machines/pool.ts", machine: poolMachine }
 ]
 
 /**
@@ -46,7 +49,17 @@ export const diagramPages: ReadonlyArray<DiagramPage> = [
  * ```
  */
 export const renderPage = (page: DiagramPage): string =>
-  toMarkdown(page.machine, { title: page.title, source: page.source, command: "node scripts/diagrams.ts" })
+  toMarkdown(page.machine, { title: page.title, source: page.source, command: "node scripts/diagrams.ts", image: basename(page.svg) })
+
+/**
+ * The expected content of a page's SVG drawing.
+ *
+ * @example
+ * ```ts
+ * renderSvg(diagramPages[0]) // "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"pv-machine\" ..."
+ * ```
+ */
+export const renderSvg = (page: DiagramPage): string => toSVG(page.machine, { title: page.title })
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -55,6 +68,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     const path = join(repoRoot, page.file)
     mkdirSync(dirname(path), { recursive: true })
     writeFileSync(path, renderPage(page))
-    console.log(`wrote ${page.file}`)
+    writeFileSync(join(repoRoot, page.svg), renderSvg(page))
+    console.log(`wrote ${page.file} and ${page.svg}`)
   }
 }

@@ -5,6 +5,7 @@
  * connection say into machine events. The calls in flight live in the connection (`Channel`);
  * the lifecycle lives in the machine's snapshot; nothing here keeps a copy of either.
  */
+import type { AnyActorRef } from "xstate"
 import { chooseCodec, DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
 import type { CallArgs, ErrorMessage, Ready } from "../protocol/index.ts"
 import { isLive, isServing, workerMachine } from "../machines/worker.ts"
@@ -101,6 +102,8 @@ export interface WorkerOptions {
   readonly onHostCall?: HostCallHandler
   /** Starts the process. Default: `spawnPython`. */
   readonly spawn?: (spec: ProcessSpec) => SpawnedProcess
+  /** When inspected: the actor (the pool machine's) whose system this incarnation's machine joins, as `worker:<workerId>`. */
+  readonly inspectParent?: AnyActorRef
 }
 
 type Settle = { resolve: (value: unknown) => void; reject: (error: unknown) => void }
@@ -167,7 +170,7 @@ export class Worker {
     }, (snapshot, previous) => {
       if (snapshot.value === previous.value) return
       this.#hooks.event?.(this, { type: "state", workerId: this.id, pid: this.pid, state: snapshot.value as WorkerStateValue, previous: previous.value as WorkerStateValue })
-    })
+    }, options.inspectParent === undefined ? undefined : { parent: options.inspectParent, systemId: `worker:${options.workerId}` })
   }
 
   /** Runs the machine: its first action spawns the process. Call once. */

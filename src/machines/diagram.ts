@@ -2,10 +2,13 @@
  * Diagrams generated from a machine *definition* (its state nodes and transitions), never drawn by hand:
  * a Mermaid `stateDiagram-v2`, a JSON description, and the Markdown page committed under `docs/diagrams/`.
  * Generic over any XState v5 machine; nested (compound/parallel) states are rendered as composite states.
- * Output order is the machine's definition order, so the output is deterministic.
+ * Built on {@link machineGraph} (XState's `toDirectedGraph`); output order is the machine's definition
+ * order, so the output is deterministic.
  * @module
  */
-import type { AnyStateMachine, AnyStateNode } from "xstate"
+import type { AnyStateMachine } from "xstate"
+import { machineGraph } from "./graph.ts"
+import type { GraphEdge, GraphState, MachineGraph } from "./graph.ts"
 
 /**
  * One transition of a state, as described by {@link toJSON}.
@@ -56,57 +59,6 @@ export interface MachineDiagram {
   readonly states: ReadonlyArray<DiagramState>
 }
 
-const childrenOf = (node: AnyStateNode): ReadonlyArray<AnyStateNode> => Object.values(node.states)
-
-const nameOf = (node: AnyStateNode): string => node.path.join(".")
-
-const guardName = (guard: unknown): string | null => {
-  if (guard === undefined || guard === null) return null
-  if (typeof guard === "string") return guard
-  if (typeof guard === "function") return guard.name === "" ? "guard" : guard.name
-  if (typeof guard === "object" && "type" in guard && typeof guard.type === "string") return guard.type
-  return "guard"
-}
-
-const eventLabel = (transition: { readonly eventType: string; readonly delay?: unknown }): string => {
-  if ("delay" in transition && transition.delay !== undefined) {
-    const delay = transition.delay
-    return typeof delay === "number" ? `after ${delay}ms` : typeof delay === "string" ? `after ${delay}` : "after"
-  }
-  return transition.eventType === "" ? "always" : transition.eventType
-}
-
-/** The named, non-assign actions in a list of action definitions, by name. */
-const actionNames = (machine: AnyStateMachine, actions: ReadonlyArray<unknown>): ReadonlyArray<string> =>
-  actions.flatMap((action) => {
-    const name = typeof action === "string" ? action
-      : typeof action === "object" && action !== null && "type" in action && typeof action.type === "string" ? action.type : null
-    if (name === null) return []
-    const impl = (machine.implementations.actions as Record<string, unknown>)[name]
-    const isAssign = typeof impl === "function" && (impl as { type?: unknown }).type === "xstate.assign"
-    return isAssign ? [] : [name]
-  })
-
-const transitionsOf = (machine: AnyStateMachine, node: AnyStateNode): ReadonlyArray<DiagramTransition> => {
-  const definitions = [...[...node.transitions.values()].flat(), ...(node.always ?? [])]
-  return definitions.flatMap((transition) => {
-    const event = eventLabel(transition)
-    const guard = guardName(transition.guard)
-    const actions = actionNames(machine, transition.actions)
-    const targets: ReadonlyArray<AnyStateNode> = transition.target ?? [node]
-    return targets.map((target) => ({ event, target: nameOf(target), guard, actions }))
-  })
-}
-
-const initialOf = (node: AnyStateNode): string | null => {
-  if (node.type !== "compound") return null
-  const target = node.initial.target[0]
-  return target === undefined ? null : nameOf(target)
-}
-
-const walk = (node: AnyStateNode): ReadonlyArray<AnyStateNode> =>
-  childrenOf(node).flatMap((child) => [child, ...walk(child)])
-
 /**
  * Describes a machine as JSON: its id, initial state and every state node (depth-first, definition
  * order) with its transitions. Transitions defined on the root node itself are not listed.
@@ -117,23 +69,29 @@ const walk = (node: AnyStateNode): ReadonlyArray<AnyStateNode> =>
  * // { name: "spawning", final: false, description: "...", transitions: [{ event: "SPAWNED", target: "initializing", guard: null }, ...] }
  * ```
  */
-export const toJSON = (machine: AnyStateMachine): MachineDiagram => ({
-  id: machine.id,
-  initial: initialOf(machine.root),
-  states: walk(machine.root).map((node) => ({
-    name: nameOf(node),
-    final: node.type === "final",
-    description: node.description ?? null,
-    entry: actionNames(machine, node.entry),
-    exit: actionNames(machine, node.exit),
-    transitions: transitionsOf(machine, node)
-  }))
-})
+export const toJSON = (machine: AnyStateMachine): MachineDiagram => {
+  const graph = machineGraph(machine)
+  return {
+    id: graph.id,
+    initial: graph.initial,
+    states: graph.states.map((state) => ({
+      name: state.name,
+      final: state.type === "final",
+      description: state.description,
+      entry: state.entry,
+      exit: state.exit,
+      transitions: state.edges.map(({ event, target, guard, actions }) => ({ event, target, guard, actions }))
+    }))
+  }
+}
 
 /** Mermaid state ids cannot contain dots; nested states get a path id and their key as label. */
 const mermaidId = (name: string): string => name.replaceAll(".", "__")
 
-const label = (t: DiagramTransition): string =>
+const childrenOf = (graph: MachineGraph, parent: GraphState | null): ReadonlyArray<GraphState> =>
+  graph.states.filter((state) => state.parent === (parent === null ? null : parent.name))
+
+const label = (t: GraphEdge): string =>
   `${t.guard === null ? t.event : `${t.event} [${t.guard}]`}${t.actions.length === 0 ? "" : ` / ${t.actions.join(", ")}`}`
 
 /**
@@ -152,30 +110,29 @@ const label = (t: DiagramTransition): string =>
  * ```
  */
 export const toMermaid = (machine: AnyStateMachine): string => {
+  const graph = machineGraph(machine)
   const lines: Array<string> = ["stateDiagram-v2"]
   const edges: Array<string> = []
-  const render = (parent: AnyStateNode, indent: string): void => {
-    const initial = initialOf(parent)
+  const render = (parent: GraphState | null, indent: string): void => {
+    const initial = parent === null ? graph.initial : parent.initial
     if (initial !== null) lines.push(`${indent}[*] --> ${mermaidId(initial)}`)
-    const children = childrenOf(parent)
+    const children = childrenOf(graph, parent)
     children.forEach((child, index) => {
-      const id = mermaidId(nameOf(child))
-      if (child.path.length > 1) lines.push(`${indent}state "${child.key}" as ${id}`)
+      const id = mermaidId(child.name)
+      if (child.parent !== null) lines.push(`${indent}state "${child.key}" as ${id}`)
       if (child.type === "compound" || child.type === "parallel") {
         lines.push(`${indent}state ${id} {`)
         render(child, `${indent}  `)
         lines.push(`${indent}}`)
       }
-      if (parent.type === "parallel" && index < children.length - 1) lines.push(`${indent}--`)
-      const entry = actionNames(machine, child.entry)
-      const exit = actionNames(machine, child.exit)
-      if (entry.length > 0) lines.push(`${indent}${id} : entry / ${entry.join(", ")}`)
-      if (exit.length > 0) lines.push(`${indent}${id} : exit / ${exit.join(", ")}`)
-      for (const t of transitionsOf(machine, child)) edges.push(`  ${id} --> ${mermaidId(t.target)} : ${label(t)}`)
+      if (parent?.type === "parallel" && index < children.length - 1) lines.push(`${indent}--`)
+      if (child.entry.length > 0) lines.push(`${indent}${id} : entry / ${child.entry.join(", ")}`)
+      if (child.exit.length > 0) lines.push(`${indent}${id} : exit / ${child.exit.join(", ")}`)
+      for (const t of child.edges) edges.push(`  ${id} --> ${mermaidId(t.target)} : ${label(t)}`)
       if (child.type === "final") edges.push(`  ${id} --> [*]`)
     })
   }
-  render(machine.root, "  ")
+  render(null, "  ")
   return [...lines, ...edges].join("\n") + "\n"
 }
 
@@ -192,11 +149,13 @@ export interface MarkdownOptions {
   readonly source: string
   /** Command that regenerates the page, named in its header. */
   readonly command?: string
+  /** A drawing of the machine (e.g. the `toSVG` file beside the page), shown above the Mermaid source. */
+  readonly image?: string
 }
 
 /**
- * Renders the Markdown page committed under `docs/diagrams/`: a generated-file header, the Mermaid
- * diagram and a table of states with their descriptions.
+ * Renders the Markdown page committed under `docs/diagrams/`: a generated-file header, the drawing
+ * (when `image` is given), the Mermaid diagram and a table of states with their descriptions.
  *
  * @example
  * ```ts
@@ -214,6 +173,7 @@ export const toMarkdown = (machine: AnyStateMachine, options: MarkdownOptions): 
     `<!-- Generated from ${options.source} by \`${command}\`. Do not edit by hand. -->`,
     `# ${options.title}`,
     "",
+    ...(options.image === undefined ? [] : [`![${options.title}](${options.image})`, ""]),
     "```mermaid",
     toMermaid(machine).trimEnd(),
     "```",

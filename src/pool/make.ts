@@ -77,6 +77,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       stopPolicy: () => stopPolicy,
       onHostCall,
       onCreate: (worker) => pool.adopt(slot, worker),
+      ...(pool.inspected === undefined ? {} : { inspectParent: pool.inspected }),
       hooks: {
         event: (_, event) => pool.workerEvent(event),
         activity: (worker, active) => pool.workerActivity(slot, worker, active),

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from "node:os"
 import type { InheritEnv } from "../actors/env.ts"
+import type { Inspector } from "../actors/machine-runner.ts"
 import type { ProcessSpec } from "../actors/python-process.ts"
 import { integer, invalid, keysOf, section, timerMs } from "../options/kit.ts"
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
@@ -125,6 +126,14 @@ export interface PoolOptions {
    * Give a `redisStore(...)` to share sessions and programs between hosts.
    */
   readonly store?: SessionStore
+  /**
+   * XState's inspection API: an observer (a function, or an object with `next`) of one actor system
+   * whose root is the pool machine (`systemId` `pool`) and whose children are the worker
+   * incarnations (`systemId` `worker:w1`…; a restarted incarnation re-registers its slot's id).
+   * It hears every `@xstate.actor`, `@xstate.event` and `@xstate.snapshot`; works with Stately's
+   * inspector (`createBrowserInspector().inspect`). Default: none, and no cost.
+   */
+  readonly inspect?: Inspector
 }
 
 /** Options with defaults applied. */
@@ -152,6 +161,7 @@ export interface ResolvedOptions {
   readonly heartbeat: HeartbeatOptions | undefined
   readonly hostHandlers: Readonly<Record<string, HostHandler>>
   readonly store: SessionStore | undefined
+  readonly inspect: Inspector | undefined
 }
 
 /**
@@ -164,7 +174,7 @@ const POOL_KEYS = keysOf<PoolOptions>({
   worker: true, size: true, overflow: true, lazy: true, startConcurrency: true, initTimeoutMs: true, checkoutTimeoutMs: true,
   maxQueue: true, cancelGraceMs: true, idleTimeoutMs: true, maxCallsPerWorker: true, maxWorkerRssMb: true, rssCheckIntervalMs: true,
   workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true,
-  poison: true
+  poison: true, inspect: true
 })
 const POISON_KEYS = keysOf<Exclude<NonNullable<PoolOptions["poison"]>, false>>({ maxWorkerKills: true, ttlMs: true })
 
@@ -244,6 +254,12 @@ const store = (value: unknown): SessionStore | undefined => {
   return value as SessionStore
 }
 
+const inspector = (value: unknown): Inspector | undefined => {
+  if (value === undefined || typeof value === "function") return value as Inspector | undefined
+  if (typeof value === "object" && value !== null && typeof (value as { next?: unknown }).next === "function") return value as Inspector
+  throw invalid("inspect", value, "a function or an observer object with a next(event) method")
+}
+
 const MODULE = /^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)*$/
 
 const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
@@ -312,6 +328,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
     restart: restart(options.restart),
     heartbeat: resolveHeartbeat(options.heartbeat),
     hostHandlers: hostHandlers(options.hostHandlers),
-    store: store(options.store)
+    store: store(options.store),
+    inspect: inspector(options.inspect)
   }
 }

@@ -5,12 +5,14 @@
  * supervisor (`capacity.ts`); open/closing/failed is the pool machine's; the calls in flight are
  * each worker's connection's.
  */
+import type { AnyActorRef } from "xstate"
 import type { Worker, WorkerActorEvent, ExitReport } from "../actors/worker.ts"
 import type { PythonResolution } from "../actors/resolve-python.ts"
+import type { Dashboard, DashboardOptions } from "../dashboard/index.ts"
 import { PoolClosedError, PoolFailedError, QueueFullError, WorkerCrashedError } from "../errors.ts"
 import { acceptsCalls, poolMachine } from "../machines/pool.ts"
 import type { PoolEvent, PoolStateValue } from "../machines/pool.ts"
-import { isServing } from "../machines/worker.ts"
+import { isLive, isServing } from "../machines/worker.ts"
 import { MachineRunner } from "../actors/machine-runner.ts"
 import type { CallArgs } from "../protocol/index.ts"
 import type { SessionStore } from "../store/index.ts"
@@ -82,6 +84,9 @@ export class Pool {
   readonly #streams = new Set<Job>()
   #capacity!: Capacity
   #closing: Promise<void> | null = null
+  /** Dashboards serving this pool: closed with it. */
+  readonly #dashboards = new Set<Dashboard>()
+  #dashboardsClosed: Promise<void> | null = null
   /** How jobs report their end on a worker (one object for all jobs). */
   readonly #jobHost: JobHost = {
     answered: (job) => this.#answered(job),
@@ -101,8 +106,14 @@ export class Pool {
     this.#offStore = parts.store.onError?.((error) => this.#events.emit("store", { error }))
     const { ready, onChange } = watchReady(this.#events, this.#createdAt)
     this.ready = ready
-    this.#machine = new MachineRunner(poolMachine, { size: this.#o.size }, {}, onChange)
+    const inspect = this.#o.inspect
+    this.#machine = new MachineRunner(poolMachine, { size: this.#o.size }, {}, onChange, inspect === undefined ? undefined : { inspect, systemId: "pool" })
     this.#machine.start()
+  }
+
+  /** @internal the pool machine's actor, parent of the workers' actors, when inspected (`options.inspect`). */
+  get inspected(): AnyActorRef | undefined {
+    return this.#o.inspect === undefined ? undefined : this.#machine.ref
   }
 
   /** @internal binds the capacity manager (made after the engine, which it calls back). */
@@ -199,9 +210,58 @@ export class Pool {
     }
     if (this.#closing === null) {
       if (options.timeoutMs !== undefined) this.#parts.setGrace(options.timeoutMs)
-      this.#closing = this.#parts.closeScope()
+      this.#closing = this.#parts.closeScope().then(() => this.#closeDashboards())
     }
     return this.#closing
+  }
+
+  /**
+   * Serves a live dashboard of this pool on one local web page: every worker's machine drawn with its
+   * current state lit and its transitions as they happen, the queue, latencies, restarts, the last
+   * crash and its stderr; with `controls: true`, buttons to kill or recycle a worker. Closed with the
+   * pool. Loaded on first use. Rejects with `PoolClosedError` once the pool is closing.
+   *
+   * @example
+   * ```ts
+   * const { url, close } = await pool.dashboard({ port: 8080 })
+   * console.log(\`dashboard: \${url}\`) // http://127.0.0.1:8080/
+   * ```
+   */
+  async dashboard(options: DashboardOptions = {}): Promise<Dashboard> {
+    const closed = () => new PoolClosedError({ message: "pool is closed; no dashboard" })
+    if (this.#closing !== null) throw closed()
+    const { startDashboard } = await import("../dashboard/index.ts")
+    const dashboard = await startDashboard({
+      snapshot: () => this.snapshot(),
+      on: (event, listener) => this.on(event, listener),
+      control: (workerId, action) => this.control(workerId, action)
+    }, options)
+    if (this.#closing !== null) {
+      await dashboard.close()
+      throw closed()
+    }
+    this.#dashboards.add(dashboard)
+    return { url: dashboard.url, close: () => (this.#dashboards.delete(dashboard), dashboard.close()) }
+  }
+
+  /** @internal a dashboard's kill or recycle button: why it cannot, or null once done. */
+  control(workerId: string, action: "kill" | "recycle"): string | null {
+    const slot = this.#slots.all.find((s) => s.id === workerId)
+    if (slot === undefined) return `no worker ${workerId}`
+    const worker = slot.worker
+    if (worker === null || !isLive(worker.state)) return `worker ${workerId} has no live process`
+    if (action === "kill") {
+      worker.kill({ type: "KILL", reason: "killed from the dashboard" })
+      return null
+    }
+    if (!isServing(worker.state) || slot.recycle !== null) return `worker ${workerId} is ${slot.recycle !== null ? "already being recycled" : worker.state}`
+    this.#capacity.recycle(slot, "recycled from the dashboard")
+    return null
+  }
+
+  /** Closes every dashboard once (from the scope's last finalizer, and awaited by `close`). */
+  #closeDashboards(): Promise<void> {
+    return (this.#dashboardsClosed ??= Promise.all([...this.#dashboards].map((d) => d.close())).then(() => {}))
   }
 
   // --- the scope's finalizers and the supervisor's verdict (called by `makePool`) ---------------
@@ -218,6 +278,7 @@ export class Pool {
   endClose(): void {
     this.#offStore?.()
     this.#send({ type: "DRAINED" })
+    void this.#closeDashboards()
   }
 
   /** @internal the supervisor gave up (restart intensity exceeded): every waiting and future call fails. */

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { setup } from "xstate"
 import { describe, expect, it } from "vitest"
-import { toJSON, toMarkdown, toMermaid, workerMachine } from "../../src/machines/index.ts"
-import { diagramPages, renderPage } from "../../scripts/diagrams.ts"
+import { machineGraph, poolMachine, toJSON, toMarkdown, toMermaid, toStatelyJSON, workerMachine } from "../../src/machines/index.ts"
+import { diagramPages, renderPage, renderSvg } from "../../scripts/diagrams.ts"
 
 const root = join(import.meta.dirname, "..", "..")
 
@@ -13,6 +13,33 @@ describe("committed diagrams", () => {
     expect(committed, `${file} is stale: regenerate it with \`node scripts/diagrams.ts\` and commit it`).toBe(
       renderPage(page)
     )
+  })
+
+  it.each(diagramPages.map((page) => [page.svg, page] as const))("%s is up to date", (file, page) => {
+    const committed = readFileSync(join(root, file), "utf8")
+    expect(committed, `${file} is stale: regenerate it with \`node scripts/diagrams.ts\` and commit it`).toBe(renderSvg(page))
+  })
+})
+
+describe("machineGraph", () => {
+  it("reads every transition from XState's directed graph", () => {
+    const graph = machineGraph(workerMachine)
+    expect(graph.initial).toBe("spawning")
+    expect(graph.states.flatMap((s) => s.edges)).toHaveLength(31)
+    expect(graph.states.find((s) => s.name === "draining")?.edges[0]).toEqual({ source: "draining", target: "stopped", event: "EXITED", guard: "drainedCleanly", actions: [] })
+    expect(machineGraph(poolMachine).states.map((s) => s.type)).toEqual(["atomic", "atomic", "atomic", "atomic", "final", "final"])
+  })
+})
+
+describe("toStatelyJSON", () => {
+  it("is XState's machine definition as plain JSON", () => {
+    const json = toStatelyJSON(poolMachine) as { id: string; initial: { target: Array<string> }; states: Record<string, { type: string; on: Record<string, Array<{ target?: Array<string>; guard?: string }>> }> }
+    expect(json.id).toBe("pool")
+    expect(json.initial.target).toEqual(["#pool.starting"])
+    expect(Object.keys(json.states)).toEqual(["starting", "ready", "degraded", "draining", "closed", "failed"])
+    expect(json.states["draining"]!.on["DRAINED"]![0]!.target).toEqual(["#pool.closed"])
+    expect(json.states["ready"]!.on["WORKER_LOST"]![0]!.guard).toBe("breaksPool")
+    expect(JSON.stringify(toStatelyJSON(workerMachine))).toBe(JSON.stringify(workerMachine.toJSON()))
   })
 })
 

@@ -1,0 +1,132 @@
+/**
+ * The `pyvisor` command line (commander): `demo`, `diagram`, `dashboard`. Usage errors (an unknown
+ * command, flag or choice, a bad number) print one precise line naming the value and what was
+ * expected, and exit with code 2; a command that fails at run time exits with 1.
+ * @module
+ */
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander"
+import { FORMATS, MACHINES, renderDiagram } from "./diagram.ts"
+import type { DiagramFormat } from "./diagram.ts"
+
+/**
+ * Where the command line writes, and what it runs (tests replace the long-running commands).
+ *
+ * @example
+ * ```ts
+ * const io: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }
+ * ```
+ */
+export interface CliIo {
+  readonly out: (text: string) => void
+  readonly err: (text: string) => void
+}
+
+/** An integer flag parser with bounds, for commander. */
+const integer = (min: number, max: number) => (raw: string): number => {
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`)
+  return n
+}
+
+const nonEmpty = (raw: string): string => {
+  if (raw.length === 0) throw new InvalidArgumentError("must not be empty.")
+  return raw
+}
+
+const failure = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/** Builds the program; each action resolves to the exit code it wants. */
+const build = (io: CliIo, exit: (code: number) => void): Command => {
+  const program = new Command("pyvisor")
+    .description("Supervised pools of Python worker processes for Node.js")
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showSuggestionAfterError()
+    .allowExcessArguments(false)
+
+  program.command("demo")
+    .description("run a pool on the bundled quick-start worker and print what happened")
+    .addOption(new Option("--workers <n>", "permanent workers").argParser(integer(1, 64)).default(4))
+    .addOption(new Option("--calls <n>", "calls in the workload").argParser(integer(1, 100_000)).default(400))
+    .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty).default("python3"))
+    .action(async (options: { workers: number; calls: number; python: string }) => {
+      const { runDemo } = await import("./demo.ts")
+      try {
+        exit(await runDemo(options))
+      } catch (error) {
+        io.err(`pyvisor demo failed: ${failure(error)}\n`)
+        exit(1)
+      }
+    })
+
+  program.command("diagram")
+    .description("print a state machine: Mermaid source, Stately-compatible JSON, or SVG")
+    .addArgument(new Argument("[machine]", "which machine").choices(Object.keys(MACHINES)).default("worker"))
+    .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("mermaid"))
+    .action((machine: string, options: { format: DiagramFormat }) => {
+      io.out(renderDiagram(machine, options.format))
+      exit(0)
+    })
+
+  program.command("dashboard")
+    .description("start a pool and serve its live dashboard on 127.0.0.1; prints the URL")
+    .requiredOption("--module <module>", "the Python module(s) to serve, comma-separated", nonEmpty)
+    .addOption(new Option("--size <n>", "permanent workers").argParser(integer(1, 256)).default(4))
+    .addOption(new Option("--cwd <dir>", "where the module is looked up").argParser(nonEmpty))
+    .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty))
+    .addOption(new Option("--host <host>", "address to listen on").argParser(nonEmpty).default("127.0.0.1"))
+    .addOption(new Option("--port <n>", "port (0: any free port)").argParser(integer(0, 65_535)).default(0))
+    .option("--controls", "show kill and recycle buttons (and accept them)", false)
+    .action(async (options: DashboardCommandOptions) => {
+      const { runDashboard } = await import("./dashboard.ts")
+      try {
+        await runDashboard(options, io)
+        exit(0)
+      } catch (error) {
+        io.err(`pyvisor dashboard failed: ${failure(error)}\n`)
+        exit(1)
+      }
+    })
+  return program
+}
+
+/**
+ * What `pyvisor dashboard` was given.
+ *
+ * @example
+ * ```ts
+ * const o: DashboardCommandOptions = { module: "my_workers", size: 4, host: "127.0.0.1", port: 0, controls: false }
+ * ```
+ */
+export interface DashboardCommandOptions {
+  readonly module: string
+  readonly size: number
+  readonly cwd?: string
+  readonly python?: string
+  readonly host: string
+  readonly port: number
+  readonly controls: boolean
+}
+
+/**
+ * Runs the command line on `args` (without `node` and the script; none runs `demo`) and resolves with the exit code:
+ * 0 for success and help, 2 for a usage error, 1 for a command that failed.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(process.argv.slice(2), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) })
+ * ```
+ */
+export const runCli = async (args: ReadonlyArray<string>, io: CliIo): Promise<number> => {
+  let code = 0
+  const program = build(io, (c) => (code = c))
+  try {
+    // No command at all runs the demo, as `npx pyvisor` always has.
+    await program.parseAsync(args.length === 0 ? ["demo"] : [...args], { from: "user" })
+    return code
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error
+    // Help and version are not errors; everything else commander refuses is a usage error.
+    return error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version" ? 0 : 2
+  }
+}
