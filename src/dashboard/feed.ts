@@ -81,6 +81,7 @@ const toAndFro = (last: string | undefined, line: string): string | null => {
   return (a === from && b === to) || (a === to && b === from) ? `${a} ⇄ ${b} ×${Number(n) + 1}` : null
 }
 const TICK_MS = 1_000
+const COALESCE_MS = 50
 
 /** @internal the feed of one dashboard. */
 export class Feed {
@@ -92,13 +93,14 @@ export class Feed {
   readonly #unsubscribe: ReadonlyArray<() => void>
   #lastCrash: CrashView | null = null
   #tick: NodeJS.Timeout | null = null
+  #soon: NodeJS.Timeout | null = null
 
   constructor(source: DashboardSource, controls: boolean) {
     this.#source = source
     this.#controls = controls
     this.#unsubscribe = [
       source.on("worker", (event) => this.#worker(event)),
-      source.on("pool", () => this.#broadcast("state", () => this.view())),
+      source.on("pool", () => this.#viewSoon()),
       source.on("recycle", (event) => this.#note(event.workerId, `recycled: ${event.reason}`))
     ]
   }
@@ -140,7 +142,9 @@ export class Feed {
   close(): void {
     for (const off of this.#unsubscribe) off()
     if (this.#tick !== null) clearInterval(this.#tick)
+    if (this.#soon !== null) clearTimeout(this.#soon)
     this.#tick = null
+    this.#soon = null
     for (const client of this.#clients) client.end()
     this.#clients.clear()
   }
@@ -160,7 +164,7 @@ export class Feed {
         stderrTail: typeof stderrTail === "string" ? stderrTail : ""
       }
     }
-    this.#broadcast("state", () => this.view())
+    this.#viewSoon()
   }
 
   #note(workerId: string, line: string, broadcast = true): void {
@@ -170,7 +174,19 @@ export class Feed {
     else list[list.length - 1] = merged
     if (list.length > RECENT) list.shift()
     this.#recent.set(workerId, list)
-    if (broadcast) this.#broadcast("state", () => this.view())
+    if (broadcast) this.#viewSoon()
+  }
+
+  /**
+   * The whole view, once for a burst of events: a worker kept saturated flips ready ⇄ busy many
+   * times a second, and each flip must not cost a snapshot and a page-sized message per page.
+   */
+  #viewSoon(): void {
+    if (this.#clients.size === 0 || this.#soon !== null) return
+    this.#soon = setTimeout(() => {
+      this.#soon = null
+      this.#broadcast("state", () => this.view())
+    }, COALESCE_MS).unref()
   }
 
   /** Sends to every open page; with none open, the data is not even computed. */

@@ -2,6 +2,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Browser, Page } from "playwright-core"
 import { createPool, InvalidOptionError, PoolClosedError } from "../../src/index.ts"
+import { poolMachine, toSVG, workerMachine } from "../../src/machines/index.ts"
 import type { Pool } from "../../src/index.ts"
 import { FIXTURES } from "../helpers.ts"
 import { launch, OUTPUT } from "./browser.ts"
@@ -59,6 +60,26 @@ const crashedAndBack = async (page: Page, id: string, oldPid: number, via: strin
   await until(page, `[...${card}.querySelectorAll("ol.recent li")].some((li) => li.textContent === ${JSON.stringify(via)})`)
   await until(page, `${card}.dataset.state === "ready" && ${card}.dataset.pid !== "${oldPid}" && ${card}.dataset.pid !== ""`)
 }
+
+describe("toSVG in a browser", () => {
+  it.each([["worker", workerMachine], ["pool", poolMachine]] as const)("the %s drawing parses as XML and every state has a visible box inside it", async (_, machine) => {
+    const page = await browser.newPage()
+    const result = await page.evaluate(`(() => {
+      const doc = new DOMParser().parseFromString(${JSON.stringify(toSVG(machine))}, "image/svg+xml")
+      if (doc.querySelector("parsererror")) return { error: doc.querySelector("parsererror").textContent }
+      const svg = document.body.appendChild(document.importNode(doc.documentElement, true))
+      const frame = svg.getBoundingClientRect()
+      return { states: [...svg.querySelectorAll("g.state")].map((g) => {
+        const box = g.getBoundingClientRect()
+        return { name: g.dataset.state, visible: box.width > 40 && box.height > 20 && box.left >= frame.left && box.right <= frame.right && box.bottom <= frame.bottom }
+      }) }
+    })()`) as { error?: string; states: Array<{ name: string; visible: boolean }> }
+    expect(result.error).toBeUndefined()
+    expect(result.states.map((s) => s.name)).toEqual(Object.keys(machine.states))
+    expect(result.states.filter((s) => !s.visible)).toEqual([])
+    await page.close()
+  })
+})
 
 describe("pool.dashboard()", () => {
   it("shows every worker ready, a SIGKILLed one going crashed → ready, and no controls by default", async () => {
