@@ -35,6 +35,8 @@ def parse_args(argv):
     parser.add_argument("--concurrency", type=int, default=1, metavar="N",
                         help="calls of async def handlers run at once on the event loop (default 1); "
                              "sync handlers, generators and streams still run one at a time")
+    parser.add_argument("--zygote", action="store_true",
+                        help="import once, then fork workers on the host's requests (worker.startMethod 'forkserver')")
     args = parser.parse_args(argv)
     if args.max_frame_bytes <= 0:
         parser.error("--max-frame-bytes must be positive")
@@ -43,16 +45,23 @@ def parse_args(argv):
     return args
 
 
-def bind_to_parent():
-    """Linux: die with the host even if it is SIGKILLed, and notice if it died before we got here."""
+def set_pdeathsig():
+    """Linux: SIGKILL this process when its parent dies. False where that is not possible."""
     if not sys.platform.startswith("linux"):
-        return
+        return False
     try:
         import ctypes  # noqa: PLC0415 (Linux only)
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
     except Exception:  # noqa: BLE001 (no libc or no prctl: run without the safety net)
+        return False
+    return True
+
+
+def bind_to_parent():
+    """Linux: die with the host even if it is SIGKILLed, and notice if it died before we got here."""
+    if not set_pdeathsig():
         return
     expected = os.environ.get("PYVISOR_PARENT_PID", "")
     if not expected.isdigit() or os.getppid() == int(expected):
@@ -115,13 +124,18 @@ def handshake(writer, max_frame_bytes, codecs):
     return set(features)  # names this runtime does not know are ignored: a newer host may offer more
 
 
+def import_user_code(imports, preloads):
+    """Import the user's modules, then preloads (a failure raises)."""
+    for target in imports:
+        import_target(target)
+    for name in preloads:
+        importlib.import_module(name)
+
+
 def load_user_code(writer, imports, preloads):
     """Import the user's modules, then preloads; report ready ok, or ready error and exit 1."""
     try:
-        for target in imports:
-            import_target(target)
-        for name in preloads:
-            importlib.import_module(name)
+        import_user_code(imports, preloads)
     except BaseException as exc:  # noqa: BLE001 (SystemExit at import time is a failed start too)
         import traceback  # noqa: PLC0415 (only on failure)
 
@@ -131,15 +145,36 @@ def load_user_code(writer, imports, preloads):
     writer.send({"kind": "ready", "status": "ok", "handlers": handler_names()})
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    check_fds()
-    bind_to_parent()
-    line_buffer_stdout()
+def usable_codecs():
+    """The codecs this interpreter offers, or None (after saying why on stderr) when none is left."""
     codecs = available_codecs(os.environ.get("PYVISOR_CODECS"))
     if not codecs:
         sys.stderr.write(f"pyvisor_worker: PYVISOR_CODECS={os.environ.get('PYVISOR_CODECS')!r} leaves no usable codec\n")
+        return None
+    return codecs
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.zygote:
+        from .zygote import serve  # noqa: PLC0415 (only the fork-server needs it)
+
+        return serve(args)
+    check_fds()
+    bind_to_parent()
+    line_buffer_stdout()
+    codecs = usable_codecs()
+    if codecs is None:
         return 2
+    return run_worker(args, codecs, args.imports, args.preload)
+
+
+def run_worker(args, codecs, imports, preloads):
+    """The worker proper on fds 3/4: handshake, the user's imports (those not done yet), serve.
+
+    A spawned worker runs it after start-up; a forked one (zygote.py) once its fds are in place,
+    with only the imports its zygote could not do.
+    """
     rt = Runtime(IN_FD, OUT_FD, JsonCodec(), args.max_frame_bytes, args.concurrency)
     rt.install_signals()
     features = handshake(rt.writer, args.max_frame_bytes, codecs)
@@ -147,6 +182,6 @@ def main(argv=None):
         os._exit(0)
     rt.invoker.batching = "chunks" in features
     rt.start_reader()  # from here on, pings are answered even during a slow import
-    load_user_code(rt.writer, args.imports, args.preload)
+    load_user_code(rt.writer, imports, preloads)
     rt.serve()
     return 0
