@@ -156,7 +156,9 @@ def usable_codecs():
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.zygote:
+    # The host asks for the fork-server through the environment (it spawns every interpreter alike);
+    # popped, so the workers forked from it and their own subprocesses do not inherit it.
+    if os.environ.pop("PYVISOR_ZYGOTE", "") == "1" or args.zygote:
         from .zygote import serve  # noqa: PLC0415 (only the fork-server needs it)
 
         return serve(args)
