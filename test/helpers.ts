@@ -13,6 +13,13 @@ export const INTERPRETERS: ReadonlyArray<{ readonly python: string; readonly cod
   { python: "/usr/bin/python3", codec: "msgpack" }
 ]
 
+/**
+ * How workers start (`worker.startMethod`): suites that hold for both run once per method. Fork
+ * exists only on Linux/macOS; elsewhere a forkserver pool spawns (with a warning), so the second
+ * run repeats the first.
+ */
+export const START_METHODS: ReadonlyArray<"spawn" | "forkserver"> = ["spawn", "forkserver"]
+
 const hasMsgpack = (python: string): boolean => {
   try {
     execFileSync(python, ["-c", "import msgpack"], { stdio: "ignore" })

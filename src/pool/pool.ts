@@ -234,6 +234,7 @@ export class Pool {
     slot.recycle = null
     // A reading of the previous incarnation would recycle this one at once.
     slot.rss = null
+    slot.pss = null
   }
 
   /** @internal `worker` finished its handshake. */

@@ -19,6 +19,8 @@ export interface Slot {
   /** Recycle the current incarnation as soon as it has no call in flight. */
   recycle: string | null
   rss: number | null
+  /** Proportional set size at the last reading (shared pages split among their sharers), or null. */
+  pss: number | null
   /** An overflow slot's idle deadline: armed while it is in the idle set, cancelled when it leaves. */
   idleTimer: (() => void) | null
 }
@@ -104,5 +106,5 @@ export class Slots {
 }
 
 const newSlot = (id: string, overflow: boolean): Slot => ({
-  id, overflow, restarts: 0, recycled: 0, worker: null, readyAt: null, recycle: null, rss: null, idleTimer: null
+  id, overflow, restarts: 0, recycled: 0, worker: null, readyAt: null, recycle: null, rss: null, pss: null, idleTimer: null
 })

@@ -69,13 +69,20 @@ export class ForkedProcess {
     this.exit({ code: null, signal: null })
   }
 
-  /** One of its connections arrived. */
+  /**
+   * One of its connections arrived. Its bytes flow only once the pid is known and announced (the
+   * Worker's own `spawnError` callback ran first): a `hello` read before the machine knew the
+   * process was spawned would be dropped. The child may connect before the zygote's answer is read.
+   */
   attach(stream: StreamName, socket: Socket): void {
     socket.on("error", () => {})
     if (this.#done || this.#sockets.has(stream)) return void socket.destroy()
     this.#sockets.set(stream, socket)
-    socket.pipe(this.#proxies[stream])
-    if (stream === "protocol") this.#toWorker.pipe(socket)
+    void this.process.spawnError.then((error) => {
+      if (error !== null) return void socket.destroy()
+      socket.pipe(this.#proxies[stream])
+      if (stream === "protocol") this.#toWorker.pipe(socket)
+    })
   }
 
   /** The zygote reaped it. Streams it never connected end now (their readers must not wait). */
