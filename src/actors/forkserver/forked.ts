@@ -80,7 +80,13 @@ export class ForkedProcess {
     this.#sockets.set(stream, socket)
     void this.process.spawnError.then((error) => {
       if (error !== null) return void socket.destroy()
-      socket.pipe(this.#proxies[stream])
+      const proxy = this.#proxies[stream]
+      socket.pipe(proxy)
+      // A worker killed with bytes it had not read yet resets its end (ECONNRESET): the pipe does
+      // not end the proxy then, and its reader would wait for an end that never comes.
+      socket.once("close", () => {
+        if (!proxy.writableEnded) proxy.end()
+      })
       if (stream === "protocol") this.#toWorker.pipe(socket)
     })
   }

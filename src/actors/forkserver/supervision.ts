@@ -11,6 +11,11 @@
  * workers' supervisor, restarts the zygote (counted once, with backoff) and starts a new workers'
  * supervisor, which brings the permanent workers back. The pool keeps one stable handle on "the
  * workers' supervisor" ({@link CurrentDynamic}), whichever incarnation of it runs.
+ *
+ * The exit of a worker whose zygote died is the tree's to handle, not the workers' supervisor's:
+ * that supervisor never hears it (the child's `exit` never completes), so a zygote crash costs one
+ * restart of the tree's intensity, not one per worker, whatever the order the exits arrive in. The
+ * worker itself still ends at once: its calls in flight fail or are requeued as for any crash.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -39,6 +44,9 @@ export type StartMethod = "spawn" | "forkserver"
  */
 export const forkAvailable = (platform: NodeJS.Platform = process.platform): boolean => platform === "linux" || platform === "darwin"
 
+/** Wraps a child's start; see {@link CurrentDynamic.make}. */
+export type ChildGuard = <E>(start: Effect.Effect<Child, E, Scope.Scope>) => Effect.Effect<Child, E, Scope.Scope>
+
 /**
  * The workers' supervisor as the pool sees it: the running incarnation of it, whichever that is.
  * Between a zygote's death and its restart there is none: starts fail (and are retried by the new
@@ -57,21 +65,24 @@ export class CurrentDynamic implements DynamicSupervisor<unknown> {
   /** A child was started once: after a zygote restart, the permanent workers come back. */
   started = false
   readonly #escalated: Deferred.Deferred<never, SupervisorEscalation>
+  readonly #guard: ChildGuard
 
-  private constructor(id: string, escalated: Deferred.Deferred<never, SupervisorEscalation>) {
+  private constructor(id: string, escalated: Deferred.Deferred<never, SupervisorEscalation>, guard: ChildGuard) {
     this.id = id
     this.#escalated = escalated
+    this.#guard = guard
   }
 
-  static make(id: string): Effect.Effect<CurrentDynamic> {
-    return Effect.map(Deferred.make<never, SupervisorEscalation>(), (d) => new CurrentDynamic(id, d))
+  /** `guard` wraps every child's start (and so every restart of it too). */
+  static make(id: string, guard: ChildGuard = (start) => start): Effect.Effect<CurrentDynamic> {
+    return Effect.map(Deferred.make<never, SupervisorEscalation>(), (d) => new CurrentDynamic(id, d, guard))
   }
 
   readonly startChild = (id: string, spec: DynamicChildSpec<unknown>): Effect.Effect<void, unknown> =>
     Effect.suspend(() => {
       if (this.current === undefined) return Effect.fail(new Error(`${this.id}: the zygote is restarting; ${id} starts with it`))
       this.started = true
-      return this.current.startChild(id, spec)
+      return this.current.startChild(id, { ...spec, start: this.#guard(spec.start) })
     })
 
   readonly terminateChild = (id: string): Effect.Effect<boolean> => Effect.suspend(() => this.current?.terminateChild(id) ?? Effect.succeed(false))
@@ -127,8 +138,12 @@ const threadWarning = (ready: ZygoteReady): string =>
  */
 export const forkserverTree = (options: ForkserverOptions): Effect.Effect<Forkserver> =>
   Effect.gen(function*() {
-    const supervisor = yield* CurrentDynamic.make("pool")
     let zygote: Zygote | undefined
+    // A worker's exit after its zygote died is not the workers' supervisor's to see (see above).
+    const supervisor = yield* CurrentDynamic.make("pool", (start) => Effect.map(start, (child): Child => {
+      const parent = zygote
+      return { exit: Effect.flatMap(child.exit, (reason) => parent === undefined || parent.gone ? Effect.never : Effect.succeed(reason)) }
+    }))
     const spawn = (_spec: ProcessSpec): SpawnedProcess => {
       if (zygote !== undefined) return zygote.fork()
       const forked = new ForkedProcess()

@@ -102,6 +102,8 @@ export class Zygote {
       // Requests it never answered get no child: they fail like a spawn that could not start.
       for (const forked of this.#waiting.values()) forked.failed(new Error(`the zygote exited (${describe(exit)}) before forking this worker`))
       this.#waiting.clear()
+      // Its workers die with it (PDEATHSIG), and nobody is left to report their exits.
+      for (const forked of this.#live.values()) void forked.lost()
       settle.reject(this.crashError(exit))
       return exit
     })
@@ -114,6 +116,11 @@ export class Zygote {
 
   get pid(): number {
     return this.#proc.pid
+  }
+
+  /** The zygote process has exited (its workers are gone or going). */
+  get gone(): boolean {
+    return this.#gone
   }
 
   /**
@@ -152,7 +159,7 @@ export class Zygote {
 
   /**
    * Ends the zygote: closing its control channel makes it exit; SIGKILL after `killAfterMs`.
-   * Then the workers it can no longer report are settled and the rendezvous socket removed.
+   * Then the rendezvous socket is removed.
    */
   async stop(killAfterMs: number): Promise<void> {
     this.#control.close()
@@ -163,7 +170,6 @@ export class Zygote {
     if (!this.#gone) this.#proc.kill("SIGKILL")
     await this.exited
     await Promise.all([...this.#live.values()].map((forked) => forked.lost()))
-    this.#live.clear()
     await this.#rendezvous.close()
   }
 
