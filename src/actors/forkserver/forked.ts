@@ -38,11 +38,11 @@ export class ForkedProcess {
     const spawnError = new Promise<Error | null>((resolve) => (this.#settleSpawn = resolve))
     const exited = new Promise<ProcessExit>((resolve) => (this.#settleExit = resolve))
     for (const stream of [this.#toWorker, ...Object.values(this.#proxies)]) stream.on("error", () => {})
-    const self = this
+    const pid = (): number => this.#pid
     this.process = {
       // Known once the zygote answered: a Worker reads it again when `spawnError` resolves to null.
       get pid() {
-        return self.#pid
+        return pid()
       },
       toWorker: this.#toWorker,
       fromWorker: this.#proxies.protocol,

@@ -27,7 +27,7 @@ const MAX_LINE_BYTES = 256
  * const r = await Rendezvous.open()
  * const cancel = r.expect("w1.1", (stream, socket) => attach(stream, socket))
  * // ... ask the zygote to fork with { socket: r.path, token: r.token, key: "w1.1" }
- * await r.close()
+ * r.close()
  * ```
  */
 export class Rendezvous {
@@ -71,10 +71,10 @@ export class Rendezvous {
     return () => void this.#expected.delete(key)
   }
 
-  /** Stops listening and removes the folder. Connections already handed out stay open. */
-  async close(): Promise<void> {
+  /** Stops listening and removes the folder. Connections already handed out stay open (their owners end them). */
+  close(): void {
     this.#expected.clear()
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    this.#server.close()
     rmSync(this.#dir, { recursive: true, force: true })
   }
 

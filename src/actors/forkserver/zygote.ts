@@ -8,6 +8,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { ProtocolError, WorkerCrashedError } from "../../errors.ts"
+import type { ExitInfo } from "../../machines/worker.ts"
 import { crashError } from "../crash.ts"
 import { buildEnv } from "../env.ts"
 import { LineSplitter, Tail } from "../output.ts"
@@ -145,14 +146,23 @@ export class Zygote {
     return forked.process
   }
 
-  /** The error a failed zygote start reports (its stderr tail included). */
+  /** The error of a zygote that ended (its stderr tail included). */
   crashError(exit: ProcessExit): WorkerCrashedError | ProtocolError {
-    const message = this.#violation === null ? `zygote ${describe(exit)}` : `zygote broke its control channel: ${this.#violation}`
+    const message = this.#violation === null ? describe(exit) : `broke its control channel: ${this.#violation}`
+    return this.#error({ reason: this.#violation === null ? (exit.signal ? "signal" : "exit") : "protocol", code: exit.code, signal: exit.signal, message })
+  }
+
+  /** The error of a zygote whose imports took longer than `ms` (it is killed). */
+  timeoutError(ms: number): WorkerCrashedError | ProtocolError {
+    return this.#error({ reason: "init_timeout", code: null, signal: "SIGKILL", message: `was not ready within ${ms} ms (initTimeoutMs)` })
+  }
+
+  #error(exit: ExitInfo): WorkerCrashedError | ProtocolError {
     return crashError({
       workerId: "zygote",
       pid: this.pid > 0 ? this.pid : null,
-      exit: { reason: this.#violation === null ? (exit.signal ? "signal" : "exit") : "protocol", code: exit.code, signal: exit.signal, message },
-      process: exit,
+      exit,
+      process: { code: exit.code, signal: exit.signal },
       stderrTail: this.#stderr.toString()
     })
   }
@@ -170,7 +180,7 @@ export class Zygote {
     if (!this.#gone) this.#proc.kill("SIGKILL")
     await this.exited
     await Promise.all([...this.#live.values()].map((forked) => forked.lost()))
-    await this.#rendezvous.close()
+    this.#rendezvous.close()
   }
 
   #onMessage(message: ZygoteMessage, ready: (ready: ZygoteReady) => void): void {
@@ -231,14 +241,6 @@ export const zygoteResource = (options: ZygoteResourceOptions): Effect.Effect<{ 
     const ready = yield* Effect.tryPromise({ try: () => zygote.ready, catch: (error) => error as WorkerCrashedError | ProtocolError }).pipe(
       Effect.timeoutOption(Duration.millis(options.readyTimeoutMs))
     )
-    if (ready._tag === "None") {
-      return yield* Effect.fail(crashError({
-        workerId: "zygote",
-        pid: zygote.pid > 0 ? zygote.pid : null,
-        exit: { reason: "init_timeout", code: null, signal: "SIGKILL", message: `zygote not ready within ${options.readyTimeoutMs} ms` },
-        process: { code: null, signal: "SIGKILL" },
-        stderrTail: ""
-      }))
-    }
+    if (ready._tag === "None") return yield* Effect.fail(zygote.timeoutError(options.readyTimeoutMs))
     return { zygote, ready: ready.value }
   })
