@@ -45,15 +45,19 @@ def parse_args(argv):
     return args
 
 
+_libc = []  # loaded once: a zygote's forked workers reuse it
+
+
 def set_pdeathsig():
     """Linux: SIGKILL this process when its parent dies. False where that is not possible."""
     if not sys.platform.startswith("linux"):
         return False
     try:
-        import ctypes  # noqa: PLC0415 (Linux only)
+        if not _libc:
+            import ctypes  # noqa: PLC0415 (Linux only)
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+            _libc.append(ctypes.CDLL(None, use_errno=True))
+        _libc[0].prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
     except Exception:  # noqa: BLE001 (no libc or no prctl: run without the safety net)
         return False
     return True

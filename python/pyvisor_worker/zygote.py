@@ -23,6 +23,7 @@ Why a socket the child connects to rather than fds passed by the zygote: the hos
 socket pair, and Node has no SCM_RIGHTS outside its own IPC channel; a connection the child opens
 itself needs nothing from the zygote but the path and the token.
 """
+import gc
 import json
 import os
 import random
@@ -164,8 +165,9 @@ class Control:
 class Zygote:
     """The request loop: fork on `fork`, report every reaped child, exit when the host hangs up."""
 
-    def __init__(self, args, control, left, inherited=()):
+    def __init__(self, args, control, left, inherited=(), codecs=()):
         self.args = args
+        self.codecs = codecs  # looked up once (a failed `import msgpack` costs each fork a path scan)
         self.control = control
         self.left = left  # (imports, preloads) each forked worker still has to import
         # Fds the zygote had before the user's imports (whatever its launcher leaked) and its own
@@ -255,10 +257,7 @@ class Zygote:
         check_fds()
         reseed()
         default_thread_vars(os.environ)
-        codecs = usable_codecs()
-        if codecs is None:
-            return 2
-        return run_worker(self.args, codecs, *self.left)
+        return run_worker(self.args, self.codecs, *self.left)
 
 
 def serve(args):
@@ -266,12 +265,16 @@ def serve(args):
     check_fds()
     bind_to_parent()
     line_buffer_stdout()
-    if usable_codecs() is None:
+    codecs = usable_codecs()
+    if codecs is None:
         return 2
     default_thread_vars(os.environ)
     inherited = open_fds()
     imports, preloads, error = preimport(args.imports, args.preload)
+    # Objects imported so far move to the permanent generation: the workers' collections never
+    # visit them, so their pages stay shared with the zygote instead of being copied on write.
+    gc.freeze()
     control = Control()
-    zygote = Zygote(args, control, (imports, preloads), inherited)
+    zygote = Zygote(args, control, (imports, preloads), inherited, codecs)
     ready = {"kind": "ready", "pid": os.getpid(), "threads": native_threads(), "importError": error}
     return zygote.serve(ready)

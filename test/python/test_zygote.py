@@ -110,6 +110,7 @@ class ZygoteHost:
         os.close(from_w)
         self.buf = b""
         self.seq = 0
+        self.exits = {}  # exit reports read while waiting for something else, by pid
         self.ready = self.recv()
 
     def send(self, msg):
@@ -134,6 +135,9 @@ class ZygoteHost:
         key = f"w{self.seq}"
         self.send({"kind": "fork", "key": key, "socket": self.path, "token": token})
         forked = self.recv()
+        while forked["kind"] == "exit":
+            self.exits[forked["pid"]] = forked
+            forked = self.recv()
         assert forked == {"kind": "forked", "key": key, "pid": forked["pid"]}, forked
         conns = {}
         self.server.settimeout(TIMEOUT)
@@ -148,6 +152,8 @@ class ZygoteHost:
         return Forked(forked["pid"], conns)
 
     def exit_of(self, pid):
+        if pid in self.exits:
+            return self.exits.pop(pid)
         while True:
             msg = self.recv()
             if msg["kind"] == "exit" and msg["pid"] == pid:
