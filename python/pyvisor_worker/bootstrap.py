@@ -175,14 +175,18 @@ def main(argv=None):
     return run_worker(args, codecs, args.imports, args.preload)
 
 
-def run_worker(args, codecs, imports, preloads):
+def run_worker(args, codecs, imports, preloads, user_signals=()):
     """The worker proper on fds 3/4: handshake, the user's imports (those not done yet), serve.
 
     A spawned worker runs it after start-up; a forked one (zygote.py) once its fds are in place,
-    with only the imports its zygote could not do.
+    with only the imports its zygote could not do, and `user_signals`, the (signal, handler) pairs
+    its zygote's imports installed: they win over the runtime's, as they do when a spawned worker
+    imports the user's code after installing its own.
     """
     rt = Runtime(IN_FD, OUT_FD, JsonCodec(), args.max_frame_bytes, args.concurrency)
     rt.install_signals()
+    for signum, handler in user_signals:
+        signal.signal(signum, handler)
     features = handshake(rt.writer, args.max_frame_bytes, codecs)
     if features is None:
         os._exit(0)

@@ -47,6 +47,8 @@ CONTROL_MAX_FRAME_BYTES = 1 << 20
 # so the host sets them in the zygote's environment, before anything imports numpy.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 STREAMS = ("protocol", "stdout", "stderr")
+# Signals the worker runtime installs handlers for (runtime.install_signals).
+RUNTIME_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # A forked worker that failed before the runtime took over (could not reach the host, ...).
 EXIT_SETUP_FAILED = 70
 
@@ -165,8 +167,9 @@ class Control:
 class Zygote:
     """The request loop: fork on `fork`, report every reaped child, exit when the host hangs up."""
 
-    def __init__(self, args, control, left, inherited=(), codecs=()):
+    def __init__(self, args, control, left, inherited=(), codecs=(), user_signals=()):
         self.args = args
+        self.user_signals = user_signals
         self.codecs = codecs  # looked up once (a failed `import msgpack` costs each fork a path scan)
         self.control = control
         self.left = left  # (imports, preloads) each forked worker still has to import
@@ -257,7 +260,7 @@ class Zygote:
         check_fds()
         reseed()
         default_thread_vars(os.environ)
-        return run_worker(self.args, self.codecs, *self.left)
+        return run_worker(self.args, self.codecs, *self.left, user_signals=self.user_signals)
 
 
 def serve(args):
@@ -270,11 +273,13 @@ def serve(args):
         return 2
     default_thread_vars(os.environ)
     inherited = open_fds()
+    before = {signum: signal.getsignal(signum) for signum in RUNTIME_SIGNALS}
     imports, preloads, error = preimport(args.imports, args.preload)
+    user_signals = [(s, h) for s, h in ((s, signal.getsignal(s)) for s in RUNTIME_SIGNALS) if h is not before[s]]
     # Objects imported so far move to the permanent generation: the workers' collections never
     # visit them, so their pages stay shared with the zygote instead of being copied on write.
     gc.freeze()
     control = Control()
-    zygote = Zygote(args, control, (imports, preloads), inherited, codecs)
+    zygote = Zygote(args, control, (imports, preloads), inherited, codecs, user_signals)
     ready = {"kind": "ready", "pid": os.getpid(), "threads": native_threads(), "importError": error}
     return zygote.serve(ready)

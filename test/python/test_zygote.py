@@ -230,6 +230,11 @@ class ZygoteTest(unittest.TestCase):
         self.assertIn("cannot be imported on purpose", w.ready["message"])
         self.assertEqual(host.exit_of(w.pid)["code"], 1)
 
+    def test_signal_handlers_set_by_the_imports_win_over_the_runtimes(self):
+        # As in a spawned worker, which imports the user's code after installing its own handlers.
+        host = self.start(imports=("ignore_sigterm",))
+        self.assertIs(self.fork(host).call("sigterm_ignored")["value"], True)
+
     def test_a_worker_dies_with_its_zygote(self):
         host = self.start()
         w = self.fork(host)

@@ -77,9 +77,13 @@ export class Zygote {
   #seq = 0
   #gone = false
   #violation: string | null = null
+  #spawnError: Error | null = null
+
+  readonly #python: string
 
   private constructor(spec: ProcessSpec, rendezvous: Rendezvous, onLog: ZygoteLog) {
     this.#rendezvous = rendezvous
+    this.#python = spec.python ?? "python3"
     this.#proc = spawnPython({ ...spec, env: zygoteEnv(spec) })
     const proc = this.#proc
     let settle!: { resolve: (ready: ZygoteReady) => void; reject: (error: unknown) => void }
@@ -96,7 +100,9 @@ export class Zygote {
       this.#stderr.push(chunk)
       err.push(chunk)
     })
-    this.exited = proc.exited.then((exit) => {
+    void proc.spawnError.then((error) => (this.#spawnError = error))
+    this.exited = proc.exited.then(async (exit) => {
+      await proc.spawnError // ENOENT and the like come with the exit: the error names the interpreter
       this.#gone = true
       out.end()
       err.end()
@@ -148,13 +154,15 @@ export class Zygote {
 
   /** The error of a zygote that ended (its stderr tail included). */
   crashError(exit: ProcessExit): WorkerCrashedError | ProtocolError {
-    const message = this.#violation === null ? describe(exit) : `broke its control channel: ${this.#violation}`
-    return this.#error({ reason: this.#violation === null ? (exit.signal ? "signal" : "exit") : "protocol", code: exit.code, signal: exit.signal, message })
+    const { code, signal } = exit
+    if (this.#spawnError !== null) return this.#error({ reason: "spawn_failed", code, signal, message: `cannot start ${this.#python}: ${this.#spawnError.message}` })
+    if (this.#violation !== null) return this.#error({ reason: "protocol", code, signal, message: `broke its control channel: ${this.#violation}` })
+    return this.#error({ reason: signal ? "signal" : "exit", code, signal, message: describe(exit) })
   }
 
-  /** The error of a zygote whose imports took longer than `ms` (it is killed). */
+  /** The error of a zygote whose imports took longer than `ms` (it is killed): worded as a worker's. */
   timeoutError(ms: number): WorkerCrashedError | ProtocolError {
-    return this.#error({ reason: "init_timeout", code: null, signal: "SIGKILL", message: `was not ready within ${ms} ms (initTimeoutMs)` })
+    return this.#error({ reason: "init_timeout", code: null, signal: "SIGKILL", message: `no ready within the init timeout (${ms} ms, importing in the zygote)` })
   }
 
   #error(exit: ExitInfo): WorkerCrashedError | ProtocolError {
