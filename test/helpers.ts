@@ -20,6 +20,10 @@ export const INTERPRETERS: ReadonlyArray<{ readonly python: string; readonly cod
  */
 export const START_METHODS: ReadonlyArray<"spawn" | "forkserver"> = ["spawn", "forkserver"]
 
+/** Every interpreter on every start method: the suites whose calls must behave alike on all of them. */
+export const MATRIX: ReadonlyArray<(typeof INTERPRETERS)[number] & { readonly startMethod: (typeof START_METHODS)[number] }> =
+  INTERPRETERS.flatMap((interpreter) => START_METHODS.map((startMethod) => ({ ...interpreter, startMethod })))
+
 const hasMsgpack = (python: string): boolean => {
   try {
     execFileSync(python, ["-c", "import msgpack"], { stdio: "ignore" })

@@ -1,6 +1,9 @@
 // Pools whose workers are forked from a zygote (worker.startMethod "forkserver"), on both
 // interpreters: they serve calls from code the zygote imported once, each with its own output,
 // randomness and exit facts; snapshot() shows their shared memory (PSS below RSS).
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { createPool, WorkerCrashedError } from "../../src/index.ts"
 import type { Pool, PoolEvents } from "../../src/index.ts"
@@ -32,8 +35,7 @@ describe.each(INTERPRETERS)("forkserver on $python ($codec)", ({ python }) => {
     const p = await start(python, {}, { env: { MKL_NUM_THREADS: "2" } })
     const draws = new Map<number, unknown>()
     while (draws.size < 2) {
-      const [pid, draw] = await Promise.all([p.call("pid") as Promise<number>, p.call("draw")])
-      draws.set(pid, draw)
+      for (const { pid, draws: drawn } of await Promise.all([p.call("draw"), p.call("draw")]) as Array<{ pid: number; draws: Array<number> }>) draws.set(pid, drawn)
     }
     const [a, b] = [...draws.values()]
     expect(a).not.toEqual(b)
@@ -85,6 +87,28 @@ describe.each(INTERPRETERS)("forkserver on $python ($codec)", ({ python }) => {
   })
 })
 
+describe("forkserver imports", () => {
+  it("the zygote imports the module once: replacing a crashed worker imports nothing again", async () => {
+    // flaky_init refuses every import after the first one (test/pool/supervision.test.ts: with
+    // spawn, each restart imports it again and the pool fails). Forked workers never import it.
+    const dir = mkdtempSync(join(tmpdir(), "pyvisor-fs-once-"))
+    const starts = join(dir, "starts")
+    try {
+      const p = (pool = await createPool({ worker: { module: "flaky_init", cwd: FIXTURES, startMethod: "forkserver", env: { PYVISOR_TEST_STARTS: starts } }, size: 2 }))
+      for (let i = 0; i < 3; i++) {
+        const pid = p.snapshot().workers[0]!.pid!
+        process.kill(pid, "SIGKILL")
+        await expect.poll(() => p.snapshot().workers.every((w) => w.state === "ready" && w.pid !== pid), { timeout: 10_000 }).toBe(true)
+      }
+      expect(await p.call("sleep_ms", { ms: 1 })).toBeTypeOf("number")
+      expect(p.snapshot().workers[0]!.restarts).toBe(3)
+      expect(readFileSync(starts, "utf8").trim().split("\n")).toHaveLength(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe("forkserver memory", () => {
   it.skipIf(process.platform !== "linux")("snapshot() reports PSS next to RSS, and forked workers share their imports", async () => {
     const p = await start("python3", { rssCheckIntervalMs: 20, size: 3 }, { preload: ["numpy"] })
@@ -94,5 +118,13 @@ describe("forkserver memory", () => {
       expect(w.pss!).toBeLessThan(w.rss! * 0.75)
       expect(w.pss!).toBeGreaterThan(0)
     }
+    // numpy's global RNG was re-seeded in each worker: no two draw the same numbers.
+    const draws = new Map<number, Array<number>>()
+    while (draws.size < 3) {
+      for (const { pid, draws: drawn } of await Promise.all([0, 1, 2].map(() => p.call("draw"))) as Array<{ pid: number; draws: Array<number> }>) draws.set(pid, drawn)
+    }
+    const numpyDraws = [...draws.values()].map((d) => d[1])
+    expect(numpyDraws.every((d) => typeof d === "number")).toBe(true)
+    expect(new Set(numpyDraws).size).toBe(3)
   })
 })
