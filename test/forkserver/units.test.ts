@@ -19,6 +19,7 @@ import type { StreamName } from "../../src/actors/forkserver/rendezvous.ts"
 import { forkAvailable, poolWorkers } from "../../src/actors/forkserver/supervision.ts"
 import { zygoteEnv, zygoteResource } from "../../src/actors/forkserver/zygote.ts"
 import { loadSpawner } from "../../src/actors/python-process.ts"
+import { readPssBytes, readRssBytes } from "../../src/actors/rss.ts"
 import { resolveOptions } from "../../src/pool/options.ts"
 import { encodeFrame } from "../../src/protocol/frame.ts"
 import { WorkerCrashedError } from "../../src/errors.ts"
@@ -50,6 +51,16 @@ describe("worker.startMethod", () => {
     const spawned = await Effect.runPromise(Effect.scoped(poolWorkers("spawn", options, "linux")))
     expect(spawned.spawn).toBeUndefined()
     expect(logs).toHaveLength(1)
+  })
+})
+
+describe("readPssBytes", () => {
+  it.skipIf(process.platform !== "linux")("a live process has a PSS no larger than its RSS; a pid that cannot exist has none", async () => {
+    const [pss, rss] = [await readPssBytes(process.pid), await readRssBytes(process.pid)]
+    expect(pss).toBeGreaterThan(0)
+    expect(pss!).toBeLessThanOrEqual(rss!)
+    expect(await readPssBytes(2 ** 22 + 1)).toBeNull()
+    await expect(readPssBytes(0)).rejects.toBeInstanceOf(RangeError)
   })
 })
 
