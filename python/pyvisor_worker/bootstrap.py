@@ -166,13 +166,19 @@ def main(argv=None):
         from .zygote import serve  # noqa: PLC0415 (only the fork-server needs it)
 
         return serve(args)
-    check_fds()
-    bind_to_parent()
-    line_buffer_stdout()
-    codecs = usable_codecs()
+    codecs = start_up()
     if codecs is None:
         return 2
     return run_worker(args, codecs, args.imports, args.preload)
+
+
+def start_up():
+    """What a process the host started does first (a worker, or a zygote): fds, parent, stdout.
+    Returns the codecs it offers, or None when none is usable."""
+    check_fds()
+    bind_to_parent()
+    line_buffer_stdout()
+    return usable_codecs()
 
 
 def run_worker(args, codecs, imports, preloads, user_signals=()):

@@ -34,8 +34,7 @@ import sys
 import threading
 import traceback
 
-from .bootstrap import (IN_FD, OUT_FD, bind_to_parent, check_fds, line_buffer_stdout, run_worker,
-                        set_pdeathsig, usable_codecs)
+from .bootstrap import IN_FD, OUT_FD, check_fds, run_worker, set_pdeathsig, start_up
 from .errors import error_type
 from .protocol import pack_header, read_frame
 from .registry import import_target
@@ -265,10 +264,7 @@ class Zygote:
 
 def serve(args):
     """The zygote's main: imports, then the request loop until the host closes fd 3."""
-    check_fds()
-    bind_to_parent()
-    line_buffer_stdout()
-    codecs = usable_codecs()
+    codecs = start_up()
     if codecs is None:
         return 2
     default_thread_vars(os.environ)
