@@ -5,14 +5,28 @@
 import type { Readable, Writable } from "node:stream"
 import { encodeFrame, FrameReader } from "../../protocol/frame.ts"
 
-/** What the zygote tells the host. */
+/**
+ * What the zygote tells the host.
+ *
+ * @example
+ * ```ts
+ * const m: ZygoteMessage = { kind: "exit", pid: 4242, code: null, signal: "SIGKILL" }
+ * ```
+ */
 export type ZygoteMessage =
   | { readonly kind: "ready"; readonly pid: number; readonly threads: number; readonly importError: string | null }
   | { readonly kind: "forked"; readonly key: string; readonly pid: number }
   | { readonly kind: "forkFailed"; readonly key: string; readonly message: string }
   | { readonly kind: "exit"; readonly pid: number; readonly code: number | null; readonly signal: string | null }
 
-/** What the host asks the zygote. */
+/**
+ * What the host asks the zygote.
+ *
+ * @example
+ * ```ts
+ * const r: ForkRequest = { kind: "fork", key: "f1", socket: rendezvous.path, token: rendezvous.token }
+ * ```
+ */
 export interface ForkRequest {
   readonly kind: "fork"
   /** Names this fork on the rendezvous socket. */

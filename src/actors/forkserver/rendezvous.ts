@@ -11,7 +11,14 @@ import type { Server, Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
-/** The three connections of one forked worker. */
+/**
+ * The three connections of one forked worker.
+ *
+ * @example
+ * ```ts
+ * const stream: StreamName = "stderr"
+ * ```
+ */
 export type StreamName = "protocol" | "stdout" | "stderr"
 
 const STREAMS: ReadonlyArray<string> = ["protocol", "stdout", "stderr"]

@@ -30,7 +30,14 @@ import { ForkedProcess } from "./forked.ts"
 import { zygoteResource } from "./zygote.ts"
 import type { Zygote, ZygoteReady } from "./zygote.ts"
 
-/** How workers start: a new interpreter each (`spawn`), or forked from a preloaded zygote. */
+/**
+ * How workers start: a new interpreter each (`spawn`), or forked from a preloaded zygote.
+ *
+ * @example
+ * ```ts
+ * const method: StartMethod = forkAvailable() ? "forkserver" : "spawn"
+ * ```
+ */
 export type StartMethod = "spawn" | "forkserver"
 
 /**
@@ -44,7 +51,14 @@ export type StartMethod = "spawn" | "forkserver"
  */
 export const forkAvailable = (platform: NodeJS.Platform = process.platform): boolean => platform === "linux" || platform === "darwin"
 
-/** Wraps a child's start; see {@link CurrentDynamic.make}. */
+/**
+ * Wraps a child's start; see {@link CurrentDynamic.make}.
+ *
+ * @example
+ * ```ts
+ * const guard: ChildGuard = (start) => Effect.tap(start, () => Effect.log("started"))
+ * ```
+ */
 export type ChildGuard = <E>(start: Effect.Effect<Child, E, Scope.Scope>) => Effect.Effect<Child, E, Scope.Scope>
 
 /**
@@ -100,7 +114,14 @@ export class CurrentDynamic implements DynamicSupervisor<unknown> {
   }
 }
 
-/** Options of {@link forkserverTree}. */
+/**
+ * Options of {@link forkserverTree}.
+ *
+ * @example
+ * ```ts
+ * const options: ForkserverOptions = { spec, restart: { intensity: { maxRestarts: 10, withinMs: 60_000 } }, readyTimeoutMs: 10_000, killAfterMs: () => 2_000, onLog }
+ * ```
+ */
 export interface ForkserverOptions {
   readonly spec: ProcessSpec
   /** The pool's restart options: the workers' supervisor's, and the tree's. */
@@ -111,7 +132,14 @@ export interface ForkserverOptions {
   readonly onLog: (pid: number | null, stream: "stdout" | "stderr" | "worker", level: "info" | "warning", line: string) => void
 }
 
-/** The fork-server side of a pool: the stable workers' supervisor and the spawn function for its workers. */
+/**
+ * The fork-server side of a pool: the stable workers' supervisor and the spawn function for its workers.
+ *
+ * @example
+ * ```ts
+ * const { supervisor, spawn, start } = yield* forkserverTree(options)
+ * ```
+ */
 export interface Forkserver {
   readonly supervisor: CurrentDynamic
   /** Forks a worker from the running zygote (the `spawn` option of a worker). */
@@ -199,7 +227,14 @@ export const forkserverTree = (options: ForkserverOptions): Effect.Effect<Forkse
     }
   })
 
-/** The workers' supervisor of a pool, however its workers start. */
+/**
+ * The workers' supervisor of a pool, however its workers start.
+ *
+ * @example
+ * ```ts
+ * const { supervisor, spawn } = yield* poolWorkers(o.startMethod, options) // spawn undefined: spawnPython
+ * ```
+ */
 export interface PoolWorkers {
   readonly supervisor: DynamicSupervisor<unknown>
   /** The `spawn` option of each worker; undefined: a new interpreter each (spawnPython). */

@@ -22,10 +22,22 @@ import { Rendezvous } from "./rendezvous.ts"
 /**
  * Native thread pools read these when numpy & co. load, i.e. in the zygote, before any fork: set
  * to 1 there unless the user set them (a forked worker cannot shrink a pool it inherited).
+ *
+ * @example
+ * ```ts
+ * THREAD_VARS.includes("OMP_NUM_THREADS") // true
+ * ```
  */
 export const THREAD_VARS: ReadonlyArray<string> = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
 
-/** What the zygote said once its imports were done. */
+/**
+ * What the zygote said once its imports were done.
+ *
+ * @example
+ * ```ts
+ * const { threads } = await zygote.ready // 1: safe to fork
+ * ```
+ */
 export interface ZygoteReady {
   readonly pid: number
   /** Threads it runs (1 expected: forking a multi-threaded process may deadlock the child). */
@@ -34,7 +46,14 @@ export interface ZygoteReady {
   readonly importError: string | null
 }
 
-/** Where the zygote's own output goes (its imports may print). */
+/**
+ * Where the zygote's own output goes (its imports may print).
+ *
+ * @example
+ * ```ts
+ * const onLog: ZygoteLog = (stream, line, pid) => console.log(`zygote ${pid} ${stream}: ${line}`)
+ * ```
+ */
 export type ZygoteLog = (stream: "stdout" | "stderr", line: string, pid: number) => void
 
 /**
@@ -220,7 +239,14 @@ export class Zygote {
 const describe = ({ code, signal }: ProcessExit): string =>
   signal ? `was killed by ${signal}` : code === null ? "did not start" : `exited with code ${code}`
 
-/** Options of {@link zygoteResource}. */
+/**
+ * Options of {@link zygoteResource}.
+ *
+ * @example
+ * ```ts
+ * const options: ZygoteResourceOptions = { spec: { module: "m" }, readyTimeoutMs: 10_000, killAfterMs: () => 2_000, onLog: () => {} }
+ * ```
+ */
 export interface ZygoteResourceOptions {
   readonly spec: ProcessSpec
   /** Longest wait for its imports (the pool's `initTimeoutMs`). */
