@@ -5,6 +5,7 @@ import { callLatency } from "./call-latency.ts"
 import { concurrentNoop } from "./concurrent-noop.ts"
 import { cpuPerCall } from "./cpu-per-call.ts"
 import { crashRecovery } from "./crash.ts"
+import { forkserverBench } from "./forkserver.ts"
 import { importCost } from "./import-cost.ts"
 import { readyTime } from "./ready-time.ts"
 import { resolveBench } from "./resolve-python.ts"
@@ -31,6 +32,7 @@ const stream = await streamInts(PYTHON)
 const buffers = await bigBuffers(PYTHON)
 const async = await asyncConcurrency(PYTHON)
 await resolveBench()
+const forkserver = await forkserverBench()
 
 // The original speed targets, next to what this run measured (the stricter fixture where there are two).
 const worst32 = cells.filter((c) => c.concurrency === 32).reduce((a, b) => (b.summary.p99 > a.summary.p99 ? b : a))
@@ -58,4 +60,6 @@ const sequential: Array<Target> = latency.flatMap(({ codec, raw, pyvisor }) => {
 console.log(`\n## throughput targets (ratios to baselines of this run; load ${load()})`)
 table([["target", "target", "ours", "result"],
   ...[...peers, ...sequential, ...imports, ...stream, ...buffers, ...async].map((t) => [t.name, t.target, t.ours, verdict(t.met)])])
+console.log(`\n## fork-server targets (ratios to spawn measured in this run; load ${load()})`)
+table([["target", "target", "ours", "result"], ...forkserver.map((t) => [t.name, t.target, t.ours, verdict(t.met)])])
 console.log(`\nbench took ${((performance.now() - started) / 1000).toFixed(0)} s`)

@@ -13,6 +13,17 @@ export const INTERPRETERS: ReadonlyArray<{ readonly python: string; readonly cod
   { python: "/usr/bin/python3", codec: "msgpack" }
 ]
 
+/**
+ * How workers start (`worker.startMethod`): suites that hold for both run once per method. Fork
+ * exists only on Linux/macOS; elsewhere a forkserver pool spawns (with a warning), so the second
+ * run repeats the first.
+ */
+export const START_METHODS: ReadonlyArray<"spawn" | "forkserver"> = ["spawn", "forkserver"]
+
+/** Every interpreter on every start method: the suites whose calls must behave alike on all of them. */
+export const MATRIX: ReadonlyArray<(typeof INTERPRETERS)[number] & { readonly startMethod: (typeof START_METHODS)[number] }> =
+  INTERPRETERS.flatMap((interpreter) => START_METHODS.map((startMethod) => ({ ...interpreter, startMethod })))
+
 const hasMsgpack = (python: string): boolean => {
   try {
     execFileSync(python, ["-c", "import msgpack"], { stdio: "ignore" })
@@ -65,22 +76,44 @@ export const eventually = async (predicate: () => boolean, ms = 5_000): Promise<
   return predicate()
 }
 
-/** Pids of this process's children whose command line runs pyvisor_worker. */
-export const pythonChildren = (): Array<number> => {
-  const out: Array<number> = []
+/** Live pyvisor processes (pid → parent pid) of this machine, read from /proc. */
+const pyvisorProcesses = (): Map<number, number> => {
+  const out = new Map<number, number>()
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      if (Number(fields[1]) !== process.pid || fields[0] === "Z") continue
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("pyvisor_worker")) out.push(Number(entry))
+      if (fields[0] === "Z") continue
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("pyvisor_worker")) out.set(Number(entry), Number(fields[1]))
     } catch {
       // The process ended while we looked.
     }
   }
   return out
 }
+
+const isZygote = (pid: number): boolean => {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes("PYVISOR_ZYGOTE=1")
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Pids of this process's Python workers, whatever their start method: children running
+ * pyvisor_worker, except zygotes, whose own children (the forked workers) count instead.
+ */
+export const pythonChildren = (): Array<number> => {
+  const all = pyvisorProcesses()
+  const zygotes = new Set([...all].filter(([pid, parent]) => parent === process.pid && isZygote(pid)).map(([pid]) => pid))
+  return [...all].filter(([pid, parent]) => (parent === process.pid && !zygotes.has(pid)) || zygotes.has(parent)).map(([pid]) => pid)
+}
+
+/** Pids of this process's zygotes (`startMethod: "forkserver"`). */
+export const zygotes = (): Array<number> =>
+  [...pyvisorProcesses()].filter(([pid, parent]) => parent === process.pid && isZygote(pid)).map(([pid]) => pid)
 
 /** The InvalidOptionError `run` throws (fails the test when it throws nothing, or something else). */
 export const rejection = (run: () => unknown): InvalidOptionError => {

@@ -37,6 +37,8 @@ def parse_args(argv):
                              "sync handlers, generators and streams still run one at a time")
     parser.add_argument("--max-memory-mb", type=int, default=None, metavar="N",
                         help="memory the kernel lets this worker allocate, in MiB (RLIMIT_DATA on Linux, else RLIMIT_AS)")
+    parser.add_argument("--zygote", action="store_true",
+                        help="import once, then fork workers on the host's requests (worker.startMethod 'forkserver')")
     args = parser.parse_args(argv)
     if args.max_memory_mb is not None and args.max_memory_mb <= 0:
         parser.error("--max-memory-mb must be positive")
@@ -47,16 +49,27 @@ def parse_args(argv):
     return args
 
 
+_libc = []  # loaded once: a zygote's forked workers reuse it
+
+
+def set_pdeathsig():
+    """Linux: SIGKILL this process when its parent dies. False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        if not _libc:
+            import ctypes  # noqa: PLC0415 (Linux only)
+
+            _libc.append(ctypes.CDLL(None, use_errno=True))
+        _libc[0].prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 (no libc or no prctl: run without the safety net)
+        return False
+    return True
+
+
 def bind_to_parent():
     """Linux: die with the host even if it is SIGKILLed, and notice if it died before we got here."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes  # noqa: PLC0415 (Linux only)
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 (no libc or no prctl: run without the safety net)
+    if not set_pdeathsig():
         return
     expected = os.environ.get("PYVISOR_PARENT_PID", "")
     if not expected.isdigit() or os.getppid() == int(expected):
@@ -136,13 +149,18 @@ def handshake(writer, max_frame_bytes, codecs):
     return set(features)  # names this runtime does not know are ignored: a newer host may offer more
 
 
+def import_user_code(imports, preloads):
+    """Import the user's modules, then preloads (a failure raises)."""
+    for target in imports:
+        import_target(target)
+    for name in preloads:
+        importlib.import_module(name)
+
+
 def load_user_code(writer, imports, preloads):
     """Import the user's modules, then preloads; report ready ok, or ready error and exit 1."""
     try:
-        for target in imports:
-            import_target(target)
-        for name in preloads:
-            importlib.import_module(name)
+        import_user_code(imports, preloads)
     except BaseException as exc:  # noqa: BLE001 (SystemExit at import time is a failed start too)
         import traceback  # noqa: PLC0415 (only on failure)
 
@@ -152,24 +170,58 @@ def load_user_code(writer, imports, preloads):
     writer.send({"kind": "ready", "status": "ok", "handlers": handler_names()})
 
 
+def usable_codecs():
+    """The codecs this interpreter offers, or None (after saying why on stderr) when none is left."""
+    codecs = available_codecs(os.environ.get("PYVISOR_CODECS"))
+    if not codecs:
+        sys.stderr.write(f"pyvisor_worker: PYVISOR_CODECS={os.environ.get('PYVISOR_CODECS')!r} leaves no usable codec\n")
+        return None
+    return codecs
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # The host asks for the fork-server through the environment (it spawns every interpreter alike);
+    # popped, so the workers forked from it and their own subprocesses do not inherit it.
+    if os.environ.pop("PYVISOR_ZYGOTE", "") == "1" or args.zygote:
+        from .zygote import serve  # noqa: PLC0415 (only the fork-server needs it)
+
+        return serve(args)
+    codecs = start_up(args)
+    if codecs is None:
+        return 2
+    return run_worker(args, codecs, args.imports, args.preload)
+
+
+def start_up(args):
+    """What a process the host started does first (a worker, or a zygote): fds, parent, the memory
+    limit (a zygote's is inherited by every worker it forks), stdout.
+    Returns the codecs it offers, or None when none is usable."""
     check_fds()
     bind_to_parent()
     if args.max_memory_mb is not None:
         limit_memory(args.max_memory_mb)
     line_buffer_stdout()
-    codecs = available_codecs(os.environ.get("PYVISOR_CODECS"))
-    if not codecs:
-        sys.stderr.write(f"pyvisor_worker: PYVISOR_CODECS={os.environ.get('PYVISOR_CODECS')!r} leaves no usable codec\n")
-        return 2
+    return usable_codecs()
+
+
+def run_worker(args, codecs, imports, preloads, user_signals=()):
+    """The worker proper on fds 3/4: handshake, the user's imports (those not done yet), serve.
+
+    A spawned worker runs it after start-up; a forked one (zygote.py) once its fds are in place,
+    with only the imports its zygote could not do, and `user_signals`, the (signal, handler) pairs
+    its zygote's imports installed: they win over the runtime's, as they do when a spawned worker
+    imports the user's code after installing its own.
+    """
     rt = Runtime(IN_FD, OUT_FD, JsonCodec(), args.max_frame_bytes, args.concurrency)
     rt.install_signals()
+    for signum, handler in user_signals:
+        signal.signal(signum, handler)
     features = handshake(rt.writer, args.max_frame_bytes, codecs)
     if features is None:
         os._exit(0)
     rt.invoker.batching = "chunks" in features
     rt.start_reader()  # from here on, pings are answered even during a slow import
-    load_user_code(rt.writer, args.imports, args.preload)
+    load_user_code(rt.writer, imports, preloads)
     rt.serve()
     return 0

@@ -78,3 +78,33 @@ export const readRssBytes = async (pid: number): Promise<number | null> => {
   checkPid(pid)
   return hasProcfs() ? readRssBytesProc(pid) : readRssBytesPs(pid)
 }
+
+let rollup: boolean | undefined
+/** Whether `/proc/<pid>/smaps_rollup` exists (Linux 4.14 and later). */
+const hasRollup = (): boolean => (rollup ??= hasProcfs() && existsSync("/proc/self/smaps_rollup"))
+
+/**
+ * Proportional set size of `pid` in bytes: its resident memory with every page shared by N
+ * processes counted 1/N (so workers forked from one zygote show what they really cost, while
+ * their RSS counts the shared imports in full). From `Pss:` in `/proc/<pid>/smaps_rollup`; null
+ * when the process is gone, or where that file does not exist (not Linux, or Linux before 4.14).
+ *
+ * @example
+ * ```ts
+ * const pss = await readPssBytes(worker.pid) // e.g. 9_437_184 for a worker forked from a numpy zygote
+ * ```
+ */
+export const readPssBytes = async (pid: number): Promise<number | null> => {
+  checkPid(pid)
+  if (!hasRollup()) return null
+  let text: string
+  try {
+    text = await readFile(`/proc/${pid}/smaps_rollup`, "utf8")
+  } catch (error) {
+    // Gone (ENOENT, ESRCH), or not ours to read (EACCES): no reading, as for a zombie.
+    if (["ENOENT", "ESRCH", "EACCES", "EPERM"].includes(errorCode(error) as string)) return null
+    throw error
+  }
+  const match = /^Pss:\s+(\d+)\s+kB$/m.exec(text)
+  return match?.[1] === undefined ? null : Number(match[1]) * KIB
+}

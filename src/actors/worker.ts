@@ -326,6 +326,8 @@ export class Worker {
     if (proc.pid > 0) this.#send({ type: "SPAWNED", pid: proc.pid })
     void proc.spawnError.then((error) => {
       if (error) this.#send({ type: "SPAWN_FAILED", message: `cannot start ${spec.python ?? "python3"}: ${error.message}` })
+      // A process whose pid is known only once it started (forked by a zygote): announced now.
+      else if (this.pid === null && proc.pid > 0) this.#send({ type: "SPAWNED", pid: proc.pid })
     })
     void proc.exited.then(async (exit) => {
       // Answers written before the exit are still in the pipe: read them first.

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import type { Worker } from "../actors/worker.ts"
-import { readRssBytes } from "../actors/rss.ts"
+import { readPssBytes, readRssBytes } from "../actors/rss.ts"
 import { isServing } from "../machines/worker.ts"
 import type { Child } from "../supervisors/slot.ts"
 import type { DynamicSupervisor } from "../supervisors/dynamic.ts"
@@ -127,8 +127,10 @@ export class Capacity {
       const worker = slot.worker
       const pid = worker?.pid
       if (!worker || pid == null || !isServing(worker.state)) return
-      slot.rss = await readRssBytes(pid)
+      const [rss, pss] = await Promise.all([readRssBytes(pid), readPssBytes(pid)])
       if (slot.worker !== worker) return
+      slot.rss = rss
+      slot.pss = pss
       if (slot.rss !== null && slot.rss > rssLimit(slot, this.#o.maxWorkerRssBytes)) this.recycle(slot, rssReason(slot, this.#o.maxWorkerRssBytes))
       else if (worker.served > 0 && this.#tooOld(slot)) this.recycle(slot, this.#ageReason())
     }))

@@ -10,6 +10,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import type * as Fiber from "effect/Fiber"
+import { poolWorkers } from "../actors/forkserver/supervision.ts"
 import { incarnation } from "../actors/incarnation.ts"
 import type { StopPolicy } from "../actors/incarnation.ts"
 import { loadSpawner } from "../actors/python-process.ts"
@@ -17,7 +18,6 @@ import { resolvedSpec, resolvePython } from "../actors/resolve-python.ts"
 import type { PythonResolution } from "../actors/resolve-python.ts"
 import type { InvalidOptionError, ProtocolError, WorkerCrashedError } from "../errors.ts"
 import { memoryStore } from "../store/index.ts"
-import { makeDynamic } from "../supervisors/dynamic.ts"
 import { Capacity } from "./capacity.ts"
 import { hostRouter } from "./host-router.ts"
 import { resolveOptions } from "./options.ts"
@@ -61,7 +61,15 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       if (o.store === undefined) await store.close()
       pool.endClose()
     }))
-    const supervisor = yield* Scope.provide(makeDynamic<unknown>({ id: "pool", ...o.restart }), scope)
+    // With worker.startMethod "forkserver", the workers' supervisor sits under the zygote's (rest_for_one).
+    const workers = yield* Scope.provide(poolWorkers(o.startMethod, {
+      spec,
+      restart: o.restart,
+      readyTimeoutMs: o.initTimeoutMs,
+      killAfterMs: () => stopPolicy.killAfterMs,
+      onLog: (pid, stream, level, line) => pool.workerEvent({ type: "log", workerId: "zygote", pid, stream, level, line })
+    }), scope)
+    const supervisor = workers.supervisor
     const tasks = yield* Scope.provide(FiberSet.make(), scope)
     const run = (yield* Scope.provide(FiberSet.runtime(tasks)<never>(), scope)) as <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
     const starts = yield* Semaphore.make(o.startConcurrency)
@@ -78,6 +86,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       onHostCall,
       onCreate: (worker) => pool.adopt(slot, worker),
       ...(pool.inspected === undefined ? {} : { inspectParent: pool.inspected }),
+      ...(workers.spawn === undefined ? {} : { spawn: workers.spawn }),
       hooks: {
         event: (_, event) => pool.workerEvent(event),
         activity: (worker, active) => pool.workerActivity(slot, worker, active),
@@ -94,6 +103,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       emit: (name, event) => pool.emit(name, event)
     })
     pool.attach(capacity)
+    yield* Scope.provide(workers.start(capacity.startPermanent("lazy")), scope)
     run(Effect.catch(supervisor.await, (escalation) => Effect.sync(() => pool.fail(escalation))))
     // Registered last, so it runs first on close: refuse new calls before any worker stops.
     yield* Scope.addFinalizer(scope, Effect.sync(() => pool.beginClose()))

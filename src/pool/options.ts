@@ -7,6 +7,7 @@ import { availableParallelism } from "node:os"
 import type { InheritEnv } from "../actors/env.ts"
 import type { Inspector } from "../actors/machine-runner.ts"
 import type { ProcessSpec } from "../actors/python-process.ts"
+import type { StartMethod } from "../actors/forkserver/supervision.ts"
 import { integer, invalid, keysOf, section, timerMs } from "../options/kit.ts"
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
 import { DEFAULT_BACKOFF, resolveBackoff } from "../supervisors/backoff.ts"
@@ -57,6 +58,13 @@ export interface WorkerOptions {
    * shows the outcome.
    */
   readonly resolvePython?: boolean
+  /**
+   * `"spawn"` (default): each worker is a new interpreter. `"forkserver"`: one zygote per pool
+   * imports `module` and `preload` once and forks each worker from it (ready in milliseconds,
+   * memory shared copy-on-write); falls back to `"spawn"`, with a warning log event, where fork
+   * is unavailable. See docs/forkserver.md.
+   */
+  readonly startMethod?: StartMethod
 }
 
 /** Options of {@link createPool}. */
@@ -141,6 +149,7 @@ export interface ResolvedOptions {
   readonly spec: ProcessSpec
   /** `worker.resolvePython`. */
   readonly resolvePython: boolean
+  readonly startMethod: StartMethod
   readonly size: number
   readonly overflow: number
   readonly lazy: boolean
@@ -186,7 +195,10 @@ const poison = (value: PoolOptions["poison"]): PoisonPolicy => {
     ttlMs: integer("poison.ttlMs", o["ttlMs"], { min: 1, fallback: 60_000 })
   }
 }
-const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true, prefetch: true, concurrency: true, maxMemoryMb: true, resolvePython: true })
+const WORKER_KEYS = keysOf<WorkerOptions>({
+  module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true, prefetch: true, concurrency: true,
+  maxMemoryMb: true, resolvePython: true, startMethod: true
+})
 const SHUTDOWN_KEYS = keysOf<NonNullable<PoolOptions["shutdown"]>>({ graceMs: true, killAfterMs: true })
 const RESTART_KEYS = keysOf<NonNullable<PoolOptions["restart"]>>({ maxRestarts: true, withinMs: true, backoff: true })
 const BACKOFF_KEYS = keysOf<BackoffOptions>({ initialMs: true, maxMs: true, factor: true, jitter: true, resetAfterMs: true })
@@ -288,6 +300,12 @@ const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
   }
 }
 
+const startMethod = (w: WorkerOptions): StartMethod => {
+  const method = w.startMethod ?? "spawn"
+  if (method !== "spawn" && method !== "forkserver") throw invalid("worker.startMethod", method, "\"spawn\" or \"forkserver\"")
+  return method
+}
+
 /**
  * Validates options and applies defaults.
  *
@@ -305,6 +323,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
   return {
     spec: worker(options.worker, maxFrameBytes),
     resolvePython: (options.worker as { resolvePython?: boolean } | undefined)?.resolvePython ?? true,
+    startMethod: startMethod(options.worker),
     size: integer("size", options.size, { min: 1, max: 1024, fallback: availableParallelism() }),
     overflow: integer("overflow", options.overflow, { min: 0, max: 1024, fallback: 0 }),
     lazy: options.lazy ?? false,

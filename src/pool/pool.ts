@@ -314,6 +314,7 @@ export class Pool {
     // A reading of the previous incarnation would recycle this one at once.
     slot.rss = null
     slot.rssLimit = null
+    slot.pss = null
   }
 
   /** @internal `worker` finished its handshake. */

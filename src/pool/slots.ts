@@ -21,6 +21,8 @@ export interface Slot {
   rss: number | null
   /** The current incarnation's RSS limit: maxWorkerRssMb less a random share of RSS_JITTER (null: not drawn yet). */
   rssLimit: number | null
+  /** Proportional set size at the last reading (shared pages split among their sharers), or null. */
+  pss: number | null
   /** An overflow slot's idle deadline: armed while it is in the idle set, cancelled when it leaves. */
   idleTimer: (() => void) | null
 }
@@ -106,5 +108,5 @@ export class Slots {
 }
 
 const newSlot = (id: string, overflow: boolean): Slot => ({
-  id, overflow, restarts: 0, recycled: 0, worker: null, readyAt: null, recycle: null, rss: null, rssLimit: null, idleTimer: null
+  id, overflow, restarts: 0, recycled: 0, worker: null, readyAt: null, recycle: null, rss: null, rssLimit: null, pss: null, idleTimer: null
 })

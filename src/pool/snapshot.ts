@@ -28,6 +28,12 @@ export interface WorkerSnapshot {
   readonly recycled: number
   /** Resident memory in bytes at the last reading, or null. */
   readonly rss: number | null
+  /**
+   * Proportional set size in bytes at the same reading (pages shared with N processes count 1/N),
+   * or null (not Linux). Workers forked from one zygote (`startMethod: "forkserver"`) share their
+   * imports: their PSS is well below their RSS.
+   */
+  readonly pss: number | null
   readonly overflow: boolean
 }
 
@@ -59,6 +65,7 @@ export const snapshotOf = (slots: ReadonlyArray<Slot>, queued: number, state: Po
     restarts: s.restarts,
     recycled: s.recycled,
     rss: s.worker ? s.rss : null,
+    pss: s.worker ? s.pss : null,
     overflow: s.overflow
   })),
   queued,

@@ -11,7 +11,7 @@ const summary = { count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 }
 /** A pool as the feed sees it: events it can be told, and a snapshot the test sets. */
 const fakePool = () => {
   const events = new Emitter<PoolEvents>()
-  let workers: Array<WorkerSnapshot> = [{ id: "w1", pid: 7, state: "ready", calls: 0, inFlight: 0, restarts: 0, recycled: 0, rss: null, overflow: false }]
+  let workers: Array<WorkerSnapshot> = [{ id: "w1", pid: 7, state: "ready", calls: 0, inFlight: 0, restarts: 0, recycled: 0, rss: null, pss: null, overflow: false }]
   const source: DashboardSource = {
     snapshot: (): PoolSnapshot => ({ state: "ready", python: { requested: "python3", executable: "python3", env: {} }, workers, queued: 0, metrics: { checkoutWaitMs: summary, callDurationMs: summary, utilization: 0 } }),
     on: (event, listener) => events.on(event, listener),
@@ -40,7 +40,7 @@ describe("the dashboard feed", () => {
     pool.events.emit("worker", state("ready", "crashed"))
     const error = new WorkerCrashedError({ message: "worker w1 (pid 7) killed by SIGKILL\n--- stderr ---\nboom", workerId: "w1", pid: 7, reason: "signal", exitCode: null, signal: "SIGKILL", stderrTail: "Traceback...\nboom\n" })
     pool.events.emit("worker", { type: "exit", workerId: "w1", pid: 7, exit: null, process: { code: null, signal: "SIGKILL" }, error })
-    pool.setWorkers([{ id: "w1", pid: null, state: "none", calls: 0, inFlight: 0, restarts: 1, recycled: 0, rss: null, overflow: false }])
+    pool.setWorkers([{ id: "w1", pid: null, state: "none", calls: 0, inFlight: 0, restarts: 1, recycled: 0, rss: null, pss: null, overflow: false }])
     const view = feed.view()
     expect(view.workers[0]).toMatchObject({ state: "crashed", restarts: 1 })
     expect(view.lastCrash).toMatchObject({ workerId: "w1", pid: 7, message: "worker w1 (pid 7) killed by SIGKILL", stderrTail: "Traceback...\nboom\n" })

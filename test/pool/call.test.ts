@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { createPool, PythonError, SerializationError, UnknownHandlerError } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
-import { FIXTURES, INTERPRETERS } from "../helpers.ts"
+import { FIXTURES, MATRIX } from "../helpers.ts"
 
-describe.each(INTERPRETERS)("calls on $python ($codec)", ({ python }) => {
+describe.each(MATRIX)("calls on $python ($codec, $startMethod)", ({ python, startMethod }) => {
   let pool: Pool | undefined
   afterEach(async () => {
     await pool?.close()
     pool = undefined
   })
   const start = async (worker: { readonly prefetch?: number } = {}): Promise<Pool> =>
-    (pool = await createPool({ worker: { module: "basic", cwd: FIXTURES, python, ...worker }, size: 1 }))
+    (pool = await createPool({ worker: { startMethod, module: "basic", cwd: FIXTURES, python, ...worker }, size: 1 }))
 
   it("returns values with keyword and positional arguments", async () => {
     const p = await start()
