@@ -68,6 +68,32 @@ export const loadSpawner = async (): Promise<void> => {
 export type SpawnedProcess = PythonProcess & { readonly spawnError: Promise<Error | null> }
 
 /**
+ * What a spawner is told besides the spec: which worker slot it starts, and the pool's timer (on
+ * the pool's Clock, so a fake process's delays follow `TestClock` like the pool's own deadlines).
+ *
+ * @example
+ * ```ts
+ * const spawner: ProcessSpawner = (spec, { workerId, after }) => spawnPython(spec)
+ * ```
+ */
+export interface SpawnContext {
+  readonly workerId: string
+  /** Runs `fn` after `ms` on the pool's clock; returns its cancel. */
+  readonly after: (ms: number, fn: () => void) => () => void
+}
+
+/**
+ * Starts one worker process: the pool's `spawner` option. The default spawns Python; a fake
+ * (`fakeWorker` from `pyvisor/testing`) runs a scripted worker in-process over streams.
+ *
+ * @example
+ * ```ts
+ * const pool = await createPool({ worker: { module: "app" }, spawner: fakeWorker({ handlers: { add: ({ a, b }) => a + b } }) })
+ * ```
+ */
+export type ProcessSpawner = (spec: ProcessSpec, context: SpawnContext) => SpawnedProcess
+
+/**
  * Builds the argv after the interpreter.
  *
  * @example

@@ -22,7 +22,7 @@ import { resolveOptions } from "./options.ts"
 import type { PoolOptions } from "./options.ts"
 import { Pool } from "./pool.ts"
 import { Slots } from "./slots.ts"
-import { after } from "./timers.ts"
+import { clockAfter } from "./timers.ts"
 import type { Slot } from "./slots.ts"
 
 /** Why a pool could not start: bad options, or a worker that could not start. */
@@ -36,8 +36,10 @@ export type PoolStartError = InvalidOptionError | WorkerCrashedError | ProtocolE
 export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect.Effect<Pool, PoolStartError> =>
   Effect.gen(function*() {
     const o = yield* Effect.try({ try: () => resolveOptions(options), catch: (error) => error as InvalidOptionError })
-    yield* Effect.promise(loadSpawner)
+    if (o.spawner === undefined) yield* Effect.promise(loadSpawner)
     const services = yield* Effect.context<never>()
+    // Made first, so it closes last: call deadlines and cancel grace still run while workers stop.
+    const after = clockAfter(services, yield* Scope.provide(FiberSet.runtime(yield* Scope.provide(FiberSet.make(), scope))<never>(), scope))
     const store = o.store ?? memoryStore()
     // An overflow worker idle for idleTimeoutMs is retired (capacity is made below; the deadline fires later).
     const slots = new Slots(o.size, (slot) => after(o.idleTimeoutMs, () => capacity.retireIdle(slot)))
@@ -47,7 +49,8 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       slots,
       store,
       closeScope: () => Effect.runPromiseWith(services)(Scope.close(scope, Exit.void)),
-      setGrace: (graceMs) => (stopPolicy = { ...stopPolicy, graceMs })
+      setGrace: (graceMs) => (stopPolicy = { ...stopPolicy, graceMs }),
+      after
     })
     // Finalizers run in reverse: this one last, once every worker is gone.
     yield* Scope.addFinalizer(scope, Effect.promise(async () => {
@@ -69,6 +72,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       heartbeat: o.heartbeat,
       stopPolicy: () => stopPolicy,
       onHostCall,
+      spawn: o.spawner,
       onCreate: (worker) => pool.adopt(slot, worker),
       hooks: {
         event: (_, event) => pool.workerEvent(event),

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from "node:os"
 import type { InheritEnv } from "../actors/env.ts"
-import type { ProcessSpec } from "../actors/python-process.ts"
+import type { ProcessSpawner, ProcessSpec } from "../actors/python-process.ts"
 import { integer, invalid, keysOf, section, timerMs } from "../options/kit.ts"
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
 import { DEFAULT_BACKOFF, resolveBackoff } from "../supervisors/backoff.ts"
@@ -104,6 +104,11 @@ export interface PoolOptions {
    * Give a `redisStore(...)` to share sessions and programs between hosts.
    */
   readonly store?: SessionStore
+  /**
+   * Starts each worker process. Default: `python -m pyvisor_worker`. Tests give `fakeWorker(...)`
+   * from `pyvisor/testing`, which runs a scripted worker in-process (see docs/testing.md).
+   */
+  readonly spawner?: ProcessSpawner
 }
 
 /** Options with defaults applied. */
@@ -128,6 +133,7 @@ export interface ResolvedOptions {
   readonly heartbeat: HeartbeatOptions | undefined
   readonly hostHandlers: Readonly<Record<string, HostHandler>>
   readonly store: SessionStore | undefined
+  readonly spawner: ProcessSpawner | undefined
 }
 
 /**
@@ -139,7 +145,8 @@ export { invalid }
 const POOL_KEYS = keysOf<PoolOptions>({
   worker: true, size: true, overflow: true, lazy: true, startConcurrency: true, initTimeoutMs: true, checkoutTimeoutMs: true,
   maxQueue: true, cancelGraceMs: true, idleTimeoutMs: true, maxCallsPerWorker: true, maxWorkerRssMb: true, rssCheckIntervalMs: true,
-  workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true
+  workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true,
+  spawner: true
 })
 const WORKER_KEYS = keysOf<WorkerOptions>({ module: true, cwd: true, python: true, pythonArgs: true, env: true, inheritEnv: true, preload: true, prefetch: true, concurrency: true })
 const SHUTDOWN_KEYS = keysOf<NonNullable<PoolOptions["shutdown"]>>({ graceMs: true, killAfterMs: true })
@@ -209,6 +216,11 @@ const store = (value: unknown): SessionStore | undefined => {
   return value as SessionStore
 }
 
+const spawner = (value: unknown): ProcessSpawner | undefined => {
+  if (value !== undefined && typeof value !== "function") throw invalid("spawner", value, "a function (spec, context) => process, such as fakeWorker(...) from pyvisor/testing")
+  return value as ProcessSpawner | undefined
+}
+
 const MODULE = /^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)*$/
 
 const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
@@ -273,6 +285,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
     restart: restart(options.restart),
     heartbeat: resolveHeartbeat(options.heartbeat),
     hostHandlers: hostHandlers(options.hostHandlers),
-    store: store(options.store)
+    store: store(options.store),
+    spawner: spawner(options.spawner)
   }
 }

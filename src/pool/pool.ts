@@ -33,7 +33,7 @@ import { snapshotOf } from "./snapshot.ts"
 import type { PoolSnapshot } from "./snapshot.ts"
 import type { Slot, Slots } from "./slots.ts"
 import { failingIterator, openStream } from "./stream.ts"
-import { after } from "./timers.ts"
+import type { After } from "./timers.ts"
 
 /** @internal what the engine is built from (see `makePool`). */
 export interface PoolParts {
@@ -44,6 +44,8 @@ export interface PoolParts {
   readonly closeScope: () => Promise<void>
   /** Sets the stop policy the scope's close will use. */
   readonly setGrace: (graceMs: number) => void
+  /** The pool's timers, on its Clock. */
+  readonly after: After
 }
 
 /**
@@ -311,7 +313,7 @@ export class Pool {
     }
     if (options.signal?.aborted) return reject(abortError(name, options.signal))
     const job = new Job(this.#jobHost, name, args, options, stream, performance.now(), resolve, reject)
-    armDeadlines(job, (error) => this.#interrupt(job, error))
+    armDeadlines(job, (error) => this.#interrupt(job, error), this.#parts.after)
     const route = options.session === undefined ? undefined : this.#affinity.route(job, this.#slots.idle)
     if (route?.kind === "lost") return void job.fail(route.error)
     if (route?.kind === "wait") return this.#enqueue(job, false, route.queue)
@@ -327,7 +329,7 @@ export class Pool {
 
   /** Queues `job` (first, for a retry) with a fresh checkout deadline, and asks for capacity. */
   #enqueue(job: Job, first: boolean, queue = this.#queue): void {
-    enqueueWithDeadline(job, queue, first, this.#o.checkoutTimeoutMs)
+    enqueueWithDeadline(job, queue, first, this.#o.checkoutTimeoutMs, this.#parts.after)
     if (queue !== this.#queue) return
     if (this.#queue.length === 1 && !this.#slots.hasRoom) this.#events.emit("exhausted", { queued: 1 })
     this.#capacity.grow()
@@ -400,7 +402,7 @@ export class Pool {
     worker.cancel(id)
     // A handler that ignores ctx.cancelled is killed: a hung sync handler cannot be interrupted otherwise.
     const grace = this.#o.cancelGraceMs
-    after(grace, () => {
+    this.#parts.after(grace, () => {
       if (worker.isRunning(id)) worker.kill({ type: "KILL", reason: `call did not stop within cancelGraceMs (${grace} ms) of its cancel` })
     })
   }
