@@ -22,7 +22,7 @@ import { resolveOptions } from "./options.ts"
 import type { PoolOptions } from "./options.ts"
 import { Pool } from "./pool.ts"
 import { Slots } from "./slots.ts"
-import { clockAfter } from "./timers.ts"
+import { clockAfter, clockNow } from "./timers.ts"
 import type { Slot } from "./slots.ts"
 
 /** Why a pool could not start: bad options, or a worker that could not start. */
@@ -40,6 +40,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
     const services = yield* Effect.context<never>()
     // Made first, so it closes last: call deadlines and cancel grace still run while workers stop.
     const after = clockAfter(services, yield* Scope.provide(FiberSet.runtime(yield* Scope.provide(FiberSet.make(), scope))<never>(), scope))
+    const now = clockNow(services)
     const store = o.store ?? memoryStore()
     // An overflow worker idle for idleTimeoutMs is retired (capacity is made below; the deadline fires later).
     const slots = new Slots(o.size, (slot) => after(o.idleTimeoutMs, () => capacity.retireIdle(slot)))
@@ -50,7 +51,8 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       store,
       closeScope: () => Effect.runPromiseWith(services)(Scope.close(scope, Exit.void)),
       setGrace: (graceMs) => (stopPolicy = { ...stopPolicy, graceMs }),
-      after
+      after,
+      now
     })
     // Finalizers run in reverse: this one last, once every worker is gone.
     yield* Scope.addFinalizer(scope, Effect.promise(async () => {
@@ -87,7 +89,8 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       options: o, slots, supervisor, run, incarnation: incarnationOf,
       queued: () => pool.queued,
       open: () => pool.isOpen,
-      emit: (name, event) => pool.emit(name, event)
+      emit: (name, event) => pool.emit(name, event),
+      now
     })
     pool.attach(capacity)
     run(Effect.catch(supervisor.await, (escalation) => Effect.sync(() => pool.fail(escalation))))

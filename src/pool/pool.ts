@@ -44,8 +44,9 @@ export interface PoolParts {
   readonly closeScope: () => Promise<void>
   /** Sets the stop policy the scope's close will use. */
   readonly setGrace: (graceMs: number) => void
-  /** The pool's timers, on its Clock. */
+  /** The pool's timers, and its monotonic time in ms, on its Clock. */
   readonly after: After
+  readonly now: () => number
 }
 
 /**
@@ -239,7 +240,7 @@ export class Pool {
   /** @internal `worker` finished its handshake. */
   workerReady(slot: Slot, worker: Worker): void {
     if (slot.worker !== worker) return
-    slot.readyAt = performance.now()
+    slot.readyAt = this.#parts.now()
     this.#send({ type: "WORKER_READY", workerId: slot.id })
     const serving = this.#slots.all.filter((s) => s.worker !== null && isServing(s.worker.state)).length
     this.#events.emit("warmup", { ready: serving, total: this.#slots.all.length })

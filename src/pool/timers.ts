@@ -47,6 +47,24 @@ export const after: After = (ms, fn) => {
   return () => clearTimeout(timer)
 }
 
+const isLive = (services: Context.Context<never>): boolean => Context.get(services, Clock.Clock) === Context.get(Context.empty(), Clock.Clock)
+
+/**
+ * Monotonic milliseconds on the Clock found in `services` (worker ages for `workerTtlMs`):
+ * `performance.now` with the live clock, the test clock's own time under `TestClock`.
+ *
+ * @example
+ * ```ts
+ * const now = clockNow(yield* Effect.context<never>())
+ * const readyAt = now() // TestClock.adjust(1_000) makes now() - readyAt === 1_000
+ * ```
+ */
+export const clockNow = (services: Context.Context<never>): (() => number) => {
+  if (isLive(services)) return () => performance.now()
+  const clock = Context.get(services, Clock.Clock)
+  return () => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+}
+
 /**
  * The pool's timers on the Clock found in `services`. The live clock gets {@link after}: a call
  * with a deadline costs one `setTimeout`, as before, and no fiber. Any other clock gets a fiber per
@@ -62,7 +80,7 @@ export const after: After = (ms, fn) => {
  * ```
  */
 export const clockAfter = (services: Context.Context<never>, fork: (effect: Effect.Effect<void>) => Fiber.Fiber<void>): After => {
-  if (Context.get(services, Clock.Clock) === Context.get(Context.empty(), Clock.Clock)) return after
+  if (isLive(services)) return after
   return (ms, fn) => {
     if (!Number.isFinite(ms)) return noop
     const fiber = fork(Effect.andThen(Effect.sleep(Duration.millis(ms)), Effect.sync(fn)))

@@ -213,7 +213,8 @@ export class FakeProcess implements SpawnedProcess {
       this.#write({ kind: "ready", status: "error", type: error.type, message: error.message, traceback: "" })
       return this.#die({ code: 1, signal: null })
     }
-    this.#write({ kind: "ready", status: "ok", handlers: Object.keys(this.#b.handlers) })
+    // Hanging and garbage-writing handlers are registered too: the host sends them calls.
+    this.#write({ kind: "ready", status: "ok", handlers: [...new Set([...Object.keys(this.#b.handlers), ...this.#b.hangOn, ...this.#b.garbageOn])] })
     this.#phase = "serving"
     this.#pump()
   }
