@@ -1,0 +1,75 @@
+// Model-based lifecycle suite: random sequences of calls, streams, releases, aborts, timeouts
+// (the test clock advanced), crashes, wedged workers, garbage, recycling and close, run against a
+// real pool of fake workers. After each command every answer must be the one its call asked for
+// and no call may have run twice unless retried as idempotent; at quiescence no job is lost and the
+// pool is back to `size` workers; after close nothing is left: no call unsettled, no fake process
+// alive, no timer that still does anything.
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Harness, TIMEOUTS } from "./harness.ts"
+import type { PoolShape } from "./harness.ts"
+
+interface Model {
+  closed: boolean
+}
+
+type Cmd = fc.AsyncCommand<Model, Harness>
+
+const command = (label: string, run: (h: Harness) => Promise<void> | void, check: (m: Model) => boolean = () => true, after?: (m: Model) => void): Cmd => ({
+  check,
+  async run(m, h) {
+    await run(h)
+    after?.(m)
+    await new Promise((resolve) => setImmediate(resolve))
+    h.checkAnswers()
+  },
+  toString: () => label
+})
+
+const timeout = fc.option(fc.constantFrom(50, 300, 2_000), { nil: undefined })
+
+const commands = [
+  fc.record({ idempotent: fc.boolean(), hold: fc.boolean(), timeoutMs: timeout, abortable: fc.boolean() }).map((o) =>
+    command(`call(${JSON.stringify(o)})`, (h) => h.call("work", o))),
+  fc.record({ n: fc.integer({ min: 0, max: 6 }), breakAt: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), timeoutMs: timeout, abortable: fc.boolean() }).map((o) =>
+    command(`stream(${JSON.stringify(o)})`, (h) => h.call("stream", o))),
+  fc.nat(20).map((i) => command(`release(${i})`, (h) => h.release(i))),
+  fc.nat(5).map((i) => command(`abort(${i})`, (h) => h.abort(i))),
+  fc.constantFrom(1, 50, 100, 300, 1_000, 5_000).map((ms) => command(`advance(${ms})`, (h) => h.advance(ms))),
+  fc.tuple(fc.nat(3), fc.boolean()).map(([i, signal]) => command(`crash(${i}, ${signal ? "SIGSEGV" : "exit 1"})`, (h) => h.crash(i, signal))),
+  fc.constantFrom(50, 300).map((ms) => command(`hang(timeoutMs ${ms})`, (h) => h.call("hang", { timeoutMs: ms }))),
+  fc.nat(3).map((i) => command(`garbage(${i})`, (h) => h.garbage(i))),
+  fc.constant(command("badCall", (h) => h.call("bad", {}))),
+  fc.constant(command(`recycle(advance ttl ${TIMEOUTS.ttlMs} ms)`, (h) => h.advance(TIMEOUTS.ttlMs + TIMEOUTS.sweepMs))),
+  fc.constant(command("settle", (h) => h.settle(), (m) => !m.closed)),
+  fc.constant(command("close", (h) => h.close(), (m) => !m.closed, (m) => (m.closed = true)))
+]
+
+const shape: fc.Arbitrary<PoolShape> = fc.record({
+  size: fc.integer({ min: 1, max: 3 }),
+  overflow: fc.integer({ min: 0, max: 2 }),
+  prefetch: fc.integer({ min: 0, max: 2 }),
+  concurrency: fc.integer({ min: 1, max: 2 }),
+  maxCallsPerWorker: fc.option(fc.integer({ min: 2, max: 6 }), { nil: undefined }),
+  codec: fc.constantFrom("json" as const, "msgpack" as const)
+})
+
+const NUM_RUNS = Number(process.env["LIFECYCLE_RUNS"] ?? 2_000)
+
+describe("pool lifecycle (model-based, fake workers, TestClock)", () => {
+  it(`holds its invariants over ${NUM_RUNS} random command sequences`, async () => {
+    const started = performance.now()
+    await fc.assert(fc.asyncProperty(shape, fc.commands(commands, { maxCommands: 14 }), async (s, cmds) => {
+      const h = await Harness.make(s)
+      await fc.asyncModelRun(() => ({ model: { closed: false }, real: h }), cmds)
+      // Every sequence ends with quiescence and close, whatever it did.
+      if (!h.closed) {
+        await h.settle()
+        await h.close()
+      }
+    }), { numRuns: NUM_RUNS })
+    const seconds = (performance.now() - started) / 1000
+    console.log(`lifecycle: ${NUM_RUNS} sequences in ${seconds.toFixed(1)} s`)
+    expect(seconds).toBeLessThan(60)
+  }, 300_000)
+})
