@@ -1,7 +1,8 @@
 // The real side of the lifecycle property suite: one pool of fake workers under a TestClock, every
 // call it was given with the outcomes the reference model allows for it, and the checks that must
 // hold after each command (checkAnswers), after quiescence (settle) and after close (close).
-import { Context, Effect, Layer, Scope } from "effect"
+import { Effect, Layer, Scope } from "effect"
+import type { Context } from "effect"
 import { TestClock } from "effect/testing"
 import {
   AbortError, CallTimeoutError, CheckoutTimeoutError, PoolClosedError, ProtocolError, PythonError, WorkerCrashedError
