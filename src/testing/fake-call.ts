@@ -161,10 +161,11 @@ export const errorFrame = (call: FakeCall, error: unknown): CallFrame => {
 /**
  * Runs `handler` for `call` to its one final frame through `port`. A cancel that arrives while a
  * promise is pending answers the call at once (the handler's later outcome is dropped), as
- * asyncio's `CancelledError` ends an `async def` handler at its `await`.
+ * asyncio's `CancelledError` ends an `async def` handler at its `await`; unless `interruptible` is
+ * false: then, like a sync Python handler, it only sees `ctx.cancelled` and answers when it ends.
  * @internal
  */
-export const runCall = (call: FakeCall, handler: FakeHandler, ctx: FakeCallContext, port: CallPort): void => {
+export const runCall = (call: FakeCall, handler: FakeHandler, ctx: FakeCallContext, port: CallPort, interruptible = true): void => {
   let value: unknown
   try {
     value = handler(call.args, ctx)
@@ -174,7 +175,7 @@ export const runCall = (call: FakeCall, handler: FakeHandler, ctx: FakeCallConte
   }
   if (isGenerator(value)) return void iterate(call, value, port)
   if (!isThenable(value)) return settle(call, value, port)
-  call.signal.addEventListener("abort", () => port.finish(call, cancelledFrame(call, `call ${call.id} was cancelled`)), { once: true })
+  if (interruptible) call.signal.addEventListener("abort", () => port.finish(call, cancelledFrame(call, `call ${call.id} was cancelled`)), { once: true })
   value.then((v) => settle(call, v, port), (error: unknown) => {
     if (!(error instanceof FakeExit)) port.finish(call, errorFrame(call, error))
   })

@@ -22,6 +22,7 @@ export interface FakeBehaviour {
   readonly crashAfter: number
   readonly crashExit: ProcessExit
   readonly hangOn: ReadonlySet<string>
+  readonly ignoreCancel: ReadonlySet<string>
   readonly garbageOn: ReadonlySet<string>
   readonly initDelayMs: number
   readonly initError: { readonly type: string; readonly message: string } | undefined
@@ -277,7 +278,7 @@ export class FakeProcess implements SpawnedProcess {
     if (handler === undefined) {
       return this.#finish(call, { kind: "error", id: call.id, type: "pyvisor.UnknownHandler", message: `no handler named '${call.name}'; available: ${Object.keys(this.#b.handlers).join(", ") || "(none)"}`, traceback: "" })
     }
-    runCall(call, handler, this.#contextOf(call), this.#port)
+    runCall(call, handler, this.#contextOf(call), this.#port, !this.#b.ignoreCancel.has(call.name))
   }
 
   /** The call's one final frame, then its slot goes to the next call (rule 4: answer before the next start). */

@@ -34,6 +34,12 @@ export interface FakeWorkerOptions {
    * grace, the heartbeat, or the stop's `killAfterMs`).
    */
   readonly hangOn?: ReadonlyArray<string>
+  /**
+   * Handlers that, like sync Python handlers, are not interrupted by a `cancel`: they see
+   * `ctx.cancelled` (and `ctx.signal`) and answer when they end; one still running after the pool's
+   * `cancelGraceMs` is killed. Other handlers behave as `async def` ones: a cancel ends the call at once.
+   */
+  readonly ignoreCancel?: ReadonlyArray<string>
   /** Handlers whose calls make the process write bytes no codec decodes on fd 4: a `ProtocolError`, and a restart. */
   readonly garbageOn?: ReadonlyArray<string>
   /** Time between `welcome` and `ready` (importing the user's module), on the pool's clock. Default 0. */
@@ -63,7 +69,7 @@ export interface FakeSpawner extends ProcessSpawner {
   readonly alive: ReadonlyArray<FakeProcess>
 }
 
-const KEYS = keysOf<FakeWorkerOptions>({ handlers: true, crashAfter: true, hangOn: true, garbageOn: true, initDelayMs: true, initError: true, codecs: true })
+const KEYS = keysOf<FakeWorkerOptions>({ handlers: true, crashAfter: true, hangOn: true, ignoreCancel: true, garbageOn: true, initDelayMs: true, initError: true, codecs: true })
 
 const names = (option: string, value: unknown): ReadonlySet<string> => {
   if (value === undefined) return new Set()
@@ -107,6 +113,7 @@ export const resolveFake = (options: FakeWorkerOptions): FakeBehaviour => {
     crashAfter: calls,
     crashExit: exit,
     hangOn: names("hangOn", o["hangOn"]),
+    ignoreCancel: names("ignoreCancel", o["ignoreCancel"]),
     garbageOn: names("garbageOn", o["garbageOn"]),
     initDelayMs: timerMs("initDelayMs", o["initDelayMs"], { min: 0, fallback: 0 }),
     initError: initError(o["initError"]),

@@ -38,11 +38,15 @@ export interface CallRecord {
   readonly breakAt: number | undefined
   aborted: boolean
   settled: boolean
+  /** The next token when it settled: calls with a smaller token were submitted before. */
+  settledAt: number
   settles: number
   value: unknown
   error: unknown
   items: Array<unknown>
   readonly submittedAfterClose: boolean
+  /** The test clock, unclean process exits and garbage events when it was submitted. */
+  readonly at: { readonly clock: number; readonly unclean: number; readonly garbage: number }
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -60,9 +64,10 @@ export class Harness {
   /** Held `work` calls wait for their token's release. */
   readonly #gates = new Map<number, Array<() => void>>()
   readonly #released = new Set<number>()
-  /** Something happened that may fail calls in flight: a crash, garbage, a wedged worker. */
-  disrupted = false
-  garbled = false
+  /** Garbage written to fd 4 by a `garbage` command, so far. */
+  #garbage = 0
+  /** Test clock time advanced so far. */
+  #clock = 0
   closed = false
   #pool!: Pool
   #context!: Context.Context<never>
@@ -74,17 +79,22 @@ export class Harness {
       codecs: [shape.codec],
       hangOn: ["stuck"],
       garbageOn: ["bad"],
+      // `workSync` behaves as a sync Python handler: a cancel does not interrupt it.
+      ignoreCancel: ["workSync"],
       handlers: {
-        work: ({ token, hold }: { token: number; hold: boolean }) => {
-          this.runs.set(token, (this.runs.get(token) ?? 0) + 1)
-          if (!hold || this.#released.has(token)) return `r${token}`
-          return new Promise((resolve) => this.#gates.set(token, [...(this.#gates.get(token) ?? []), () => resolve(`r${token}`)]))
-        },
+        work: (args: { token: number; hold: boolean }) => this.#work(args),
+        workSync: (args: { token: number; hold: boolean }) => this.#work(args),
         tokens: function*({ token, n }: { token: number; n: number }) {
           for (let i = 0; i < n; i++) yield `${token}:${i}`
         }
       }
     })
+  }
+
+  #work({ token, hold }: { token: number; hold: boolean }): unknown {
+    this.runs.set(token, (this.runs.get(token) ?? 0) + 1)
+    if (!hold || this.#released.has(token)) return `r${token}`
+    return new Promise((resolve) => this.#gates.set(token, [...(this.#gates.get(token) ?? []), () => resolve(`r${token}`)]))
   }
 
   static async make(shape: PoolShape): Promise<Harness> {
@@ -119,18 +129,20 @@ export class Harness {
 
   /** Advances the test clock by `ms` and lets the event loop catch up. */
   async advance(ms: number): Promise<void> {
+    this.#clock += ms
     await this.#run(TestClock.adjust(ms))
     await turns()
   }
 
   // --- commands --------------------------------------------------------------------------------
 
-  call(kind: Kind, o: { idempotent?: boolean; hold?: boolean; timeoutMs?: number | undefined; abortable?: boolean; n?: number; breakAt?: number | undefined }): void {
+  call(kind: Kind, o: { idempotent?: boolean; hold?: boolean; sync?: boolean; timeoutMs?: number | undefined; abortable?: boolean; n?: number; breakAt?: number | undefined }): void {
     const token = this.#nextToken++
     const controller = o.abortable ? new AbortController() : undefined
     const record: CallRecord = {
       token, kind, idempotent: o.idempotent ?? false, timeoutMs: o.timeoutMs, controller, n: o.n ?? 0, breakAt: o.breakAt,
-      aborted: false, settled: false, settles: 0, value: undefined, error: undefined, items: [], submittedAfterClose: this.closed
+      aborted: false, settled: false, settledAt: Infinity, settles: 0, value: undefined, error: undefined, items: [], submittedAfterClose: this.closed,
+      at: { clock: this.#clock, unclean: this.#unclean(), garbage: this.#garbage }
     }
     this.calls.push(record)
     const options = {
@@ -141,6 +153,7 @@ export class Harness {
     const settle = (ok: boolean, outcome: unknown): void => {
       record.settles++
       record.settled = true
+      record.settledAt = this.#nextToken
       if (ok) record.value = outcome
       else record.error = outcome
     }
@@ -153,9 +166,7 @@ export class Harness {
       })().then(() => settle(true, record.items), (e: unknown) => settle(false, e))
       return
     }
-    if (kind === "hang") this.disrupted = true
-    if (kind === "bad") this.disrupted = this.garbled = true
-    const name = kind === "work" ? "work" : kind === "hang" ? "stuck" : "bad"
+    const name = kind === "work" ? (o.sync ? "workSync" : "work") : kind === "hang" ? "stuck" : "bad"
     this.#pool.call(name, { token, hold: o.hold ?? false }, options).then((v) => settle(true, v), (e: unknown) => settle(false, e))
   }
 
@@ -168,7 +179,8 @@ export class Harness {
   }
 
   abort(index: number): void {
-    const record = this.calls.filter((c) => c.controller !== undefined)[index]
+    // Among the abortable calls still unsettled: aborting a settled one tests nothing.
+    const record = this.calls.filter((c) => c.controller !== undefined && !c.settled)[index]
     if (record === undefined || record.aborted) return
     record.aborted = true
     record.controller!.abort()
@@ -178,7 +190,6 @@ export class Harness {
     const alive = this.fake.alive
     const victim = alive[index % Math.max(1, alive.length)]
     if (victim === undefined) return
-    this.disrupted = true
     victim.crash(signal ? { signal: "SIGSEGV" } : { code: 1 })
   }
 
@@ -186,7 +197,7 @@ export class Harness {
     const alive = this.fake.alive
     const victim = alive[index % Math.max(1, alive.length)]
     if (victim === undefined) return
-    this.disrupted = this.garbled = true
+    this.#garbage++
     victim.garbage()
   }
 
@@ -199,6 +210,7 @@ export class Harness {
       const runs = this.runs.get(c.token) ?? 0
       const maxRuns = c.kind === "work" ? (c.idempotent ? 2 : 1) : 0
       if (runs > maxRuns) throw new Error(`call ${c.token} (${c.kind}${c.idempotent ? ", idempotent" : ""}) ran ${runs} times`)
+      if (runs > 1 && this.#unclean() === c.at.unclean) throw new Error(`idempotent call ${c.token} ran twice with no worker lost since it was submitted`)
       if (!c.settled) continue
       if (c.error === undefined) this.#checkValue(c, runs)
       else this.#checkError(c)
@@ -217,15 +229,27 @@ export class Harness {
     if (JSON.stringify(c.items) !== JSON.stringify(expected)) throw new Error(`stream ${c.token} gave ${JSON.stringify(c.items)}, expected ${JSON.stringify(expected)}`)
   }
 
+  /** Processes that ended other than by an ordered stop (exit 0): crashes and kills. */
+  #unclean(): number {
+    return this.fake.processes.filter((p) => p.exit !== null && p.exit.code !== 0).length
+  }
+
+  /** Garbage may have been written since `c` was submitted: a command, or a `bad` call not settled by then. */
+  #garbageSince(c: CallRecord): boolean {
+    return this.#garbage > c.at.garbage || this.calls.some((b) => b.kind === "bad" && (!b.settled || b.settledAt > c.token))
+  }
+
   #checkError(c: CallRecord): void {
     const e = c.error
+    const waited = this.#clock - c.at.clock
     const allowed =
       (e instanceof PoolClosedError && this.closed) ||
-      (e instanceof CallTimeoutError && c.timeoutMs !== undefined) ||
+      (e instanceof CallTimeoutError && c.timeoutMs !== undefined && waited >= c.timeoutMs) ||
       (e instanceof AbortError && c.aborted) ||
-      (e instanceof CheckoutTimeoutError && !c.submittedAfterClose) ||
-      (e instanceof WorkerCrashedError && this.disrupted) ||
-      (e instanceof ProtocolError && this.garbled) ||
+      (e instanceof CheckoutTimeoutError && !c.submittedAfterClose && waited >= TIMEOUTS.checkoutMs) ||
+      // Only a process that ended badly after the call was submitted can fail it.
+      (e instanceof WorkerCrashedError && this.#unclean() > c.at.unclean) ||
+      (e instanceof ProtocolError && this.#garbageSince(c)) ||
       // A call prefetched behind one that outlives the close's grace is refused by the stopping worker.
       (e instanceof PythonError && e.type === "pyvisor.ShuttingDown" && this.closed)
     if (!allowed) throw new Error(`call ${c.token} (${c.kind}) failed with an error the model does not allow: ${String((e as Error)?.stack ?? e)}`)

@@ -5,7 +5,7 @@
 // pool is back to `size` workers; after close nothing is left: no call unsettled, no fake process
 // alive, no timer that still does anything.
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { describe, it } from "vitest"
 import { Harness, TIMEOUTS } from "./harness.ts"
 import type { PoolShape } from "./harness.ts"
 
@@ -28,13 +28,16 @@ const command = (label: string, run: (h: Harness) => Promise<void> | void, check
 
 const timeout = fc.option(fc.constantFrom(50, 300, 2_000), { nil: undefined })
 
+const call = fc.record({ idempotent: fc.boolean(), hold: fc.boolean(), sync: fc.boolean(), timeoutMs: timeout, abortable: fc.boolean() }).map((o) =>
+  command(`call(${JSON.stringify(o)})`, (h) => h.call("work", o)))
+const stream = fc.record({ n: fc.integer({ min: 0, max: 6 }), breakAt: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), timeoutMs: timeout, abortable: fc.boolean() }).map((o) =>
+  command(`stream(${JSON.stringify(o)})`, (h) => h.call("stream", o)))
+const release = fc.nat(20).map((i) => command(`release(${i})`, (h) => h.release(i)))
+
+// Calls, streams and releases are drawn more often than the rest (an entry per weight unit).
 const commands = [
-  fc.record({ idempotent: fc.boolean(), hold: fc.boolean(), timeoutMs: timeout, abortable: fc.boolean() }).map((o) =>
-    command(`call(${JSON.stringify(o)})`, (h) => h.call("work", o))),
-  fc.record({ n: fc.integer({ min: 0, max: 6 }), breakAt: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), timeoutMs: timeout, abortable: fc.boolean() }).map((o) =>
-    command(`stream(${JSON.stringify(o)})`, (h) => h.call("stream", o))),
-  fc.nat(20).map((i) => command(`release(${i})`, (h) => h.release(i))),
-  fc.nat(5).map((i) => command(`abort(${i})`, (h) => h.abort(i))),
+  call, call, call, stream, stream, release, release,
+  fc.nat(3).map((i) => command(`abort(${i})`, (h) => h.abort(i))),
   fc.constantFrom(1, 50, 100, 300, 1_000, 5_000).map((ms) => command(`advance(${ms})`, (h) => h.advance(ms))),
   fc.tuple(fc.nat(3), fc.boolean()).map(([i, signal]) => command(`crash(${i}, ${signal ? "SIGSEGV" : "exit 1"})`, (h) => h.crash(i, signal))),
   fc.constantFrom(50, 300).map((ms) => command(`hang(timeoutMs ${ms})`, (h) => h.call("hang", { timeoutMs: ms }))),
@@ -68,8 +71,7 @@ describe("pool lifecycle (model-based, fake workers, TestClock)", () => {
         await h.close()
       }
     }), { numRuns: NUM_RUNS })
-    const seconds = (performance.now() - started) / 1000
-    console.log(`lifecycle: ${NUM_RUNS} sequences in ${seconds.toFixed(1)} s`)
-    expect(seconds).toBeLessThan(60)
+    // Reported, not asserted: the machine is shared, and no test here may depend on its speed.
+    console.log(`lifecycle: ${NUM_RUNS} sequences in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   }, 300_000)
 })
