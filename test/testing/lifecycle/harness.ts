@@ -20,6 +20,9 @@ export interface PoolShape {
   readonly concurrency: number
   readonly maxCallsPerWorker: number | undefined
   readonly codec: "json" | "msgpack"
+  /** The fake workers' import time, and after how many calls each process dies. */
+  readonly initDelayMs: number
+  readonly crashAfter: number | undefined
 }
 
 export const TIMEOUTS = { checkoutMs: 5_000, cancelGraceMs: 100, idleMs: 1_000, ttlMs: 10_000, sweepMs: 1_000, graceMs: 200, killAfterMs: 200 }
@@ -45,7 +48,7 @@ export interface CallRecord {
   error: unknown
   items: Array<unknown>
   readonly submittedAfterClose: boolean
-  /** The test clock, unclean process exits and garbage events when it was submitted. */
+  /** The test clock, unclean exits the pool had heard of, and garbage events when it was submitted. */
   readonly at: { readonly clock: number; readonly unclean: number; readonly garbage: number }
 }
 
@@ -66,6 +69,8 @@ export class Harness {
   readonly #released = new Set<number>()
   /** Garbage written to fd 4 by a `garbage` command, so far. */
   #garbage = 0
+  /** Unclean exits the pool has heard of: a process may die before the pool knows, and be sent calls meanwhile. */
+  #observedUnclean = 0
   /** Test clock time advanced so far. */
   #clock = 0
   closed = false
@@ -77,6 +82,8 @@ export class Harness {
     this.shape = shape
     this.fake = fakeWorker({
       codecs: [shape.codec],
+      initDelayMs: shape.initDelayMs,
+      ...(shape.crashAfter === undefined ? {} : { crashAfter: shape.crashAfter }),
       hangOn: ["stuck"],
       garbageOn: ["bad"],
       // `workSync` behaves as a sync Python handler: a cancel does not interrupt it.
@@ -101,7 +108,9 @@ export class Harness {
     const h = new Harness(shape)
     const scope = Effect.runSync(Scope.make())
     h.#context = await Effect.runPromise(Layer.buildWithScope(TestClock.layer(), scope)) as Context.Context<never>
-    h.#pool = await h.#run(Scope.provide(acquirePool({
+    // An eager start waits for every worker to be ready, which a slow import makes a matter of clock time.
+    let pool: Pool | undefined
+    const starting = h.#run(Scope.provide(acquirePool({
       worker: { module: "fake", prefetch: shape.prefetch, concurrency: shape.concurrency },
       size: shape.size,
       overflow: shape.overflow,
@@ -115,7 +124,12 @@ export class Harness {
       heartbeat: { intervalMs: 1_000, misses: 2 },
       restart: { maxRestarts: 100_000, withinMs: 1_000, backoff: { initialMs: 1, maxMs: 50, jitter: 0 } },
       spawner: h.fake
-    }), scope))
+    }), scope)).then((p) => (pool = p))
+    for (let i = 0; i < 20 && pool === undefined; i++) await h.advance(100)
+    h.#pool = await starting
+    h.#pool.on("worker", (e) => {
+      if (e.type === "exit" && e.process.code !== 0) h.#observedUnclean++
+    })
     return h
   }
 
@@ -142,7 +156,7 @@ export class Harness {
     const record: CallRecord = {
       token, kind, idempotent: o.idempotent ?? false, timeoutMs: o.timeoutMs, controller, n: o.n ?? 0, breakAt: o.breakAt,
       aborted: false, settled: false, settledAt: Infinity, settles: 0, value: undefined, error: undefined, items: [], submittedAfterClose: this.closed,
-      at: { clock: this.#clock, unclean: this.#unclean(), garbage: this.#garbage }
+      at: { clock: this.#clock, unclean: this.#observedUnclean, garbage: this.#garbage }
     }
     this.calls.push(record)
     const options = {
@@ -247,7 +261,7 @@ export class Harness {
       (e instanceof CallTimeoutError && c.timeoutMs !== undefined && waited >= c.timeoutMs) ||
       (e instanceof AbortError && c.aborted) ||
       (e instanceof CheckoutTimeoutError && !c.submittedAfterClose && waited >= TIMEOUTS.checkoutMs) ||
-      // Only a process that ended badly after the call was submitted can fail it.
+      // Only a process that ended badly, and that the pool had not yet heard of when the call was submitted, can fail it.
       (e instanceof WorkerCrashedError && this.#unclean() > c.at.unclean) ||
       (e instanceof ProtocolError && this.#garbageSince(c)) ||
       // A call prefetched behind one that outlives the close's grace is refused by the stopping worker.

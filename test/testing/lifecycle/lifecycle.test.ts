@@ -54,7 +54,9 @@ const shape: fc.Arbitrary<PoolShape> = fc.record({
   prefetch: fc.integer({ min: 0, max: 2 }),
   concurrency: fc.integer({ min: 1, max: 2 }),
   maxCallsPerWorker: fc.option(fc.integer({ min: 2, max: 6 }), { nil: undefined }),
-  codec: fc.constantFrom("json" as const, "msgpack" as const)
+  codec: fc.constantFrom("json" as const, "msgpack" as const),
+  initDelayMs: fc.constantFrom(0, 0, 300),
+  crashAfter: fc.constantFrom(undefined, undefined, 2, 5)
 })
 
 const NUM_RUNS = Number(process.env["LIFECYCLE_RUNS"] ?? 2_000)
@@ -62,7 +64,7 @@ const NUM_RUNS = Number(process.env["LIFECYCLE_RUNS"] ?? 2_000)
 describe("pool lifecycle (model-based, fake workers, TestClock)", () => {
   it(`holds its invariants over ${NUM_RUNS} random command sequences`, async () => {
     const started = performance.now()
-    await fc.assert(fc.asyncProperty(shape, fc.commands(commands, { maxCommands: 14 }), async (s, cmds) => {
+    await fc.assert(fc.asyncProperty(shape, fc.commands(commands, { maxCommands: Number(process.env["LIFECYCLE_COMMANDS"] ?? 14) }), async (s, cmds) => {
       const h = await Harness.make(s)
       await fc.asyncModelRun(() => ({ model: { closed: false }, real: h }), cmds)
       // Every sequence ends with quiescence and close, whatever it did.
