@@ -5,7 +5,7 @@ import { Effect, Layer, Scope } from "effect"
 import type { Context } from "effect"
 import { TestClock } from "effect/testing"
 import {
-  AbortError, CallTimeoutError, CheckoutTimeoutError, PoolClosedError, ProtocolError, PythonError, WorkerCrashedError
+  AbortError, CallTimeoutError, CheckoutTimeoutError, PoolClosedError, ProtocolError, PythonError, QueueFullError, SessionAffinityError, WorkerCrashedError
 } from "../../../src/errors.ts"
 import { acquirePool } from "../../../src/effect/index.ts"
 import type { Pool } from "../../../src/index.ts"
@@ -23,6 +23,7 @@ export interface PoolShape {
   /** The fake workers' import time, and after how many calls each process dies. */
   readonly initDelayMs: number
   readonly crashAfter: number | undefined
+  readonly maxQueue: number
 }
 
 export const TIMEOUTS = { checkoutMs: 5_000, cancelGraceMs: 100, idleMs: 1_000, ttlMs: 10_000, sweepMs: 1_000, graceMs: 200, killAfterMs: 200 }
@@ -36,6 +37,7 @@ export interface CallRecord {
   readonly idempotent: boolean
   readonly timeoutMs: number | undefined
   readonly controller: AbortController | undefined
+  readonly affinity: "prefer" | "strict" | undefined
   /** Stream calls: items asked for, and after how many the consumer breaks out (or never). */
   readonly n: number
   readonly breakAt: number | undefined
@@ -49,7 +51,7 @@ export interface CallRecord {
   items: Array<unknown>
   readonly submittedAfterClose: boolean
   /** The test clock, unclean exits the pool had heard of, and garbage events when it was submitted. */
-  readonly at: { readonly clock: number; readonly unclean: number; readonly garbage: number }
+  readonly at: { readonly clock: number; readonly unclean: number; readonly garbage: number; readonly queued: number }
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -115,6 +117,7 @@ export class Harness {
       size: shape.size,
       overflow: shape.overflow,
       checkoutTimeoutMs: TIMEOUTS.checkoutMs,
+      maxQueue: shape.maxQueue,
       cancelGraceMs: TIMEOUTS.cancelGraceMs,
       idleTimeoutMs: TIMEOUTS.idleMs,
       workerTtlMs: TIMEOUTS.ttlMs,
@@ -150,16 +153,18 @@ export class Harness {
 
   // --- commands --------------------------------------------------------------------------------
 
-  call(kind: Kind, o: { idempotent?: boolean; hold?: boolean; sync?: boolean; timeoutMs?: number | undefined; abortable?: boolean; n?: number; breakAt?: number | undefined }): void {
+  call(kind: Kind, o: { session?: string | undefined; strict?: boolean; idempotent?: boolean; hold?: boolean; sync?: boolean; timeoutMs?: number | undefined; abortable?: boolean; n?: number; breakAt?: number | undefined }): void {
     const token = this.#nextToken++
     const controller = o.abortable ? new AbortController() : undefined
     const record: CallRecord = {
-      token, kind, idempotent: o.idempotent ?? false, timeoutMs: o.timeoutMs, controller, n: o.n ?? 0, breakAt: o.breakAt,
+      token, kind, idempotent: o.idempotent ?? false, timeoutMs: o.timeoutMs, controller,
+      affinity: o.session === undefined ? undefined : o.strict ? "strict" : "prefer", n: o.n ?? 0, breakAt: o.breakAt,
       aborted: false, settled: false, settledAt: Infinity, settles: 0, value: undefined, error: undefined, items: [], submittedAfterClose: this.closed,
-      at: { clock: this.#clock, unclean: this.#observedUnclean, garbage: this.#garbage }
+      at: { clock: this.#clock, unclean: this.#observedUnclean, garbage: this.#garbage, queued: this.closed ? 0 : this.#pool.snapshot().queued }
     }
     this.calls.push(record)
     const options = {
+      ...(o.session === undefined ? {} : { session: o.session, affinity: o.strict ? "strict" as const : "prefer" as const }),
       ...(o.idempotent ? { idempotent: true } : {}),
       ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
       ...(controller ? { signal: controller.signal } : {})
@@ -260,6 +265,8 @@ export class Harness {
       (e instanceof PoolClosedError && this.closed) ||
       (e instanceof CallTimeoutError && c.timeoutMs !== undefined && waited >= c.timeoutMs) ||
       (e instanceof AbortError && c.aborted) ||
+      (e instanceof SessionAffinityError && c.affinity === "strict") ||
+      (e instanceof QueueFullError && c.at.queued >= this.shape.maxQueue) ||
       (e instanceof CheckoutTimeoutError && !c.submittedAfterClose && waited >= TIMEOUTS.checkoutMs) ||
       // Only a process that ended badly, and that the pool had not yet heard of when the call was submitted, can fail it.
       (e instanceof WorkerCrashedError && this.#unclean() > c.at.unclean) ||

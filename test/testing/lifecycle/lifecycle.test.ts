@@ -28,7 +28,8 @@ const command = (label: string, run: (h: Harness) => Promise<void> | void, check
 
 const timeout = fc.option(fc.constantFrom(50, 300, 2_000), { nil: undefined })
 
-const call = fc.record({ idempotent: fc.boolean(), hold: fc.boolean(), sync: fc.boolean(), timeoutMs: timeout, abortable: fc.boolean() }).map((o) =>
+const session = fc.constantFrom(undefined, undefined, "a", "b")
+const call = fc.record({ session, strict: fc.boolean(), idempotent: fc.boolean(), hold: fc.boolean(), sync: fc.boolean(), timeoutMs: timeout, abortable: fc.boolean() }).map((o) =>
   command(`call(${JSON.stringify(o)})`, (h) => h.call("work", o)))
 const stream = fc.record({ n: fc.integer({ min: 0, max: 6 }), breakAt: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), timeoutMs: timeout, abortable: fc.boolean() }).map((o) =>
   command(`stream(${JSON.stringify(o)})`, (h) => h.call("stream", o)))
@@ -56,7 +57,8 @@ const shape: fc.Arbitrary<PoolShape> = fc.record({
   maxCallsPerWorker: fc.option(fc.integer({ min: 2, max: 6 }), { nil: undefined }),
   codec: fc.constantFrom("json" as const, "msgpack" as const),
   initDelayMs: fc.constantFrom(0, 0, 300),
-  crashAfter: fc.constantFrom(undefined, undefined, 2, 5)
+  crashAfter: fc.constantFrom(undefined, undefined, 2, 5),
+  maxQueue: fc.constantFrom(1_000, 1)
 })
 
 const NUM_RUNS = Number(process.env["LIFECYCLE_RUNS"] ?? 2_000)
