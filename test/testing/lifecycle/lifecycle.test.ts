@@ -43,6 +43,7 @@ const commands = [
   fc.tuple(fc.nat(3), fc.boolean()).map(([i, signal]) => command(`crash(${i}, ${signal ? "SIGSEGV" : "exit 1"})`, (h) => h.crash(i, signal))),
   fc.constantFrom(50, 300).map((ms) => command(`hang(timeoutMs ${ms})`, (h) => h.call("hang", { timeoutMs: ms }))),
   fc.nat(3).map((i) => command(`garbage(${i})`, (h) => h.garbage(i))),
+  fc.nat(3).map((i) => command(`sigterm(${i})`, (h) => h.sigterm(i))),
   fc.constant(command("badCall", (h) => h.call("bad", {}))),
   fc.constant(command(`recycle(advance ttl ${TIMEOUTS.ttlMs} ms)`, (h) => h.advance(TIMEOUTS.ttlMs + TIMEOUTS.sweepMs))),
   fc.constant(command("settle", (h) => h.settle(), (m) => !m.closed)),
