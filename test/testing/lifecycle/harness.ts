@@ -73,7 +73,7 @@ export class Harness {
   #garbage = 0
   /** Exits the pool has heard of and did not ask for: a process may die before the pool knows, and be sent calls meanwhile. */
   #observedUnclean = 0
-  /** Processes sent SIGTERM by the `sigterm` command. */
+  /** Processes the harness ended or sent SIGTERM (`crash`, `sigterm`). */
   readonly #terminated = new Set<object>()
   /** Test clock time advanced so far. */
   #clock = 0
@@ -207,11 +207,13 @@ export class Harness {
     record.controller!.abort()
   }
 
-  crash(index: number, signal: boolean): void {
+  /** The process dies now: a signal, an exit code, or exit 0 (sys.exit(0)), which the pool did not ask for either. */
+  crash(index: number, how: "SIGSEGV" | 1 | 0): void {
     const alive = this.fake.alive
     const victim = alive[index % Math.max(1, alive.length)]
     if (victim === undefined) return
-    victim.crash(signal ? { signal: "SIGSEGV" } : { code: 1 })
+    this.#terminated.add(victim)
+    victim.crash(how === "SIGSEGV" ? { signal: how } : { code: how })
   }
 
   /** SIGTERM from outside (the OS, a container stop): the runtime's ordered stop, unasked by the pool. */
