@@ -46,6 +46,7 @@ const STOP = "stop"
  * const fake = fakeWorker({ handlers: { add: ({ a, b }) => a + b } })
  * const pool = await createPool({ worker: { module: "fake" }, size: 1, spawner: fake })
  * fake.alive[0]?.crash() // the worker dies now; the pool restarts it
+ * await pool.call("add", { a: 1, b: 2 }, { idempotent: true }) // 3: sent before the pool saw the crash, it is retried
  * ```
  */
 export class FakeProcess implements SpawnedProcess {
