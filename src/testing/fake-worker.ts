@@ -59,7 +59,7 @@ export interface FakeWorkerOptions {
  * const fake = fakeWorker({ handlers: { ping: () => "pong" } })
  * const pool = await createPool({ worker: { module: "fake" }, size: 2, spawner: fake })
  * await pool.close()
- * fake.alive.length // 0: nothing outlives the pool
+ * const left = fake.alive.length // 0: nothing outlives the pool
  * ```
  */
 export interface FakeSpawner extends ProcessSpawner {

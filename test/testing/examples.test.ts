@@ -38,8 +38,8 @@ describe("JSDoc examples of pyvisor/testing", () => {
     const fake = fakeWorker({ handlers: { ping: () => "pong" } })
     const pool = await createPool({ worker: { module: "fake" }, size: 2, spawner: fake })
     await pool.close()
-    fake.alive.length // 0: nothing outlives the pool
-    expect(fake.alive.length).toBe(0)
+    const left = fake.alive.length // 0: nothing outlives the pool
+    expect(left).toBe(0)
     expect(fake.processes.length).toBe(2)
   })
 
@@ -116,8 +116,8 @@ describe("docs/testing.md", () => {
     await pool.call("fail").catch((error) => error.type) // "ValueError": a PythonError, as from Python
     expect(await pool.call("fail").catch((error) => error.type)).toBe("ValueError")
     await pool.close()
-    fake.alive.length // 0
-    expect(fake.alive.length).toBe(0)
+    const left = fake.alive.length // 0
+    expect(left).toBe(0)
   })
 
   it.effect("a call times out after exactly 1 s of clock", () =>
