@@ -270,9 +270,12 @@ export class Pool {
     slot.worker = null
     slot.readyAt = null
     if (report.error !== null && !slot.overflow) slot.restarts++
-    // Queued calls wait for the replacement: the supervisor restarts the slot, or gives up and
-    // fails the pool (and with it every waiting call).
     if (slot.overflow) this.#slots.remove(slot)
+    // The calls it gave back (requeued, or retried) go to the workers with room now; what is left
+    // waits for the replacement: the supervisor restarts the slot, or gives up and fails the pool
+    // (and with it every waiting call).
+    const other = this.#slots.pick()
+    if (other !== undefined && this.#queue.length > 0) this.#pump(other)
   }
 
   /** @internal forwards a worker's state, exit and log events. */
@@ -387,6 +390,12 @@ export class Pool {
       // A strict session's call may run on its own worker only, which is gone.
       if (job.options.affinity === "strict" && slot !== null) return void job.fail(affinityError(job, slot.id, worker?.pid ?? null, "died"))
       job.attempts--
+      // Given back by a worker that still serves: it refused the call because it is stopping on its
+      // own (SIGTERM). It gets nothing more; it exits once it has answered what it started.
+      if (slot !== null && worker !== null && slot.worker === worker && isServing(worker.state)) {
+        slot.recycle ??= "stopping: it refused a call it had not started"
+        this.#slots.withdraw(slot)
+      }
     } else if (!(error instanceof WorkerCrashedError) || !job.mayRetry()) {
       return void job.fail(error)
     }

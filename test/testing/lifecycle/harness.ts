@@ -235,6 +235,14 @@ export class Harness {
 
   // --- what must hold ---------------------------------------------------------------------------
 
+  /** After every command (once the event loop has caught up): no call waits in the queue while a worker sits idle. */
+  checkWorkConserving(): void {
+    if (this.closed) return
+    const snapshot = this.#pool.snapshot()
+    const idle = snapshot.workers.filter((w) => w.state === "ready" && w.inFlight === 0)
+    if (snapshot.queued > 0 && idle.length > 0) throw new Error(`${snapshot.queued} call(s) queued while ${idle.map((w) => w.id).join(", ")} sit(s) idle`)
+  }
+
   /** After every command: every answer is the one its call asked for; nothing ran twice unless retried. */
   checkAnswers(): void {
     for (const c of this.calls) {

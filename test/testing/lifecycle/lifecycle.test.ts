@@ -6,7 +6,7 @@
 // alive, no timer that still does anything.
 import fc from "fast-check"
 import { describe, it } from "vitest"
-import { Harness, TIMEOUTS } from "./harness.ts"
+import { Harness, TIMEOUTS, turns } from "./harness.ts"
 import type { PoolShape } from "./harness.ts"
 
 interface Model {
@@ -20,8 +20,9 @@ const command = (label: string, run: (h: Harness) => Promise<void> | void, check
   async run(m, h) {
     await run(h)
     after?.(m)
-    await new Promise((resolve) => setImmediate(resolve))
+    await turns()
     h.checkAnswers()
+    h.checkWorkConserving()
   },
   toString: () => label
 })
