@@ -24,6 +24,8 @@ export interface PoolShape {
   readonly initDelayMs: number
   readonly crashAfter: number | undefined
   readonly maxQueue: number
+  /** Replace workers older than `TIMEOUTS.ttlMs` (the `recycle` command ages them). */
+  readonly ttl: boolean
 }
 
 export const TIMEOUTS = { checkoutMs: 5_000, cancelGraceMs: 100, idleMs: 1_000, ttlMs: 10_000, sweepMs: 1_000, graceMs: 200, killAfterMs: 200 }
@@ -122,7 +124,7 @@ export class Harness {
       maxQueue: shape.maxQueue,
       cancelGraceMs: TIMEOUTS.cancelGraceMs,
       idleTimeoutMs: TIMEOUTS.idleMs,
-      workerTtlMs: TIMEOUTS.ttlMs,
+      ...(shape.ttl ? { workerTtlMs: TIMEOUTS.ttlMs } : {}),
       rssCheckIntervalMs: TIMEOUTS.sweepMs,
       ...(shape.maxCallsPerWorker === undefined ? {} : { maxCallsPerWorker: shape.maxCallsPerWorker }),
       shutdown: { graceMs: TIMEOUTS.graceMs, killAfterMs: TIMEOUTS.killAfterMs },
@@ -239,8 +241,12 @@ export class Harness {
   checkWorkConserving(): void {
     if (this.closed) return
     const snapshot = this.#pool.snapshot()
-    const idle = snapshot.workers.filter((w) => w.state === "ready" && w.inFlight === 0)
-    if (snapshot.queued > 0 && idle.length > 0) throw new Error(`${snapshot.queued} call(s) queued while ${idle.map((w) => w.id).join(", ")} sit(s) idle`)
+    if (snapshot.queued === 0) return
+    // `ready` is serving with room (idle, or room for a prefetched call), unless it is being
+    // recycled: it takes nothing new then, and only the call count says so from outside.
+    const max = this.shape.maxCallsPerWorker ?? Infinity
+    const free = snapshot.workers.filter((w) => w.state === "ready" && (w.inFlight === 0 || (!this.shape.ttl && w.calls + w.inFlight < max)))
+    if (free.length > 0) throw new Error(`${snapshot.queued} call(s) queued while ${free.map((w) => `${w.id} (${w.inFlight} in flight)`).join(", ")} could take one`)
   }
 
   /** After every command: every answer is the one its call asked for; nothing ran twice unless retried. */

@@ -60,7 +60,8 @@ const shape: fc.Arbitrary<PoolShape> = fc.record({
   codec: fc.constantFrom("json" as const, "msgpack" as const),
   initDelayMs: fc.constantFrom(0, 0, 300),
   crashAfter: fc.constantFrom(undefined, undefined, 2, 5),
-  maxQueue: fc.constantFrom(1_000, 1)
+  maxQueue: fc.constantFrom(1_000, 1),
+  ttl: fc.boolean()
 })
 
 const NUM_RUNS = Number(process.env["LIFECYCLE_RUNS"] ?? 2_000)
