@@ -12,7 +12,14 @@ import type { InheritEnv } from "./env.ts"
 /** Where the bundled Python runtime lives (the folder holding `pyvisor_worker/`). */
 export const RUNTIME_PATH = fileURLToPath(new URL("../../python", import.meta.url))
 
-/** How to start a worker process. */
+/**
+ * How to start a worker process: what a spawner is given (the pool's validated `worker` options).
+ *
+ * @example
+ * ```ts
+ * const spec: ProcessSpec = { module: "my_workers", concurrency: 2, prefetch: 1 }
+ * ```
+ */
 export interface ProcessSpec {
   /** Module(s) that register handlers: dotted names or paths ending in `.py`. */
   readonly module: string | ReadonlyArray<string>
@@ -31,13 +38,28 @@ export interface ProcessSpec {
   readonly maxMemoryMb?: number
 }
 
-/** How the process ended. */
+/**
+ * How the process ended: an exit code, or the signal that ended it.
+ *
+ * @example
+ * ```ts
+ * const exit: ProcessExit = await proc.exited // { code: 0, signal: null } after an ordered stop
+ * ```
+ */
 export interface ProcessExit {
   readonly code: number | null
   readonly signal: string | null
 }
 
-/** A running interpreter. */
+/**
+ * A running worker process: the protocol on `toWorker` (fd 3) and `fromWorker` (fd 4), its output,
+ * its exit, and signals.
+ *
+ * @example
+ * ```ts
+ * proc.kill("SIGTERM") // the runtime's ordered stop: started calls finish, queued ones are refused
+ * ```
+ */
 export interface PythonProcess {
   readonly pid: number
   readonly toWorker: Writable
@@ -66,8 +88,45 @@ export const loadSpawner = async (): Promise<void> => {
   execa ??= (await import("execa")).execa
 }
 
-/** A process just started: its spawn error (ENOENT…) arrives instead of its 'spawn' event. */
+/**
+ * A process just started: its spawn error (ENOENT…) arrives instead of its 'spawn' event.
+ *
+ * @example
+ * ```ts
+ * const proc: SpawnedProcess = fake.processes[0]!
+ * await proc.spawnError // null: it started
+ * ```
+ */
 export type SpawnedProcess = PythonProcess & { readonly spawnError: Promise<Error | null> }
+
+/**
+ * What a spawner is told besides the spec: which worker slot it starts, and the pool's timer (on
+ * the pool's Clock, so a fake process's delays follow `TestClock` like the pool's own deadlines).
+ *
+ * @example
+ * ```ts
+ * const logged: ProcessSpawner = (spec, context) => {
+ *   console.log(`starting ${context.workerId}`)
+ *   return fake(spec, context)
+ * }
+ * ```
+ */
+export interface SpawnContext {
+  readonly workerId: string
+  /** Runs `fn` after `ms` on the pool's clock; returns its cancel. */
+  readonly after: (ms: number, fn: () => void) => () => void
+}
+
+/**
+ * Starts one worker process: the pool's `spawner` option. The default spawns Python; a fake
+ * (`fakeWorker` from `pyvisor/testing`) runs a scripted worker in-process over streams.
+ *
+ * @example
+ * ```ts
+ * const pool = await createPool({ worker: { module: "app" }, size: 1, spawner: fakeWorker({ handlers: { add: ({ a, b }) => a + b } }) })
+ * ```
+ */
+export type ProcessSpawner = (spec: ProcessSpec, context: SpawnContext) => SpawnedProcess
 
 /**
  * Builds the argv after the interpreter.

@@ -21,7 +21,7 @@ import { MachineRunner } from "./machine-runner.ts"
 import { LineSplitter, Tail } from "./output.ts"
 import { Pings } from "./pings.ts"
 import { spawnPython } from "./python-process.ts"
-import type { ProcessExit, ProcessSpec, SpawnedProcess } from "./python-process.ts"
+import type { ProcessExit, ProcessSpawner, ProcessSpec, SpawnedProcess } from "./python-process.ts"
 
 /**
  * What one incarnation reports to its owner (and `pool.on("worker" | "log")` to users).
@@ -101,7 +101,7 @@ export interface WorkerOptions {
   /** Answers the worker's `ctx.call_host(...)`; without it they fail with `pyvisor.NoHostHandler`. */
   readonly onHostCall?: HostCallHandler
   /** Starts the process. Default: `spawnPython`. */
-  readonly spawn?: (spec: ProcessSpec) => SpawnedProcess
+  readonly spawn?: ProcessSpawner | undefined
   /** When inspected: the actor (the pool machine's) whose system this incarnation's machine joins, as `worker:<workerId>`. */
   readonly inspectParent?: AnyActorRef
 }
@@ -292,7 +292,7 @@ export class Worker {
   #spawn(): void {
     const spec = this.#o.spec
     this.#oomBaseline = readOomKills()
-    const proc = (this.#o.spawn ?? spawnPython)(spec)
+    const proc = (this.#o.spawn ?? spawnPython)(spec, { workerId: this.id, after: this.#o.timer })
     this.#proc = proc
     this.#channel = new Channel(proc.fromWorker, proc.toWorker, spec.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, {
       hello: (hello) => this.#send({ type: "HELLO", codecs: hello.codecs }),

@@ -29,6 +29,8 @@ export interface CapacityParts {
   readonly queued: () => number
   readonly open: () => boolean
   readonly emit: <K extends keyof PoolEvents>(name: K, event: PoolEvents[K]) => void
+  /** Monotonic ms on the pool's Clock (worker ages). */
+  readonly now: () => number
 }
 
 /** @internal */
@@ -115,7 +117,7 @@ export class Capacity {
 
   #tooOld(slot: Slot): boolean {
     // Age counts from ready: a slow start must not make a worker due before it served.
-    return slot.readyAt !== null && performance.now() - slot.readyAt >= this.#o.workerTtlMs
+    return slot.readyAt !== null && this.#p.now() - slot.readyAt >= this.#o.workerTtlMs
   }
 
   #ageReason(): string {

@@ -6,14 +6,14 @@
 import { AbortError, CallTimeoutError, CheckoutTimeoutError } from "../errors.ts"
 import type { Job } from "./job.ts"
 import type { Queue } from "./queue.ts"
-import { after } from "./timers.ts"
+import type { After } from "./timers.ts"
 
 /** @internal the error of a call whose signal fired. */
 export const abortError = (name: string, signal: AbortSignal): AbortError =>
   new AbortError({ message: `'${name}' was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ""}`, reason: signal.reason })
 
-/** Arms the call's own deadline and abort signal; `interrupt` releases the caller. */
-export const armDeadlines = (job: Job, interrupt: (error: Error) => void): void => {
+/** Arms the call's own deadline (on the pool's timers) and abort signal; `interrupt` releases the caller. */
+export const armDeadlines = (job: Job, interrupt: (error: Error) => void, after: After): void => {
   const { timeoutMs, signal } = job.options
   if (timeoutMs !== undefined) {
     job.onSettle(after(timeoutMs, () => interrupt(new CallTimeoutError({
@@ -28,7 +28,7 @@ export const armDeadlines = (job: Job, interrupt: (error: Error) => void): void 
 }
 
 /** Puts `job` in `queue` (first, for a retry) with a fresh checkout deadline. */
-export const enqueueWithDeadline = (job: Job, queue: Queue<Job>, first: boolean, checkoutTimeoutMs: number): void => {
+export const enqueueWithDeadline = (job: Job, queue: Queue<Job>, first: boolean, checkoutTimeoutMs: number, after: After): void => {
   const node = first ? queue.unshift(job) : queue.push(job)
   job.node = node
   job.queue = queue

@@ -4,9 +4,13 @@
  */
 import type { CallSink } from "../actors/channel.ts"
 import type { Worker } from "../actors/worker.ts"
+import { PoolClosedError } from "../errors.ts"
 import type { CallArgs, ErrorMessage } from "../protocol/index.ts"
 import type { Queue, QueueNode } from "./queue.ts"
 import type { Slot } from "./slots.ts"
+
+/** The runtime's answer to a call still queued when it began to stop (`shutdown`, SIGTERM). */
+const SHUTTING_DOWN = "pyvisor.ShuttingDown"
 
 /** Options a caller gives to `pool.call`. */
 export interface CallOptions {
@@ -128,6 +132,9 @@ export class Job implements CallSink {
   }
 
   error(message: ErrorMessage): void {
+    // Refused by a worker that began to stop before starting it: it never ran, so it runs
+    // elsewhere (the error is what it gets if the pool is closing).
+    if (message.type === SHUTTING_DOWN) return this.lost(new PoolClosedError({ message: `pool closed before '${this.name}' was run` }), false)
     this.#host.answered(this)
     this.fail(this.worker === null ? new Error(message.message) : this.worker.answerError(this.name, message))
   }

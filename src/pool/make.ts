@@ -24,7 +24,7 @@ import { resolveOptions } from "./options.ts"
 import type { PoolOptions } from "./options.ts"
 import { Pool } from "./pool.ts"
 import { Slots } from "./slots.ts"
-import { after } from "./timers.ts"
+import { clockAfter, clockNow } from "./timers.ts"
 import type { Slot } from "./slots.ts"
 
 /** Why a pool could not start: bad options, or a worker that could not start. */
@@ -38,12 +38,18 @@ export type PoolStartError = InvalidOptionError | WorkerCrashedError | ProtocolE
 export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect.Effect<Pool, PoolStartError> =>
   Effect.gen(function*() {
     const o = yield* Effect.try({ try: () => resolveOptions(options), catch: (error) => error as InvalidOptionError })
+    // A spawner of the user's (pyvisor/testing's fakeWorker…) runs no interpreter: nothing to load or ask.
     const [, python] = yield* Effect.promise(() => Promise.all([
-      loadSpawner(),
-      o.resolvePython ? resolvePython(o.spec) : Promise.resolve<PythonResolution>({ requested: o.spec.python ?? "python3", executable: o.spec.python ?? "python3", env: {}, unresolved: "worker.resolvePython is false" })
+      o.spawner === undefined ? loadSpawner() : undefined,
+      o.resolvePython && o.spawner === undefined
+        ? resolvePython(o.spec)
+        : Promise.resolve<PythonResolution>({ requested: o.spec.python ?? "python3", executable: o.spec.python ?? "python3", env: {}, unresolved: o.spawner === undefined ? "worker.resolvePython is false" : "a spawner of the user's starts the workers" })
     ]))
     const spec = resolvedSpec(o.spec, python)
     const services = yield* Effect.context<never>()
+    // Made first, so it closes last: call deadlines and cancel grace still run while workers stop.
+    const after = clockAfter(services, yield* Scope.provide(FiberSet.runtime(yield* Scope.provide(FiberSet.make(), scope))<never>(), scope))
+    const now = clockNow(services)
     const store = o.store ?? memoryStore()
     // An overflow worker idle for idleTimeoutMs is retired (capacity is made below; the deadline fires later).
     const slots = new Slots(o.size, (slot) => after(o.idleTimeoutMs, () => capacity.retireIdle(slot)))
@@ -54,7 +60,9 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       slots,
       store,
       closeScope: () => Effect.runPromiseWith(services)(Scope.close(scope, Exit.void)),
-      setGrace: (graceMs) => (stopPolicy = { ...stopPolicy, graceMs })
+      setGrace: (graceMs) => (stopPolicy = { ...stopPolicy, graceMs }),
+      after,
+      now
     })
     // Finalizers run in reverse: this one last, once every worker is gone.
     yield* Scope.addFinalizer(scope, Effect.promise(async () => {
@@ -62,7 +70,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       pool.endClose()
     }))
     // With worker.startMethod "forkserver", the workers' supervisor sits under the zygote's (rest_for_one).
-    const workers = yield* Scope.provide(poolWorkers(o.startMethod, {
+    const workers = yield* Scope.provide(poolWorkers(o.spawner === undefined ? o.startMethod : "spawn", {
       spec,
       restart: o.restart,
       readyTimeoutMs: o.initTimeoutMs,
@@ -84,9 +92,10 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       heartbeat: o.heartbeat,
       stopPolicy: () => stopPolicy,
       onHostCall,
+      // A spawner of the user's starts every worker itself, whatever worker.startMethod says.
+      spawn: o.spawner ?? workers.spawn,
       onCreate: (worker) => pool.adopt(slot, worker),
       ...(pool.inspected === undefined ? {} : { inspectParent: pool.inspected }),
-      ...(workers.spawn === undefined ? {} : { spawn: workers.spawn }),
       hooks: {
         event: (_, event) => pool.workerEvent(event),
         activity: (worker, active) => pool.workerActivity(slot, worker, active),
@@ -100,7 +109,8 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       options: o, slots, supervisor, run, incarnation: incarnationOf,
       queued: () => pool.queued,
       open: () => pool.isOpen,
-      emit: (name, event) => pool.emit(name, event)
+      emit: (name, event) => pool.emit(name, event),
+      now
     })
     pool.attach(capacity)
     yield* Scope.provide(workers.start(capacity.startPermanent("lazy")), scope)

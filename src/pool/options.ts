@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os"
 import type { InheritEnv } from "../actors/env.ts"
 import type { Inspector } from "../actors/machine-runner.ts"
-import type { ProcessSpec } from "../actors/python-process.ts"
+import type { ProcessSpawner, ProcessSpec } from "../actors/python-process.ts"
 import type { StartMethod } from "../actors/forkserver/supervision.ts"
 import { integer, invalid, keysOf, section, timerMs } from "../options/kit.ts"
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/index.ts"
@@ -142,6 +142,11 @@ export interface PoolOptions {
    * inspector (`createBrowserInspector().inspect`). Default: none, and no cost.
    */
   readonly inspect?: Inspector
+  /**
+   * Starts each worker process. Default: `python -m pyvisor_worker`. Tests give `fakeWorker(...)`
+   * from `pyvisor/testing`, which runs a scripted worker in-process (see docs/testing.md).
+   */
+  readonly spawner?: ProcessSpawner
 }
 
 /** Options with defaults applied. */
@@ -171,6 +176,7 @@ export interface ResolvedOptions {
   readonly hostHandlers: Readonly<Record<string, HostHandler>>
   readonly store: SessionStore | undefined
   readonly inspect: Inspector | undefined
+  readonly spawner: ProcessSpawner | undefined
 }
 
 /**
@@ -183,7 +189,7 @@ const POOL_KEYS = keysOf<PoolOptions>({
   worker: true, size: true, overflow: true, lazy: true, startConcurrency: true, initTimeoutMs: true, checkoutTimeoutMs: true,
   maxQueue: true, cancelGraceMs: true, idleTimeoutMs: true, maxCallsPerWorker: true, maxWorkerRssMb: true, rssCheckIntervalMs: true,
   workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true,
-  poison: true, inspect: true
+  poison: true, inspect: true, spawner: true
 })
 const POISON_KEYS = keysOf<Exclude<NonNullable<PoolOptions["poison"]>, false>>({ maxWorkerKills: true, ttlMs: true })
 
@@ -272,6 +278,11 @@ const inspector = (value: unknown): Inspector | undefined => {
   throw invalid("inspect", value, "a function or an observer object with a next(event) method")
 }
 
+const spawner = (value: unknown): ProcessSpawner | undefined => {
+  if (value !== undefined && typeof value !== "function") throw invalid("spawner", value, "a function (spec, context) => process, such as fakeWorker(...) from pyvisor/testing")
+  return value as ProcessSpawner | undefined
+}
+
 const MODULE = /^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)*$/
 
 const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
@@ -348,6 +359,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
     heartbeat: resolveHeartbeat(options.heartbeat),
     hostHandlers: hostHandlers(options.hostHandlers),
     store: store(options.store),
-    inspect: inspector(options.inspect)
+    inspect: inspector(options.inspect),
+    spawner: spawner(options.spawner)
   }
 }

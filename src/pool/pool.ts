@@ -37,7 +37,7 @@ import type { PoolSnapshot } from "./snapshot.ts"
 import type { Slot, Slots } from "./slots.ts"
 import { PoisonTable } from "./poison.ts"
 import { failingIterator, MAX_WINDOW, openStream } from "./stream.ts"
-import { after } from "./timers.ts"
+import type { After } from "./timers.ts"
 
 /** @internal what the engine is built from (see `makePool`). */
 export interface PoolParts {
@@ -50,6 +50,9 @@ export interface PoolParts {
   readonly closeScope: () => Promise<void>
   /** Sets the stop policy the scope's close will use. */
   readonly setGrace: (graceMs: number) => void
+  /** The pool's timers, and its monotonic time in ms, on its Clock. */
+  readonly after: After
+  readonly now: () => number
 }
 
 /**
@@ -99,7 +102,7 @@ export class Pool {
     this.#o = parts.options
     this.#slots = parts.slots
     this.#store = parts.store
-    this.#touches = new SessionTouches(parts.store)
+    this.#touches = new SessionTouches(parts.store, parts.after, parts.now)
     this.#poison = new PoisonTable(this.#o.poison, () => performance.now())
     for (const [name, listener] of Object.entries(this.#o.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
     // Removed once the pool is closed: a store shared by many pools keeps no listener of a closed one.
@@ -320,7 +323,7 @@ export class Pool {
   /** @internal `worker` finished its handshake. */
   workerReady(slot: Slot, worker: Worker): void {
     if (slot.worker !== worker) return
-    slot.readyAt = performance.now()
+    slot.readyAt = this.#parts.now()
     this.#send({ type: "WORKER_READY", workerId: slot.id })
     const serving = this.#slots.all.filter((s) => s.worker !== null && isServing(s.worker.state)).length
     this.#events.emit("warmup", { ready: serving, total: this.#slots.all.length })
@@ -350,9 +353,12 @@ export class Pool {
     slot.worker = null
     slot.readyAt = null
     if (report.error !== null && !slot.overflow) slot.restarts++
-    // Queued calls wait for the replacement: the supervisor restarts the slot, or gives up and
-    // fails the pool (and with it every waiting call).
     if (slot.overflow) this.#slots.remove(slot)
+    // The calls it gave back (requeued, or retried) go to the workers with room now; what is left
+    // waits for the replacement: the supervisor restarts the slot, or gives up and fails the pool
+    // (and with it every waiting call).
+    const other = this.#slots.pick()
+    if (other !== undefined && this.#queue.length > 0) this.#pump(other)
   }
 
   /** @internal forwards a worker's state, exit and log events. */
@@ -396,7 +402,7 @@ export class Pool {
     const poisoned = this.#poison.check({ name, args, options })
     if (poisoned) return reject(poisoned)
     const job = new Job(this.#jobHost, name, args, options, stream, performance.now(), resolve, reject)
-    armDeadlines(job, (error) => this.#interrupt(job, error))
+    armDeadlines(job, (error) => this.#interrupt(job, error), this.#parts.after)
     const route = options.session === undefined ? undefined : this.#affinity.route(job, this.#slots.idle)
     if (route?.kind === "lost") return void job.fail(route.error)
     if (route?.kind === "wait") return this.#enqueue(job, false, route.queue)
@@ -412,7 +418,7 @@ export class Pool {
 
   /** Queues `job` (first, for a retry) with a fresh checkout deadline, and asks for capacity. */
   #enqueue(job: Job, first: boolean, queue = this.#queue): void {
-    enqueueWithDeadline(job, queue, first, this.#o.checkoutTimeoutMs)
+    enqueueWithDeadline(job, queue, first, this.#o.checkoutTimeoutMs, this.#parts.after)
     if (queue !== this.#queue) return
     if (this.#queue.length === 1 && !this.#slots.hasRoom) this.#events.emit("exhausted", { queued: 1 })
     this.#capacity.grow()
@@ -475,6 +481,12 @@ export class Pool {
       // A strict session's call may run on its own worker only, which is gone.
       if (job.options.affinity === "strict" && slot !== null) return void job.fail(affinityError(job, slot.id, worker?.pid ?? null, "died"))
       job.attempts--
+      // Given back by a worker that still serves: it refused the call because it is stopping on its
+      // own (SIGTERM). It gets nothing more; it exits once it has answered what it started.
+      if (slot !== null && worker !== null && slot.worker === worker && isServing(worker.state)) {
+        slot.recycle ??= "stopping: it refused a call it had not started"
+        this.#slots.withdraw(slot)
+      }
     } else if (!(error instanceof WorkerCrashedError)) {
       return void job.fail(error)
     } else {
@@ -496,7 +508,7 @@ export class Pool {
     worker.cancel(id)
     // A handler that ignores ctx.cancelled is killed: a hung sync handler cannot be interrupted otherwise.
     const grace = this.#o.cancelGraceMs
-    after(grace, () => {
+    this.#parts.after(grace, () => {
       if (worker.isRunning(id)) worker.kill({ type: "KILL", reason: `call did not stop within cancelGraceMs (${grace} ms) of its cancel` })
     })
   }

@@ -10,7 +10,8 @@ import type { SessionStore } from "../store/index.ts"
 import { checkSessionId } from "../store/validate.ts"
 import { abortError } from "./deadlines.ts"
 import type { CallOptions } from "./job.ts"
-import { after } from "./timers.ts"
+import { after as liveAfter } from "./timers.ts"
+import type { After } from "./timers.ts"
 
 /** Options of `pool.session`. */
 export interface SessionOptions {
@@ -58,12 +59,17 @@ const MAX_REMEMBERED = 100_000
 export class SessionTouches {
   readonly #store: SessionStore
   readonly #now: () => number
+  readonly #after: After
+  readonly #clock: () => number
   /** Session id → the store time after which the next call touches the store again. */
   readonly #next = new Map<string, number>()
 
-  constructor(store: SessionStore) {
+  /** `after` arms the call deadlines that cover the touch (the pool's timers, on its Clock). */
+  constructor(store: SessionStore, after: After = liveAfter, clock: () => number = () => performance.now()) {
     this.#store = store
     this.#now = store.now ?? Date.now
+    this.#after = after
+    this.#clock = clock
   }
 
   /** True when `id` needs no store round trip now. */
@@ -104,7 +110,7 @@ export class SessionTouches {
     id: string, name: string, options: O, go: (options: O) => void, reject: (error: unknown) => void
   ): void {
     const { timeoutMs, signal } = options
-    const startedAt = performance.now()
+    const startedAt = this.#clock()
     let settled = false
     const cleanups: Array<() => void> = []
     const settle = (): boolean => {
@@ -114,7 +120,7 @@ export class SessionTouches {
       return true
     }
     if (timeoutMs !== undefined) {
-      cleanups.push(after(timeoutMs, () => {
+      cleanups.push(this.#after(timeoutMs, () => {
         if (settle()) reject(new CallTimeoutError({ message: `'${name}' did not finish within ${timeoutMs} ms (waiting for the session store)`, handler: name, timeoutMs }))
       }))
     }
@@ -126,7 +132,8 @@ export class SessionTouches {
     this.open(id).then(() => {
       if (!settle()) return
       if (timeoutMs === undefined) return go(options)
-      go({ ...options, timeoutMs: Math.max(1, timeoutMs - (performance.now() - startedAt)) })
+      // Whole milliseconds, as timeoutMs must be; rounded up, so the call never gets less than it had.
+      go({ ...options, timeoutMs: Math.max(1, Math.ceil(timeoutMs - (this.#clock() - startedAt))) })
     }, (error: unknown) => void (settle() && reject(error)))
   }
 }

@@ -14,7 +14,7 @@ export interface Slot {
   recycled: number
   /** The current incarnation, from its creation until its exit. */
   worker: Worker | null
-  /** When the current incarnation became ready (`performance.now()`), else null. */
+  /** When the current incarnation became ready (the pool's monotonic ms: `performance.now()` on the live clock), else null. */
   readyAt: number | null
   /** Recycle the current incarnation as soon as it has no call in flight. */
   recycle: string | null

@@ -1,5 +1,8 @@
+import { it as effectIt } from "@effect/vitest"
+import { Context, Effect, Exit, FiberSet, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
-import { after } from "../../src/pool/timers.ts"
+import { after, clockAfter, clockNow } from "../../src/pool/timers.ts"
 
 const MAX = 2 ** 31 - 1
 
@@ -62,4 +65,52 @@ describe("after", () => {
     after(Infinity, fn)
     expect(vi.getTimerCount()).toBe(0)
   })
+})
+
+describe("clockAfter: the pool's timers on its Clock", () => {
+  it("with the live clock it is the plain setTimeout timer: no fiber for any timer, hot path unchanged", () => {
+    const fork = vi.fn()
+    expect(clockAfter(Context.empty(), fork)).toBe(after)
+    expect(fork).not.toHaveBeenCalled()
+  })
+
+  effectIt.effect("under TestClock a timer fires when the clock reaches it, once, and not when cancelled", () =>
+    Effect.gen(function*() {
+      const services = yield* Effect.context<never>()
+      const timer = clockAfter(services, yield* FiberSet.runtime(yield* FiberSet.make())<never>())
+      const fired: Array<string> = []
+      timer(1_000, () => fired.push("a"))
+      const cancel = timer(1_000, () => fired.push("b"))
+      timer(Infinity, () => fired.push("never"))
+      yield* TestClock.adjust(999)
+      expect(fired).toEqual([])
+      cancel()
+      yield* TestClock.adjust(1)
+      expect(fired).toEqual(["a"])
+      yield* TestClock.adjust(1_000_000)
+      expect(fired).toEqual(["a"])
+    }))
+
+  effectIt.effect("closing the scope the timers are forked into interrupts the pending ones", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const set = yield* Scope.provide(FiberSet.make(), scope)
+      const timer = clockAfter(yield* Effect.context<never>(), yield* FiberSet.runtime(set)<never>())
+      const fired: Array<number> = []
+      timer(10, () => fired.push(1))
+      timer(20, () => fired.push(2))
+      yield* TestClock.adjust(10)
+      expect(yield* FiberSet.size(set)).toBe(1)
+      yield* Scope.close(scope, Exit.void)
+      yield* TestClock.adjust(100)
+      expect(fired).toEqual([1])
+    }))
+
+  effectIt.effect("clockNow follows the test clock", () =>
+    Effect.gen(function*() {
+      const now = clockNow(yield* Effect.context<never>())
+      const t0 = now()
+      yield* TestClock.adjust(1_234)
+      expect(now() - t0).toBe(1_234)
+    }))
 })
