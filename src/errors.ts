@@ -41,11 +41,30 @@ export class WorkerCrashedError extends Data.TaggedError("WorkerCrashedError")<{
   readonly code = "WORKER_CRASHED"
 }
 
-/** The call did not settle within its `timeoutMs`. */
+/**
+ * How a call that was timed out or aborted stopped: `never-started` (it was still waiting in the
+ * pool's queue), `cancelled-in-python` (the handler was interrupted, `Cancelled` or
+ * `asyncio.CancelledError`, or dropped from Python's own queue; its worker lives on), `returned` (it
+ * ended on its own within the grace, ignoring the cancel; the worker lives on), `worker-killed`
+ * (it did not stop within `cancelGraceMs`, or its worker died meanwhile: the worker was replaced).
+ *
+ * @example
+ * ```ts
+ * const e = await pool.call("crunch", {}, { timeoutMs: 200 }).catch((e) => e)
+ * if (e instanceof CallTimeoutError && e.ended === "worker-killed") console.warn("crunch blocks in C code")
+ * ```
+ */
+export type CallEnd = "never-started" | "cancelled-in-python" | "returned" | "worker-killed"
+
+/**
+ * The call did not settle within its `timeoutMs`. A running call is cancelled first and the
+ * error comes once it has stopped (`ended` says how), at most `cancelGraceMs` later.
+ */
 export class CallTimeoutError extends Data.TaggedError("CallTimeoutError")<{
   readonly message: string
   readonly handler: string
   readonly timeoutMs: number
+  readonly ended: CallEnd
 }> {
   readonly code = "CALL_TIMEOUT"
 }
@@ -99,10 +118,14 @@ export class UnknownHandlerError extends Data.TaggedError("UnknownHandlerError")
   readonly code = "UNKNOWN_HANDLER"
 }
 
-/** The caller's AbortSignal fired. */
+/**
+ * The caller's AbortSignal fired. As for a timeout, a running call is cancelled first and the
+ * error comes once it has stopped (`ended` says how).
+ */
 export class AbortError extends Data.TaggedError("AbortError")<{
   readonly message: string
   readonly reason?: unknown
+  readonly ended: CallEnd
 }> {
   readonly code = "ABORTED"
 }

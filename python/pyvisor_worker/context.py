@@ -64,7 +64,9 @@ class Context:
         """True once the host sent `cancel` for this call; the handler decides how to stop.
 
         An `async def` handler (or async generator) is also interrupted: asyncio.CancelledError is
-        raised at the `await` it is suspended in, so its `finally` blocks run.
+        raised at the `await` it is suspended in, so its `finally` blocks run. A sync handler (or
+        generator) running Python code gets `pyvisor_worker.Cancelled` raised where it is (cancel.py);
+        one blocked in C (time.sleep, a socket read) sees it when that returns.
         """
         return self._cancelled
 
@@ -91,9 +93,15 @@ class Context:
             raise RuntimeError("ctx.emit() needs a stream call (pool.stream); this call expects one result")
         if not self._link.is_open(self):
             raise RuntimeError(f"call {self.id} has already been answered; its stream is closed")
-        if self._sender is not None:
-            self._sender.flush_here()  # items the generator yielded before this one go first
-        return self._send_chunk(value)
+        guard = self._link.guard
+        owed = None if guard is None else guard.pause(self)
+        try:
+            if self._sender is not None:
+                self._sender.flush_here()  # items the generator yielded before this one go first
+            return self._send_chunk(value)
+        finally:
+            if owed is not None:
+                guard.resume(self, owed)
 
     def _send_chunk(self, value):
         if self._cond is not None and not self._wait_credit():
@@ -136,18 +144,31 @@ class Context:
         """A line for the host's log, separate from stdout/stderr."""
         if level not in LOG_LEVELS:
             raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
-        if self._sender is not None:
-            self._sender.flush_here()  # a log line between items arrives between them
-        self._link.send({"kind": "log", "level": level, "message": str(message)})
+        text = str(message)  # user code (__str__) runs before the pause, where Cancelled may land
+        guard = self._link.guard
+        owed = None if guard is None else guard.pause(self)
+        try:
+            if self._sender is not None:
+                self._sender.flush_here()  # a log line between items arrives between them
+            self._link.send({"kind": "log", "level": level, "message": text})
+        finally:
+            if owed is not None:
+                guard.resume(self, owed)
 
     def call_host(self, name, args=None, timeout=None):
         """Run host handler `name` and block until it answers; returns its value.
 
         Raises HostCallError when the host handler fails, HostCallTimeout after `timeout` seconds.
         """
-        if self._sender is not None:
-            self._sender.flush_here()  # held items do not wait for the host's answer
-        return self._link.call_host(name, args, timeout, self.id)
+        guard = self._link.guard
+        owed = None if guard is None else guard.pause(self)
+        try:
+            if self._sender is not None:
+                self._sender.flush_here()  # held items do not wait for the host's answer
+            return self._link.call_host(name, args, timeout, self.id)
+        finally:
+            if owed is not None:
+                guard.resume(self, owed)
 
 
 # Public classes report their public home (error `type` on the wire, reprs): pyvisor_worker.X.

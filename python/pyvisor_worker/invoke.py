@@ -13,14 +13,17 @@ returns True at once: the task answers the call when the handler ends, then call
 
 Cancelling: a coroutine, and each step of an async generator, runs as an asyncio task held in
 `ctx._task`, which a `cancel` cancels (context.py); a CancelledError that ends a cancelled call is
-answered as cancelled: `end` for a stream, else `error` of type `pyvisor.Cancelled`. A call
-cancelled before it started gets that same answer without its handler ever running.
+answered as cancelled: `end` for a stream, else `error` of type `pyvisor.Cancelled`. A sync
+handler, and each step of a sync generator, runs armed (cancel.py): a `cancel` raises `Cancelled`
+in its frame, answered the same way. A call cancelled before it started gets that same answer
+without its handler ever running.
 """
 import sys
 import time
 from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
 from .batching import StreamSender
+from .cancel import Cancelled
 from .errors import error_type, format_traceback
 from .protocol import DEFAULT_MAX_FRAME_BYTES, UnserializableError
 from .registry import REGISTRY, handler_names
@@ -43,8 +46,11 @@ class Invoker:
     """
 
     def __init__(self, writer, active, background=False, batching=False, max_frame_bytes=DEFAULT_MAX_FRAME_BYTES,
-                 clock=time.perf_counter):
+                 clock=time.perf_counter, guard=None):
         self.writer = writer
+        # cancel.Guard: a `cancel` raises Cancelled in a sync handler's frame while it runs. None
+        # (in-process tests): sync handlers only see ctx.cancelled.
+        self.guard = guard
         self.active = active
         self.background = background  # coroutines outside streams run as tasks; run() returns at once
         # A streaming generator's items may go out as `chunks` batches (batching.py): only when the
@@ -68,16 +74,21 @@ class Invoker:
         args = ctx.args
         try:
             kind = type(args)
-            if kind is dict:
-                value = fn(ctx, **args) if wants_ctx else fn(**args)
-            elif kind is list:
-                value = fn(ctx, *args) if wants_ctx else fn(*args)
-            elif args is None:
-                value = fn(ctx) if wants_ctx else fn()
-            else:
+            if kind is not dict and kind is not list and args is not None:
                 self.fail(ctx, "pyvisor.InvalidArguments",
                           f"args must be a map, an array or absent, not {kind.__name__}", "")
                 return
+            guard = self.guard
+            if guard is None:
+                value = _apply(fn, ctx, wants_ctx, args, kind)
+            else:
+                # Armed only while the handler frame runs; whatever Cancelled is delivered before
+                # disarm() returns lands in this try (cancel.py), and nothing is pending after it.
+                try:
+                    guard.arm(ctx)
+                    value = _apply(fn, ctx, wants_ctx, args, kind)
+                finally:
+                    guard.disarm()
             if type(value) in _SPECIAL:
                 if type(value) is CoroutineType:
                     if self.background and not ctx.stream:
@@ -128,7 +139,7 @@ class Invoker:
         self.cancelled(ctx, f"call {ctx.id} was cancelled before it started")
 
     def _fail_with(self, ctx, exc):
-        if ctx._cancelled and isinstance(exc, self.CancelledError):
+        if ctx._cancelled and isinstance(exc, (self.CancelledError, Cancelled)):
             self.cancelled(ctx, f"call {ctx.id} was cancelled")
             return
         try:
@@ -230,9 +241,13 @@ class Invoker:
                                 raise self._item_error(ctx, error)
                     else:
                         try:
-                            item = next(gen)
+                            item = self._step(ctx, gen)
                         except StopIteration:
                             break
+                        except Cancelled:
+                            if ctx._cancelled:
+                                break  # raised in the step by a cancel: stop as between items
+                            raise
                     if sender is not None:
                         try:
                             if not sender.add(item):
@@ -274,6 +289,17 @@ class Invoker:
         else:
             self._finish(ctx, {"kind": "result", "id": ctx.id, "value": items})
 
+    def _step(self, ctx, gen):
+        """One item of a sync generator: its frame runs armed, like a sync handler's (run)."""
+        guard = self.guard
+        if guard is None:
+            return next(gen)
+        try:
+            guard.arm(ctx)
+            return next(gen)
+        finally:
+            guard.disarm()
+
     def _event_loop(self):
         """Persistent so handlers may keep loop-bound objects between calls; lazy because asyncio is slow to import."""
         if self.loop is None:
@@ -284,6 +310,14 @@ class Invoker:
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
         return self.loop
+
+
+def _apply(fn, ctx, wants_ctx, args, kind):
+    if kind is dict:
+        return fn(ctx, **args) if wants_ctx else fn(**args)
+    if kind is list:
+        return fn(ctx, *args) if wants_ctx else fn(*args)
+    return fn(ctx) if wants_ctx else fn()
 
 
 def exit_from_handler(exc):

@@ -21,7 +21,7 @@ import type { Capacity } from "./capacity.ts"
 import { Emitter } from "./events.ts"
 import type { PoolEvents } from "./events.ts"
 import { Job } from "./job.ts"
-import type { CallOptions, JobHost, StreamHooks } from "./job.ts"
+import type { CallOptions, InterruptError, JobHost, StreamHooks } from "./job.ts"
 import { Histogram, Utilization } from "./metrics.ts"
 import { invalid } from "./options.ts"
 import type { ResolvedOptions } from "./options.ts"
@@ -393,14 +393,20 @@ export class Pool {
     this.#enqueue(job, true)
   }
 
-  /** A timeout or abort: release the caller now; a running call also gets `cancel`. */
-  #interrupt(job: Job, error: Error): void {
-    if (job.phase === "queued" && job.node) job.queue?.remove(job.node)
+  /**
+   * A timeout or abort. A queued call fails at once; a running one gets `cancel` and settles once
+   * it has stopped (its answer, or its worker's death), so a rejected call no longer runs.
+   */
+  #interrupt(job: Job, error: InterruptError): void {
     const worker = job.phase === "running" ? job.worker : null
+    if (worker === null) {
+      if (job.phase === "queued" && job.node) job.queue?.remove(job.node)
+      return void job.fail(error("never-started"))
+    }
+    if (!job.interrupt(error)) return
     const id = job.callId
-    if (!job.fail(error) || worker === null) return
     worker.cancel(id)
-    // A handler that ignores ctx.cancelled is killed: a hung sync handler cannot be interrupted otherwise.
+    // Code that Cancelled cannot reach (C code, blocking I/O, a handler that swallows it) costs the worker.
     const grace = this.#o.cancelGraceMs
     after(grace, () => {
       if (worker.isRunning(id)) worker.kill({ type: "KILL", reason: `call did not stop within cancelGraceMs (${grace} ms) of its cancel` })

@@ -107,12 +107,13 @@ class ConcurrencyTest(WorkerTest):
                 self.assertEqual(sorted(f["id"] for f in self.finals(w, n)), running)
                 self.assertFalse(os.path.exists(markers[n]) or os.path.exists(markers[n + 1]))
 
-    def test_ctx_cancelled_still_stops_a_sync_handler(self):
+    def test_cancel_interrupts_a_sync_handler_among_tasks(self):
         w = self.worker(2)
         call_id = w.start_call("polls", {"ms": 5000})
         self.started(w, call_id)
         w.send({"kind": "cancel", "id": call_id})
-        self.assertEqual(w.answer(call_id), [{"kind": "result", "id": call_id, "value": "cancelled"}])
+        self.assertEqual(w.answer(call_id), [{"kind": "error", "id": call_id, "type": "pyvisor.Cancelled",
+                                              "message": f"call {call_id} was cancelled", "traceback": ""}])
 
     def test_many_pipelined_calls_of_every_kind_are_each_answered_once(self):
         w = self.worker(3)

@@ -11,6 +11,8 @@ from pyvisor_worker.link import Link
 class FakeLink:
     """Exactly Link's surface; records what the Context asks for."""
 
+    guard = None
+
     def __init__(self):
         self.sent = []
         self.host = []
@@ -36,7 +38,7 @@ def context(link, **msg):
 class ContextTest(unittest.TestCase):
     def test_link_surface_is_all_a_context_uses(self):
         surface = {name for name in dir(Link) if not name.startswith("_")} | {"send", "call_host"}
-        self.assertEqual(surface, {"send", "call_host", "is_open", "codec"})
+        self.assertEqual(surface, {"send", "call_host", "is_open", "codec", "guard"})
         self.assertNotIn("_rt", Context.__slots__)
 
     def test_emit_log_and_call_host_go_through_the_link(self):
