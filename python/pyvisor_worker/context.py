@@ -7,6 +7,7 @@ While an `async def` handler runs, the Context also holds the asyncio task runni
 `cancel` read by either thread cancels that task on the loop's own thread.
 """
 import threading
+from time import monotonic
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -27,6 +28,9 @@ class HostCallTimeout(TimeoutError):
 class Context:
     """What a handler knows about its call: ids, deadline, cancellation, and a line to the host.
 
+    `deadline` is when the host gives up on the call (its `timeoutMs`), as a `time.monotonic()`
+    value, or None without a timeout; `time_left()` is what remains of it, in seconds.
+
     Stream flow control lives here too: a stream call with a `window` may send that many items,
     each `credit {n}` from the host allows n more, and a producer without credit blocks until the
     host grants some or cancels. Calls without a window pay nothing for it. A streaming generator's
@@ -43,7 +47,8 @@ class Context:
         self.name = msg.get("name")
         self.args = msg.get("args")
         self.session = msg.get("session")
-        self.deadline = msg.get("deadline")
+        budget = msg.get("deadline")  # ms left when the host sent it (dispatch.py checked it)
+        self.deadline = None if budget is None else monotonic() + budget / 1000
         self._cancelled = False
         self.stream = msg.get("stream") is True
         window = msg.get("window") if self.stream else None
@@ -69,6 +74,19 @@ class Context:
         one blocked in C (time.sleep, a socket read) sees it when that returns.
         """
         return self._cancelled
+
+    def time_left(self):
+        """Seconds left before the host gives up on this call (>= 0), or None without a timeout.
+
+        `ctx.deadline` is the same moment as a `time.monotonic()` value. Pass the budget on, so
+        work the host no longer waits for is not started:
+
+            requests.get(url, timeout=ctx.time_left())
+        """
+        deadline = self.deadline
+        if deadline is None:
+            return None
+        return max(0.0, deadline - monotonic())
 
     @property
     def store(self):

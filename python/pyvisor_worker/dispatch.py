@@ -50,6 +50,9 @@ class Dispatcher:
             apply(kind, msg)
 
     def _call(self, kind, msg):
+        budget = msg.get("deadline")
+        if budget is not None and (type(budget) not in (int, float) or not budget >= 0):
+            raise ProtocolViolation(f"call deadline must be a number of ms >= 0, got {budget!r}")
         ctx = Context(self.link, msg)
         check_id(ctx.id, kind)
         if ctx._credit is not None:

@@ -151,15 +151,17 @@ export class Channel {
   }
 
   /**
-   * Sends a call and registers its sink; returns the id. `window` makes it a stream call. Encodes
+   * Sends a call and registers its sink; returns the id. `window` makes it a stream call;
+   * `deadline` is the ms left of its timeout (Python's `ctx.deadline`). Encodes
    * before registering, so an unserialisable argument (or a frame over `maxFrameBytes`, which the
    * worker would refuse) throws `UnserializableError` here and nothing is sent.
    */
-  call(name: string, args: Call["args"], session: string | undefined, window: number | undefined, sink: CallSink): number {
+  call(name: string, args: Call["args"], session: string | undefined, window: number | undefined, sink: CallSink, deadline?: number): number {
     const id = this.#nextId
     const message: { -readonly [K in keyof Call]: Call[K] } = { kind: "call", id, name }
     if (args !== undefined) message.args = args
     if (session !== undefined) message.session = session
+    if (deadline !== undefined) message.deadline = deadline
     if (window !== undefined) {
       message.stream = true
       message.window = window

@@ -214,17 +214,17 @@ export class Worker {
   }
 
   /**
-   * Sends a call to handler `name` (a stream call when `window` is given); its answers go to
-   * `sink`. What makes a call impossible to send (no room, unknown handler, unencodable arguments)
+   * Sends a call to handler `name` (a stream call when `window` is given; `deadline`: ms left of
+   * its timeout); its answers go to `sink`. What makes a call impossible to send (no room, unknown handler, unencodable arguments)
    * throws synchronously; returns the call's protocol id.
    */
-  call(name: string, args: CallArgs | undefined, session: string | undefined, window: number | undefined, sink: CallSink): number {
+  call(name: string, args: CallArgs | undefined, session: string | undefined, window: number | undefined, sink: CallSink, deadline?: number): number {
     const channel = this.#channel
     if (channel === undefined || !this.hasRoom) throw new Error(`worker ${this.id} is ${this.state} with ${this.inFlight} call(s) in flight: no room`)
     const handlers = this.handlers
     if (!handlers.includes(name)) throw unknownHandlerError(name, handlers)
     try {
-      return channel.call(name, args, session, window, sink)
+      return channel.call(name, args, session, window, sink, deadline)
     } catch (error) {
       throw argumentsError(name, error)
     }

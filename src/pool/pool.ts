@@ -340,8 +340,11 @@ export class Pool {
     const worker = slot.worker
     if (worker === null) return false
     let id: number
+    const timeoutMs = job.options.timeoutMs
     try {
-      id = worker.call(job.name, job.args, job.options.session, job.stream?.window, job)
+      // What is left of the timeout travels (relative: the clocks differ); Python's ctx.deadline.
+      id = worker.call(job.name, job.args, job.options.session, job.stream?.window, job,
+        timeoutMs === undefined ? undefined : Math.max(0, Math.round(timeoutMs - (performance.now() - job.createdAt))))
     } catch (error) {
       job.fail(error)
       return false

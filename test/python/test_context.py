@@ -1,4 +1,5 @@
 """A Context reaches the runtime only through its Link (pyvisor_worker/link.py): a fake link is enough."""
+import time
 import unittest
 
 import harness
@@ -79,6 +80,29 @@ class ContextTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             context(link).log("loud", "x")
         self.assertEqual(link.sent, [])
+
+
+class DeadlineTest(unittest.TestCase):
+    def test_no_timeout_no_deadline(self):
+        ctx = context(FakeLink())
+        self.assertIsNone(ctx.deadline)
+        self.assertIsNone(ctx.time_left())
+
+    def test_the_budget_becomes_a_monotonic_deadline_and_time_left_counts_down(self):
+        before = time.monotonic()
+        ctx = context(FakeLink(), deadline=1500)
+        after = time.monotonic()
+        self.assertGreaterEqual(ctx.deadline, before + 1.5)
+        self.assertLessEqual(ctx.deadline, after + 1.5)
+        left = ctx.time_left()
+        self.assertLessEqual(left, 1.5)
+        self.assertGreater(left, 0.5)
+        self.assertLessEqual(ctx.time_left(), left)
+
+    def test_time_left_never_goes_negative(self):
+        ctx = context(FakeLink(), deadline=0)
+        time.sleep(0.002)
+        self.assertEqual(ctx.time_left(), 0.0)
 
 
 class LinkTest(unittest.TestCase):
