@@ -36,6 +36,16 @@ export class WorkerCrashedError extends Data.TaggedError("WorkerCrashedError")<{
   readonly signal: string | null
   /** The last 4 KiB the process wrote to stderr. */
   readonly stderrTail: string
+  /**
+   * After a fatal signal (SIGSEGV, SIGBUS, SIGABRT…): the Python stack of every thread, from
+   * faulthandler. Not named `stack`: that is the JS stack trace every Error has, which tools print.
+   */
+  readonly pythonStack?: string
+  /** The handler and protocol id of the call the worker was running (the oldest in flight). */
+  readonly callName?: string
+  readonly callId?: number
+  /** The worker's resident memory when last sampled (only while `maxWorkerRssMb` sampling runs). */
+  readonly rssBytes?: number
   readonly cause?: unknown
 }> {
   readonly code = "WORKER_CRASHED"

@@ -77,6 +77,25 @@ def check_fds():
         sys.exit(2)
 
 
+_fault_file = None  # kept open for the life of the process: faulthandler writes to its fd
+
+
+def enable_fault_dump():
+    """A fatal signal (SIGSEGV, SIGBUS, SIGABRT...) dumps every thread's Python stack to the file
+    the host named for this incarnation, which it reads after the exit (WorkerCrashedError.stack);
+    to stderr without one. The variable is removed so the user's subprocesses do not share it."""
+    global _fault_file
+    import faulthandler  # noqa: PLC0415 (built in; only needed here)
+
+    path = os.environ.pop("PYVISOR_FAULT_FILE", None)
+    if path:
+        try:
+            _fault_file = open(path, "x", encoding="utf-8")  # noqa: SIM115 (lives as long as the process)
+        except OSError:
+            _fault_file = None
+    faulthandler.enable(file=_fault_file or sys.stderr, all_threads=True)
+
+
 def line_buffer_stdout():
     """The host turns stdout into log lines as they come; block buffering would hold prints back."""
     try:
@@ -134,6 +153,7 @@ def load_user_code(writer, imports, preloads):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     check_fds()
+    enable_fault_dump()
     bind_to_parent()
     line_buffer_stdout()
     codecs = available_codecs(os.environ.get("PYVISOR_CODECS"))

@@ -18,6 +18,8 @@ import type { Call, Codec, ErrorMessage, Frame, Hello, HostCall, HostMessage, Lo
 export interface CallSink {
   /** The call's session, for host calls made while it runs. */
   readonly session: string | undefined
+  /** The handler's name, for crash reports. */
+  readonly name?: string
   result(value: unknown): void
   error(message: ErrorMessage): void
   /**
@@ -216,6 +218,12 @@ export class Channel {
   }
 
   /** Stops reading and drops every pending sink without settling it; returns them in send order. */
+  /** The oldest call in flight (the one running first), for crash reports. */
+  oldest(): { readonly id: number; readonly sink: CallSink } | undefined {
+    for (const [id, sink] of this.#pending) return { id, sink }
+    return undefined
+  }
+
   close(): Array<CallSink> {
     if (this.#pending.size > 0) this.#events.activity(false)
     this.#phase = "closed"

@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process"
 import type { Readable, Writable } from "node:stream"
 import type { execa as Execa } from "execa"
 import { buildEnv } from "./env.ts"
+import { FAULT_FILE_ENV, faultFilePath } from "./forensics.ts"
 import type { InheritEnv } from "./env.ts"
 
 /** Where the bundled Python runtime lives (the folder holding `pyvisor_worker/`). */
@@ -46,6 +47,8 @@ export interface PythonProcess {
   readonly exited: Promise<ProcessExit>
   /** Sends a signal; false when the process is already gone. */
   kill(signal: NodeJS.Signals): boolean
+  /** Where Python's faulthandler writes the stacks of a fatal signal (see `forensics.ts`). */
+  readonly faultFile?: string
 }
 
 // execa is loaded when the first pool is built, not when pyvisor is imported (~120 ms of imports).
@@ -97,9 +100,10 @@ export const workerArgs = (spec: ProcessSpec): Array<string> => {
  */
 export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
   if (execa === undefined) throw new Error("pyvisor: loadSpawner() must complete before spawnPython")
+  const faultFile = faultFilePath()
   const subprocess = execa(spec.python ?? "python3", workerArgs(spec), {
     cwd: spec.cwd ?? process.cwd(),
-    env: buildEnv(process.env, spec.inheritEnv ?? "allowlist", spec.env ?? {}, RUNTIME_PATH),
+    env: { ...buildEnv(process.env, spec.inheritEnv ?? "allowlist", spec.env ?? {}, RUNTIME_PATH), [FAULT_FILE_ENV]: faultFile },
     extendEnv: false,
     stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
     buffer: false,
@@ -136,6 +140,7 @@ export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
     stderr: subprocess.stderr,
     exited,
     spawnError,
-    kill: (signal) => subprocess.kill(signal)
+    kill: (signal) => subprocess.kill(signal),
+    faultFile
   }
 }

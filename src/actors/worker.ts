@@ -13,6 +13,7 @@ import { answerError, argumentsError, drained, unknownHandlerError } from "./ans
 import { Channel } from "./channel.ts"
 import type { CallSink } from "./channel.ts"
 import { crashError } from "./crash.ts"
+import { takeFaultDump } from "./forensics.ts"
 import { answerHostCall } from "./host-calls.ts"
 import type { HostCallHandler } from "./host-calls.ts"
 import { MachineRunner } from "./machine-runner.ts"
@@ -133,6 +134,10 @@ export class Worker {
   #disarmInit: (() => void) | undefined
   #graceMs = 0
   #crash: Error | null = null
+  /** faulthandler's dump, read once the process is gone. */
+  #stack: string | undefined
+  /** The last RSS sample (set by the pool's sampler), for crash reports. */
+  lastRssBytes: number | null = null
   /** Every answer the worker wrote before it exited has been read. */
   #drainedFully = false
   /** The owner is refilling this worker after an answer freed a slot: edges wait for the outcome. */
@@ -323,6 +328,7 @@ export class Worker {
     void proc.exited.then(async (exit) => {
       // Answers written before the exit are still in the pipe: read them first.
       this.#drainedFully = await drained(proc.fromWorker)
+      if (proc.faultFile !== undefined) this.#stack = takeFaultDump(proc.faultFile)
       out.end()
       err.end()
       this.#send({ type: "EXITED", code: exit.code, signal: exit.signal, pending: this.inFlight })
@@ -362,13 +368,18 @@ export class Worker {
   }
 
   #crashError(): Error {
-    return this.#crash ??= crashError({
+    if (this.#crash !== null) return this.#crash
+    const oldest = this.#channel?.oldest()
+    return this.#crash = crashError({
       workerId: this.id,
       pid: this.pid,
       exit: this.lastExit,
       process: this.#processExit(),
       stderrTail: this.#stderr.toString(),
-      ...(this.#initError ? { initError: this.#initError } : {})
+      ...(this.#initError ? { initError: this.#initError } : {}),
+      ...(this.#stack === undefined ? {} : { stack: this.#stack }),
+      ...(oldest?.sink.name === undefined ? {} : { call: { name: oldest.sink.name, id: oldest.id } }),
+      ...(this.lastRssBytes === null ? {} : { rssBytes: this.lastRssBytes })
     })
   }
 

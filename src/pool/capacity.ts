@@ -128,6 +128,7 @@ export class Capacity {
       const pid = worker?.pid
       if (!worker || pid == null || !isServing(worker.state)) return
       slot.rss = await readRssBytes(pid)
+      worker.lastRssBytes = slot.rss // for its crash report
       if (slot.worker !== worker) return
       if (slot.rss !== null && slot.rss > this.#o.maxWorkerRssBytes) this.recycle(slot, rssReason(slot.rss, this.#o.maxWorkerRssBytes))
       else if (worker.served > 0 && this.#tooOld(slot)) this.recycle(slot, this.#ageReason())
