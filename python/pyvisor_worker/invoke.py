@@ -3,8 +3,9 @@
 A handler may return a value, a coroutine, a generator or an async generator, and may be called
 for one result or as a stream (`chunk`... `end`, with credit when the host set a window). Whatever
 happens, each call gets exactly one final frame (`result`, `end` or `error`) and the worker lives
-on: a handler's exception becomes an `error`, a value the codec cannot carry becomes
-`pyvisor.Unserializable`. Only SystemExit ends the process, with the handler's exit code.
+on: a handler's exception becomes an `error` (SystemExit too: sys.exit() in a handler fails its
+call, as argparse does on bad input, rather than ending the worker), a value the codec cannot
+carry becomes `pyvisor.Unserializable`.
 
 Most calls run to their answer inside `run()`. With `background` on (`--concurrency` above 1), a
 coroutine outside a stream instead becomes a task on the one persistent event loop and `run()`
@@ -99,9 +100,7 @@ class Invoker:
                 else:
                     self._iterate(ctx, value)
                     return
-        except SystemExit as exc:
-            exit_from_handler(exc)
-        except BaseException as exc:  # noqa: BLE001 (a handler failure never ends the worker)
+        except BaseException as exc:  # noqa: BLE001 (a handler failure never ends the worker, SystemExit included)
             self._fail_with(ctx, exc)
             return
         if ctx.stream:
@@ -142,10 +141,15 @@ class Invoker:
         if ctx._cancelled and isinstance(exc, (self.CancelledError, Cancelled)):
             self.cancelled(ctx, f"call {ctx.id} was cancelled")
             return
-        try:
-            message = str(exc)
-        except Exception:  # noqa: BLE001
-            message = repr(exc)
+        if isinstance(exc, SystemExit):
+            # argparse, click and friends exit on bad input: that must not take the worker down.
+            message = (f"the handler called sys.exit({exc.code!r}); in a handler that fails the call and "
+                       "the worker lives on (os._exit() ends a worker)")
+        else:
+            try:
+                message = str(exc)
+            except Exception:  # noqa: BLE001
+                message = repr(exc)
         self.fail(ctx, error_type(exc), message, format_traceback(exc))
 
     def _finish(self, ctx, msg):
@@ -185,8 +189,6 @@ class Invoker:
         try:
             try:
                 value = await coro
-            except SystemExit as exc:
-                exit_from_handler(exc)
             except GeneratorExit:  # the task itself is being destroyed: nobody left to answer
                 raise
             except BaseException as exc:  # noqa: BLE001 (CancelledError too: see _fail_with)
@@ -267,13 +269,6 @@ class Invoker:
                     gen.close()
             if sender is not None:
                 self._flush_held(ctx, sender)
-        except SystemExit as exc:
-            if sender is not None:
-                try:
-                    sender.flush()
-                except BaseException:  # noqa: BLE001 (exiting anyway)
-                    pass
-            exit_from_handler(exc)
         except BaseException as exc:  # noqa: BLE001
             if sender is not None:  # the items before the failure arrive before the error
                 try:
@@ -320,15 +315,16 @@ def _apply(fn, ctx, wants_ctx, args, kind):
     return fn(ctx) if wants_ctx else fn()
 
 
-def exit_from_handler(exc):
-    """sys.exit() in a handler ends the worker as it would end a script: same code, text to stderr."""
-    code = exc.code
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):
-        try:
-            print(code, file=sys.stderr)
-        except Exception:  # noqa: BLE001
-            pass
-        code = 1
-    flush_and_exit(code & 0xFF)
+EXIT_USER_SYSTEM_EXIT = 4  # docs/protocol.md: SystemExit outside any call (a task the user started)
+
+
+def exit_from_task(exc):
+    """SystemExit raised outside any call (in an asyncio task of the user's own) ends the worker
+    with exit code 4, whatever its code: codes 1-3 mean start-up and protocol failures to the
+    host. The code or text it carried goes to stderr."""
+    try:
+        print(f"pyvisor_worker: SystemExit({exc.code!r}) outside any call ends the worker (exit code "
+              f"{EXIT_USER_SYSTEM_EXIT})", file=sys.stderr)
+    except Exception:  # noqa: BLE001
+        pass
+    flush_and_exit(EXIT_USER_SYSTEM_EXIT)

@@ -8,6 +8,7 @@ import type { Readable, Writable } from "node:stream"
 import type { execa as Execa } from "execa"
 import { buildEnv } from "./env.ts"
 import { FAULT_FILE_ENV, faultFilePath } from "./forensics.ts"
+import { cwdProblem } from "./cwd.ts"
 import type { InheritEnv } from "./env.ts"
 
 /** Where the bundled Python runtime lives (the folder holding `pyvisor_worker/`). */
@@ -101,8 +102,9 @@ export const workerArgs = (spec: ProcessSpec): Array<string> => {
 export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
   if (execa === undefined) throw new Error("pyvisor: loadSpawner() must complete before spawnPython")
   const faultFile = faultFilePath()
+  const cwd = spec.cwd ?? process.cwd()
   const subprocess = execa(spec.python ?? "python3", workerArgs(spec), {
-    cwd: spec.cwd ?? process.cwd(),
+    cwd,
     env: { ...buildEnv(process.env, spec.inheritEnv ?? "allowlist", spec.env ?? {}, RUNTIME_PATH), [FAULT_FILE_ENV]: faultFile },
     extendEnv: false,
     stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
@@ -116,17 +118,28 @@ export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
   const fd3 = subprocess.stdio[3] as unknown as Writable
   const fd4 = subprocess.stdio[4] as unknown as Readable
   // 'exit' fires when the process ends even if a grandchild still holds its pipes open.
+  let exitedEarly: (exit: ProcessExit) => void = () => {}
   const exited = new Promise<ProcessExit>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }))
     child.once("error", () => resolve({ code: null, signal: null }))
+    exitedEarly = resolve
   })
+  // A bad cwd is named as such, not as "spawn python3 ENOENT", which blames the interpreter.
+  const badCwd = cwdProblem(cwd)
   // ENOENT and the like: 'error' comes instead of 'spawn'.
+  let failedEarly: (error: Error) => void = () => {}
   const spawnError = new Promise<Error | null>((resolve) => {
     child.once("spawn", () => resolve(null))
-    child.once("error", (error) => resolve(error))
+    child.once("error", (error) => resolve(badCwd ?? error))
+    failedEarly = resolve
   })
-  // The result itself is not used: exits are read from the 'exit' event above.
-  subprocess.catch(() => {})
+  // execa refuses some options (a cwd that is a file) before spawning: no child events at all,
+  // only its result, which then stands for both the spawn error and the exit.
+  void subprocess.then((result) => {
+    if (subprocess.pid !== undefined) return
+    failedEarly(badCwd ?? new Error(result.shortMessage ?? result.message))
+    exitedEarly({ code: null, signal: null })
+  }, () => {})
   // A broken pipe after the worker died is reported by the exit, not as an uncaught error.
   fd3.on("error", () => {})
   fd4.on("error", () => {})
