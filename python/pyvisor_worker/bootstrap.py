@@ -10,6 +10,7 @@ import os
 import platform
 import signal
 import sys
+import traceback
 
 from .protocol import (DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, JsonCodec, ProtocolViolation,
                        available_codecs, read_frame)
@@ -134,6 +135,19 @@ def handshake(writer, max_frame_bytes, codecs):
     return set(features)  # names this runtime does not know are ignored: a newer host may offer more
 
 
+def put_cwd_on_path():
+    """The host starts Python with PYTHONSAFEPATH (and PYVISOR_SAFEPATH to say so), so that the
+    working directory, the user's, is not on sys.path while the runtime imports what it needs: a
+    user file named platform.py or argparse.py would replace the stdlib module. From here on the
+    user's modules are found there as usual, and the user's own subprocesses get the usual path."""
+    if os.environ.pop("PYVISOR_SAFEPATH", None) is None:
+        return
+    os.environ.pop("PYTHONSAFEPATH", None)
+    cwd = os.getcwd()
+    if sys.path[:1] != [cwd]:  # Python before 3.11 ignores PYTHONSAFEPATH and put it there already
+        sys.path.insert(0, cwd)
+
+
 def load_user_code(writer, imports, preloads):
     """Import the user's modules, then preloads; report ready ok, or ready error and exit 1."""
     try:
@@ -142,8 +156,6 @@ def load_user_code(writer, imports, preloads):
         for name in preloads:
             importlib.import_module(name)
     except BaseException as exc:  # noqa: BLE001 (SystemExit at import time is a failed start too)
-        import traceback  # noqa: PLC0415 (only on failure)
-
         writer.send({"kind": "ready", "status": "error", "type": error_type(exc),
                      "message": str(exc), "traceback": traceback.format_exc()})
         flush_and_exit(1)
@@ -167,6 +179,7 @@ def main(argv=None):
         os._exit(0)
     rt.invoker.batching = "chunks" in features
     rt.start_reader()  # from here on, pings are answered even during a slow import
+    put_cwd_on_path()
     load_user_code(rt.writer, args.imports, args.preload)
     rt.serve()
     return 0

@@ -52,6 +52,20 @@ export interface PythonProcess {
   readonly faultFile?: string
 }
 
+/** POSIX: each worker leads a process group of its own (Windows has none to signal). */
+const GROUPS = process.platform !== "win32"
+
+/** Signals process group `pgid`; false when it has no members left (or groups are not used). */
+const signalGroup = (pgid: number, signal: NodeJS.Signals): boolean => {
+  if (!GROUPS) return false
+  try {
+    process.kill(-pgid, signal)
+    return true
+  } catch {
+    return false
+  }
+}
+
 // execa is loaded when the first pool is built, not when pyvisor is imported (~120 ms of imports).
 let execa: typeof Execa | undefined
 
@@ -110,6 +124,10 @@ export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
     stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
     buffer: false,
     reject: false,
+    // Its own process group (and session): stopping the worker stops what its handlers started.
+    // (execa's `cleanup` does not apply to a detached child: the runtime's PR_SET_PDEATHSIG and its
+    // EOF on fd 3 end it with the host.)
+    detached: GROUPS,
     cleanup: true,
     windowsHide: true
   })
@@ -120,7 +138,11 @@ export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
   // 'exit' fires when the process ends even if a grandchild still holds its pipes open.
   let exitedEarly: (exit: ProcessExit) => void = () => {}
   const exited = new Promise<ProcessExit>((resolve) => {
-    child.once("exit", (code, signal) => resolve({ code, signal }))
+    child.once("exit", (code, signal) => {
+      // Whatever its handlers started and left behind (subprocesses, their children) goes with it.
+      if (subprocess.pid !== undefined) signalGroup(subprocess.pid, "SIGKILL")
+      resolve({ code, signal })
+    })
     child.once("error", () => resolve({ code: null, signal: null }))
     exitedEarly = resolve
   })
@@ -153,7 +175,8 @@ export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
     stderr: subprocess.stderr,
     exited,
     spawnError,
-    kill: (signal) => subprocess.kill(signal),
+    // SIGKILL reaches the whole group at once; SIGTERM only the worker, which stops in order first.
+    kill: (signal) => (signal === "SIGKILL" && subprocess.pid !== undefined ? signalGroup(subprocess.pid, signal) : false) || subprocess.kill(signal),
     faultFile
   }
 }

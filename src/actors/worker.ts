@@ -103,6 +103,9 @@ export interface WorkerOptions {
   readonly spawn?: (spec: ProcessSpec) => SpawnedProcess
 }
 
+/** How long a worker whose fd 4 ended may take to exit by itself before it is killed. */
+const FD4_EOF_GRACE_MS = 500
+
 type Settle = { resolve: (value: unknown) => void; reject: (error: unknown) => void }
 
 /**
@@ -321,6 +324,8 @@ export class Worker {
       this.#stderr.push(chunk)
       err.push(chunk)
     })
+    // fd 4 ending while the process lives (a handler closed or dup2ed over it): no answer can come.
+    proc.fromWorker.once("end", () => this.#answersEnded())
     if (proc.pid > 0) this.#send({ type: "SPAWNED", pid: proc.pid })
     void proc.spawnError.then((error) => {
       if (error) this.#send({ type: "SPAWN_FAILED", message: `cannot start ${spec.python ?? "python3"}: ${error.message}` })
@@ -354,6 +359,19 @@ export class Worker {
       this.#refilling = false
     }
     if (this.#channel?.hasRoom === true && this.state === "busy") this.#send({ type: "UNSATURATED" })
+  }
+
+  /**
+   * EOF on fd 4. A process that is exiting closes it too, just before its exit is reported: it
+   * gets `FD4_EOF_GRACE_MS` to exit by itself (keeping its real exit code), else it is killed.
+   */
+  #answersEnded(): void {
+    if (!isServing(this.state) && this.state !== "initializing") return
+    this.#o.timer(FD4_EOF_GRACE_MS, () => {
+      if (isServing(this.state) || this.state === "initializing") {
+        this.#send({ type: "KILL", reason: "closed fd 4, which its answers come on: nothing can answer any more" })
+      }
+    })
   }
 
   #welcome(codecs: ReadonlyArray<string>): void {
