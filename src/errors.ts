@@ -19,7 +19,10 @@ export class PythonError extends Data.TaggedError("PythonError")<{
   readonly message: string
   /** Qualified Python class name, e.g. `ValueError` or `mypkg.errors.Boom`. */
   readonly type: string
+  /** The traceback through the user's code only: pyvisor's runtime and asyncio frames are left out. */
   readonly traceback: string
+  /** The traceback with the runtime's frames too; present only when some were left out of `traceback`. */
+  readonly fullTraceback?: string
   readonly handler: string
   readonly workerId: string
 }> {

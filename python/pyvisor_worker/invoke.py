@@ -25,7 +25,7 @@ from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
 from .batching import StreamSender
 from .cancel import Cancelled
-from .errors import error_type, format_traceback
+from .errors import error_type, format_tracebacks
 from .protocol import DEFAULT_MAX_FRAME_BYTES, UnserializableError
 from .registry import REGISTRY, handler_names
 from .writer import flush_and_exit
@@ -114,15 +114,19 @@ class Invoker:
         else:
             self._finish(ctx, {"kind": "result", "id": ctx.id, "value": value})
 
-    def fail(self, ctx, type_, message, tb):
-        """Answer ctx with an `error` frame; it always goes out, even with unencodable text."""
+    def fail(self, ctx, type_, message, tb, full_tb=None):
+        """Answer ctx with an `error` frame; it always goes out, even with unencodable text.
+        `full_tb`: the traceback with the runtime's frames, when `tb` leaves some out."""
         self.active.pop(ctx.id, None)
         msg = {"kind": "error", "id": ctx.id, "type": type_, "message": message, "traceback": tb}
+        if full_tb is not None:
+            msg["fullTraceback"] = full_tb
         try:
             self.writer.send(msg)
         except UnserializableError:  # e.g. lone surrogates in a message: escape them
-            for key in ("type", "message", "traceback"):
-                msg[key] = str(msg[key]).encode("utf-8", "backslashreplace").decode("utf-8")
+            for key in ("type", "message", "traceback", "fullTraceback"):
+                if key in msg:
+                    msg[key] = str(msg[key]).encode("utf-8", "backslashreplace").decode("utf-8")
             self.writer.send(msg)
 
     def cancelled(self, ctx, message):
@@ -150,15 +154,16 @@ class Invoker:
                 message = str(exc)
             except Exception:  # noqa: BLE001
                 message = repr(exc)
-        self.fail(ctx, error_type(exc), message, format_traceback(exc))
+        user, full = format_tracebacks(exc)
+        self.fail(ctx, error_type(exc), message, user, full)
 
     def _finish(self, ctx, msg):
         self.active.pop(ctx.id, None)
         try:
             self.writer.send(msg)
-        except UnserializableError as exc:
-            self.fail(ctx, "pyvisor.Unserializable",
-                      f"cannot encode the result of {ctx.name!r} with {self.writer.codec.name}: {exc}", "")
+        except UnserializableError as exc:  # FrameTooLarge too: the worker serves on either way
+            self.fail(ctx, exc.pyvisor_type,
+                      f"cannot send the result of {ctx.name!r} with {self.writer.codec.name}: {exc}", "")
 
     def _stream_item(self, ctx, value):
         """Send one chunk (waiting for credit); False if the call was cancelled meanwhile."""

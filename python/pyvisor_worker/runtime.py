@@ -45,7 +45,7 @@ class Runtime:
     """One worker process: created before the handshake, served after the user's imports."""
 
     def __init__(self, in_fd, out_fd, codec, max_frame_bytes, concurrency=1):
-        self.writer = FrameWriter(out_fd, codec)
+        self.writer = FrameWriter(out_fd, codec, max_frame_bytes)
         self.calls = collections.deque()  # calls (and STOP) read but not started yet, in stream order
         self.active = {}  # call id -> Context of every queued or running call
         self.host_calls = HostCalls(self._send_host_call)

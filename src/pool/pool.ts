@@ -74,6 +74,8 @@ export class Pool {
   readonly #touches: SessionTouches
   #capacity!: Capacity
   #closing: Promise<void> | null = null
+  /** Every process is gone after `close()`: a failed pool reports `closed` from then on too. */
+  #closed = false
   /** How jobs report their end on a worker (one object for all jobs). */
   readonly #jobHost: JobHost = {
     answered: (job) => this.#answered(job),
@@ -166,7 +168,7 @@ export class Pool {
 
   /** Workers, queue, state and metrics, as they are now. */
   snapshot(): PoolSnapshot {
-    return snapshotOf(this.#slots.all, this.#queue.length, this.#state(), {
+    return snapshotOf(this.#slots.all, this.#queue.length, this.#closed ? "closed" : this.#state(), {
       checkoutWaitMs: this.#checkoutWait.summary(),
       callDurationMs: this.#callDuration.summary(),
       utilization: this.#utilization.ratio(Math.max(1, this.#slots.all.length))
@@ -199,6 +201,7 @@ export class Pool {
 
   /** @internal last step of closing: every process is gone. */
   endClose(): void {
+    this.#closed = true
     this.#send({ type: "DRAINED" })
   }
 

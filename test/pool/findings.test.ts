@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { createPool, WorkerCrashedError } from "../../src/index.ts"
+import { createPool, PoolFailedError, PythonError, WorkerCrashedError } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
 import { eventually, FIXTURES, isAlive } from "../helpers.ts"
 
@@ -96,5 +96,48 @@ describe("the environment a worker gets", () => {
         else process.env[k] = v
       }
     }
+  })
+})
+
+describe("what a handler's failure looks like", () => {
+  it("PythonError.traceback shows the user's frames only; fullTraceback keeps the runtime's", async () => {
+    const p = pool = await createPool({ worker: { module: "gentle", cwd: FIXTURES }, size: 1 })
+    const error = await p.call("ask_host").catch((e: unknown) => e) as PythonError
+    expect(error).toBeInstanceOf(PythonError)
+    expect(error.type).toBe("pyvisor_worker.HostCallError")
+    expect(error.traceback).toMatch(/gentle\.py", line \d+, in ask_host/)
+    expect(error.traceback).not.toMatch(/pyvisor_worker\//)
+    expect(error.fullTraceback).toMatch(/pyvisor_worker\/host_calls\.py/)
+    // An error raised in the user's own code has no runtime frames to leave out.
+    const plain = await p.call("exit_with", { code: 3 }).catch((e: unknown) => e) as PythonError
+    expect(plain).toMatchObject({ type: "SystemExit" })
+    expect(plain.fullTraceback).toBeUndefined()
+  })
+
+  it("a result over maxFrameBytes: Python refuses its own frame with a PythonError and serves on", async () => {
+    const p = pool = await createPool({ worker: { module: "gentle", cwd: FIXTURES }, size: 1, maxFrameBytes: 4096 })
+    const pid = await p.call("pid")
+    const error = await p.call("huge", { n: 10_000 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PythonError)
+    expect(error).toMatchObject({ type: "pyvisor.FrameTooLarge", handler: "huge" })
+    expect((error as Error).message).toMatch(/over the host's max-frame-bytes \(4096\)/)
+    expect(await p.call("huge", { n: 100 })).toBe("x".repeat(100))
+    expect(await p.call("pid")).toBe(pid)
+  })
+})
+
+describe("a failed pool", () => {
+  it("reports closed after close(); calls still get PoolFailedError (a new pool replaces it)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pyvisor-flaky-"))
+    const p = pool = await createPool({
+      worker: { module: "flaky_init", cwd: FIXTURES, env: { PYVISOR_TEST_STARTS: join(dir, "starts") } },
+      size: 1,
+      restart: { maxRestarts: 1, withinMs: 60_000, backoff: { initialMs: 5, maxMs: 20 } }
+    })
+    process.kill(p.snapshot().workers[0]!.pid!, "SIGKILL")
+    await expect.poll(() => p.snapshot().state, { timeout: 10_000 }).toBe("failed")
+    await p.close()
+    expect(p.snapshot().state).toBe("closed")
+    await expect(p.call("sleep_ms", { ms: 1 })).rejects.toBeInstanceOf(PoolFailedError)
   })
 })
