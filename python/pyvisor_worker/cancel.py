@@ -85,15 +85,15 @@ class Guard:
 
     def arm(self, ctx):
         """Called right before the handler frame runs: from now on a cancel raises in it."""
-        with self._lock:
-            self.armed = ctx
-            self.sent = self.delivered = False
+        # No lock: `sent` can only be set by interrupt() once `armed` is ctx, which is written last.
+        self.sent = self.delivered = False
+        self.armed = ctx
         if ctx._cancelled:  # cancelled between being taken off the queue and now
             raise Cancelled(f"call {ctx.id} was cancelled")
 
     def disarm(self):
         """Called once the handler frame is done; afterwards nothing is pending for this thread."""
-        with self._lock:
+        with self._lock:  # an interrupt() under way has sent, and says so in `sent`, before we look
             self.armed = None
             if self.sent and not self.delivered:
                 self._raise_in(self.tid, _NULL)
