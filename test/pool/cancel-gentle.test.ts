@@ -63,6 +63,15 @@ describe.each(INTERPRETERS)("gentle cancellation on $python ($codec)", ({ python
     expect(await p.call("pid")).toBe(pid)
   })
 
+  it("a handler that swallows Cancelled and returns: its result is dropped, ended is 'returned'", async () => {
+    const p = await start(60_000)
+    const pid = await p.call("pid") as number
+    const error = await p.call("stubborn", undefined, { timeoutMs: 200 }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ _tag: "CallTimeoutError", ended: "returned" })
+    expect((error as Error).message).toMatch(/ignored the cancel and returned/)
+    expect(await p.call("pid")).toBe(pid)
+  })
+
   it("a call timed out while waiting for a worker never starts", async () => {
     const p = await start(60_000, 0)
     const running = p.call("spin", undefined, { timeoutMs: 400 }).catch((e: unknown) => e)
