@@ -10,7 +10,15 @@ import { readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
-/** The environment variable naming the file; the runtime creates it (exclusively) at start. */
+/**
+ * The environment variable naming the file; the runtime creates it (exclusively) at start and
+ * removes the variable, so the user's subprocesses do not share the file.
+ *
+ * @example
+ * ```ts
+ * const env = { ...buildEnv(process.env, "allowlist", {}, RUNTIME_PATH), [FAULT_FILE_ENV]: faultFilePath() }
+ * ```
+ */
 export const FAULT_FILE_ENV = "PYVISOR_FAULT_FILE"
 
 /** The largest dump kept: faulthandler writes at most 100 frames per thread, so this is plenty. */

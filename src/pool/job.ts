@@ -41,7 +41,14 @@ export interface StreamHooks {
   onDispatch(grant: (n: number) => void): void
 }
 
-/** @internal the error of an interrupted call, made once it is known how the call stopped. */
+/**
+ * @internal the error of an interrupted call, made once it is known how the call stopped.
+ *
+ * @example
+ * ```ts
+ * const timedOut: InterruptError = (ended) => new CallTimeoutError({ message: "late", handler: "h", timeoutMs: 5, ended })
+ * ```
+ */
 export type InterruptError = (ended: CallEnd) => Error
 
 type Phase = "queued" | "running" | "settled"
