@@ -99,8 +99,9 @@ class Guard:
                 self._raise_in(self.tid, _NULL)
 
     def pause(self, ctx):
-        """Before runtime code a handler calls; returns a token for `resume` (None: nothing to do)."""
-        if self.armed is not ctx:
+        """Before runtime code a handler calls; returns a token for `resume` (None: nothing to do).
+        Only the main thread pauses: a thread of the handler's own is never the target of a raise."""
+        if self.armed is not ctx or threading.get_ident() != self.tid:
             return None
         with self._lock:
             self.armed = None

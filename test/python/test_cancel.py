@@ -3,6 +3,7 @@
 Each test sends `cancel` for a started call and checks the answer and that the same process goes
 on serving, frame stream intact (the next call's answer decodes and matches).
 """
+import threading
 import time
 import unittest
 
@@ -82,31 +83,49 @@ class GuardTest(unittest.TestCase):
 
     def setUp(self):
         self.raised = []
-        self.guard = Guard(main_thread_id=-1, raise_in=lambda tid, exc: self.raised.append(exc))
+        self.guard = Guard(main_thread_id=threading.get_ident(), raise_in=lambda tid, exc: self.raised.append(exc))
         self.ctx = harness.Context(None, {"kind": "call", "id": 1, "name": "h"})
 
-    def test_only_the_armed_call_is_interrupted_and_only_once(self):
-        self.assertFalse(self.guard.interrupt(self.ctx))
+    def interrupt(self, ctx):
+        """guard.interrupt as the reader thread calls it (never on the thread it raises in)."""
+        result = []
+        reader = threading.Thread(target=lambda: result.append(self.guard.interrupt(ctx)))
+        reader.start()
+        reader.join()
+        return result[0]
+
+    def test_the_thread_it_raises_in_never_interrupts_itself_nor_pauses_for_others(self):
         self.guard.arm(self.ctx)
-        self.assertTrue(self.guard.interrupt(self.ctx))
-        self.assertFalse(self.guard.interrupt(self.ctx))
+        self.assertFalse(self.guard.interrupt(self.ctx))  # this test's thread is the "main" one
+        other = []
+        thread = threading.Thread(target=lambda: other.append(self.guard.pause(self.ctx)))
+        thread.start()
+        thread.join()
+        self.assertEqual(other, [None])
+        self.assertIs(self.guard.armed, self.ctx)
+
+    def test_only_the_armed_call_is_interrupted_and_only_once(self):
+        self.assertFalse(self.interrupt(self.ctx))
+        self.guard.arm(self.ctx)
+        self.assertTrue(self.interrupt(self.ctx))
+        self.assertFalse(self.interrupt(self.ctx))
         self.assertEqual(self.raised, [Cancelled])
 
     def test_disarm_takes_back_a_raise_not_yet_delivered(self):
         self.guard.arm(self.ctx)
-        self.guard.interrupt(self.ctx)
+        self.interrupt(self.ctx)
         self.guard.disarm()
         self.assertEqual(len(self.raised), 2)
         self.assertIsNot(self.raised[1], Cancelled)  # the NULL that clears it
-        self.assertFalse(self.guard.interrupt(self.ctx))
+        self.assertFalse(self.interrupt(self.ctx))
 
     def test_pause_takes_back_a_pending_raise_and_resume_raises_it(self):
         self.guard.arm(self.ctx)
         owed = self.guard.pause(self.ctx)
         self.assertFalse(owed)
-        self.assertFalse(self.guard.interrupt(self.ctx))  # paused: nothing raised in runtime code
+        self.assertFalse(self.interrupt(self.ctx))  # paused: nothing raised in runtime code
         self.guard.resume(self.ctx, owed)
-        self.guard.interrupt(self.ctx)
+        self.interrupt(self.ctx)
         owed = self.guard.pause(self.ctx)
         self.assertTrue(owed)
         with self.assertRaises(Cancelled):
