@@ -3,6 +3,9 @@ import { AbortError, CallTimeoutError, createPool } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
 import { FIXTURES, INTERPRETERS, isAlive } from "../helpers.ts"
 
+/** Resolves once the worker logs `line`: proof that the handler runs (a cancel now reaches its frame). */
+const logged = (p: Pool, line: string): Promise<void> => new Promise((resolve) => p.on("log", (e) => e.line === line && resolve()))
+
 // Cancelling a running call tries Python first (Cancelled raised in a sync handler, the task
 // cancelled for an async one); only a handler that does not stop within cancelGraceMs costs its worker.
 describe.each(INTERPRETERS)("gentle cancellation on $python ($codec)", ({ python }) => {
@@ -30,7 +33,7 @@ describe.each(INTERPRETERS)("gentle cancellation on $python ($codec)", ({ python
     const p = await start(60_000)
     const pid = await p.call("pid") as number
     const controller = new AbortController()
-    const spinning = new Promise<void>((resolve) => p.on("log", (e) => e.line === "spinning" && resolve()))
+    const spinning = logged(p, "spinning")
     const call = p.call("spin_and_clean", undefined, { signal: controller.signal }).catch((e: unknown) => e)
     await spinning
     controller.abort()
@@ -57,8 +60,12 @@ describe.each(INTERPRETERS)("gentle cancellation on $python ($codec)", ({ python
   it("an async handler's task is cancelled: its finally ran, the worker lives on", async () => {
     const p = await start(60_000)
     const pid = await p.call("pid") as number
-    const error = await p.call("async_wait", { ms: 30_000 }, { timeoutMs: 200 }).catch((e: unknown) => e)
-    expect(error).toMatchObject({ _tag: "CallTimeoutError", ended: "cancelled-in-python" })
+    const controller = new AbortController()
+    const waiting = logged(p, "waiting")
+    const call = p.call("async_wait", { ms: 30_000 }, { signal: controller.signal }).catch((e: unknown) => e)
+    await waiting
+    controller.abort()
+    expect(await call).toMatchObject({ _tag: "AbortError", ended: "cancelled-in-python" })
     expect(await p.call("counters")).toMatchObject({ finally: 1 })
     expect(await p.call("pid")).toBe(pid)
   })
@@ -66,8 +73,13 @@ describe.each(INTERPRETERS)("gentle cancellation on $python ($codec)", ({ python
   it("a handler that swallows Cancelled and returns: its result is dropped, ended is 'returned'", async () => {
     const p = await start(60_000)
     const pid = await p.call("pid") as number
-    const error = await p.call("stubborn", undefined, { timeoutMs: 200 }).catch((e: unknown) => e)
-    expect(error).toMatchObject({ _tag: "CallTimeoutError", ended: "returned" })
+    const controller = new AbortController()
+    const started = logged(p, "stubborn")
+    const call = p.call("stubborn", undefined, { signal: controller.signal }).catch((e: unknown) => e)
+    await started
+    controller.abort()
+    const error = await call
+    expect(error).toMatchObject({ _tag: "AbortError", ended: "returned" })
     expect((error as Error).message).toMatch(/ignored the cancel and returned/)
     expect(await p.call("pid")).toBe(pid)
   })
