@@ -56,7 +56,7 @@ class Cancelled(BaseException):
     def __init__(self, *args):
         super().__init__(*args or ("the call was cancelled",))
         guard = _GUARD
-        if guard is not None:
+        if guard is not None and threading.get_ident() == guard.tid:
             guard.delivered = True
 
 
@@ -88,7 +88,12 @@ class Guard:
         # No lock: `sent` can only be set by interrupt() once `armed` is ctx, which is written last.
         self.sent = self.delivered = False
         self.armed = ctx
-        if ctx._cancelled:  # cancelled between being taken off the queue and now
+        if ctx._cancelled:  # cancelled between being taken off the queue and now: raise it ourselves
+            with self._lock:
+                self.armed = None
+                if self.sent:  # the reader raised too, just now: take that one back
+                    self._raise_in(self.tid, _NULL)
+                self.sent = True
             raise Cancelled(f"call {ctx.id} was cancelled")
 
     def disarm(self):
