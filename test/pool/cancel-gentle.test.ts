@@ -3,8 +3,18 @@ import { AbortError, CallTimeoutError, createPool } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
 import { FIXTURES, INTERPRETERS, isAlive } from "../helpers.ts"
 
-/** Resolves once the worker logs `line`: proof that the handler runs (a cancel now reaches its frame). */
-const logged = (p: Pool, line: string): Promise<void> => new Promise((resolve) => p.on("log", (e) => e.line === line && resolve()))
+/**
+ * Calls `name`, aborts it once the worker logs `line` (proof that the handler runs, so the cancel
+ * reaches its frame), and returns what the call rejected with.
+ */
+const abortWhenLogged = async (p: Pool, name: string, args: Record<string, unknown> | undefined, line: string): Promise<unknown> => {
+  const controller = new AbortController()
+  const running = new Promise<void>((resolve) => p.on("log", (e) => e.line === line && resolve()))
+  const call = p.call(name, args, { signal: controller.signal }).catch((e: unknown) => e)
+  await running
+  controller.abort()
+  return call
+}
 
 // Cancelling a running call tries Python first (Cancelled raised in a sync handler, the task
 // cancelled for an async one); only a handler that does not stop within cancelGraceMs costs its worker.
@@ -32,13 +42,9 @@ describe.each(INTERPRETERS)("gentle cancellation on $python ($codec)", ({ python
   it("an abort stops a pure-Python loop too, and its finally block runs", async () => {
     const p = await start(60_000)
     const pid = await p.call("pid") as number
-    const controller = new AbortController()
-    const spinning = logged(p, "spinning")
-    const call = p.call("spin_and_clean", undefined, { signal: controller.signal }).catch((e: unknown) => e)
-    await spinning
-    controller.abort()
-    expect(await call).toMatchObject({ _tag: "AbortError", ended: "cancelled-in-python" })
-    expect(await call).toBeInstanceOf(AbortError)
+    const error = await abortWhenLogged(p, "spin_and_clean", undefined, "spinning")
+    expect(error).toBeInstanceOf(AbortError)
+    expect(error).toMatchObject({ ended: "cancelled-in-python" })
     expect(await p.call("counters")).toMatchObject({ finally: 1 })
     expect(await p.call("pid")).toBe(pid)
   })
@@ -60,12 +66,7 @@ describe.each(INTERPRETERS)("gentle cancellation on $python ($codec)", ({ python
   it("an async handler's task is cancelled: its finally ran, the worker lives on", async () => {
     const p = await start(60_000)
     const pid = await p.call("pid") as number
-    const controller = new AbortController()
-    const waiting = logged(p, "waiting")
-    const call = p.call("async_wait", { ms: 30_000 }, { signal: controller.signal }).catch((e: unknown) => e)
-    await waiting
-    controller.abort()
-    expect(await call).toMatchObject({ _tag: "AbortError", ended: "cancelled-in-python" })
+    expect(await abortWhenLogged(p, "async_wait", { ms: 30_000 }, "waiting")).toMatchObject({ _tag: "AbortError", ended: "cancelled-in-python" })
     expect(await p.call("counters")).toMatchObject({ finally: 1 })
     expect(await p.call("pid")).toBe(pid)
   })
@@ -73,12 +74,7 @@ describe.each(INTERPRETERS)("gentle cancellation on $python ($codec)", ({ python
   it("a handler that swallows Cancelled and returns: its result is dropped, ended is 'returned'", async () => {
     const p = await start(60_000)
     const pid = await p.call("pid") as number
-    const controller = new AbortController()
-    const started = logged(p, "stubborn")
-    const call = p.call("stubborn", undefined, { signal: controller.signal }).catch((e: unknown) => e)
-    await started
-    controller.abort()
-    const error = await call
+    const error = await abortWhenLogged(p, "stubborn", undefined, "stubborn")
     expect(error).toMatchObject({ _tag: "AbortError", ended: "returned" })
     expect((error as Error).message).toMatch(/ignored the cancel and returned/)
     expect(await p.call("pid")).toBe(pid)
