@@ -19,7 +19,10 @@ export class PythonError extends Data.TaggedError("PythonError")<{
   readonly message: string
   /** Qualified Python class name, e.g. `ValueError` or `mypkg.errors.Boom`. */
   readonly type: string
+  /** The traceback through the user's code only: pyvisor's runtime and asyncio frames are left out. */
   readonly traceback: string
+  /** The traceback with the runtime's frames too; present only when some were left out of `traceback`. */
+  readonly fullTraceback?: string
   readonly handler: string
   readonly workerId: string
 }> {
@@ -36,16 +39,45 @@ export class WorkerCrashedError extends Data.TaggedError("WorkerCrashedError")<{
   readonly signal: string | null
   /** The last 4 KiB the process wrote to stderr. */
   readonly stderrTail: string
+  /**
+   * After a fatal signal (SIGSEGV, SIGBUS, SIGABRT…): the Python stack of every thread, from
+   * faulthandler. Not named `stack`: that is the JS stack trace every Error has, which tools print.
+   */
+  readonly pythonStack?: string
+  /** The handler and protocol id of the call the worker was running (the oldest in flight). */
+  readonly callName?: string
+  readonly callId?: number
+  /** The worker's resident memory when last sampled (only while `maxWorkerRssMb` sampling runs). */
+  readonly rssBytes?: number
   readonly cause?: unknown
 }> {
   readonly code = "WORKER_CRASHED"
 }
 
-/** The call did not settle within its `timeoutMs`. */
+/**
+ * How a call that was timed out or aborted stopped: `never-started` (it was still waiting in the
+ * pool's queue), `cancelled-in-python` (the handler was interrupted, `Cancelled` or
+ * `asyncio.CancelledError`, or dropped from Python's own queue; its worker lives on), `returned` (it
+ * ended on its own within the grace, ignoring the cancel; the worker lives on), `worker-killed`
+ * (it did not stop within `cancelGraceMs`, or its worker died meanwhile: the worker was replaced).
+ *
+ * @example
+ * ```ts
+ * const e = await pool.call("crunch", {}, { timeoutMs: 200 }).catch((e) => e)
+ * if (e instanceof CallTimeoutError && e.ended === "worker-killed") console.warn("crunch blocks in C code")
+ * ```
+ */
+export type CallEnd = "never-started" | "cancelled-in-python" | "returned" | "worker-killed"
+
+/**
+ * The call did not settle within its `timeoutMs`. A running call is cancelled first and the
+ * error comes once it has stopped (`ended` says how), at most `cancelGraceMs` later.
+ */
 export class CallTimeoutError extends Data.TaggedError("CallTimeoutError")<{
   readonly message: string
   readonly handler: string
   readonly timeoutMs: number
+  readonly ended: CallEnd
 }> {
   readonly code = "CALL_TIMEOUT"
 }
@@ -99,10 +131,14 @@ export class UnknownHandlerError extends Data.TaggedError("UnknownHandlerError")
   readonly code = "UNKNOWN_HANDLER"
 }
 
-/** The caller's AbortSignal fired. */
+/**
+ * The caller's AbortSignal fired. As for a timeout, a running call is cancelled first and the
+ * error comes once it has stopped (`ended` says how).
+ */
 export class AbortError extends Data.TaggedError("AbortError")<{
   readonly message: string
   readonly reason?: unknown
+  readonly ended: CallEnd
 }> {
   readonly code = "ABORTED"
 }

@@ -8,16 +8,18 @@
 
 Handlers that take `ctx` reach the host store through `ctx.store` (get/put/delete/keys, cached
 per worker by version) and stored programs through `ctx.programs` with `@program("kind")`
-factories. Only the names below are public; the rest of the package is the runtime behind
+factories. A sync handler whose call the host cancels gets `Cancelled` raised where it runs.
+Only the names below are public; the rest of the package is the runtime behind
 `python -m pyvisor_worker` and may change.
 """
+from .cancel import Cancelled
 from .context import Context, HostCallError, HostCallTimeout
 from .protocol import UnserializableError
 from .registry import handler
 from .values import NdArray
 
 __version__ = "0.1.0"
-__all__ = ["Context", "HostCallError", "HostCallTimeout", "NdArray", "ProgramNotFound", "UnknownProgramKind",
+__all__ = ["Cancelled", "Context", "HostCallError", "HostCallTimeout", "NdArray", "ProgramNotFound", "UnknownProgramKind",
            "UnserializableError", "handler", "program"]
 _LAZY = frozenset(("ProgramNotFound", "UnknownProgramKind", "program"))
 

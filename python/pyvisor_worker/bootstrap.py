@@ -10,6 +10,7 @@ import os
 import platform
 import signal
 import sys
+import traceback
 
 from .protocol import (DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, JsonCodec, ProtocolViolation,
                        available_codecs, read_frame)
@@ -111,6 +112,25 @@ def check_fds():
         sys.exit(2)
 
 
+_fault_file = None  # kept open for the life of the process: faulthandler writes to its fd
+
+
+def enable_fault_dump():
+    """A fatal signal (SIGSEGV, SIGBUS, SIGABRT...) dumps every thread's Python stack to the file
+    the host named for this incarnation, which it reads after the exit (WorkerCrashedError.stack);
+    to stderr without one. The variable is removed so the user's subprocesses do not share it."""
+    global _fault_file
+    import faulthandler  # noqa: PLC0415 (built in; only needed here)
+
+    path = os.environ.pop("PYVISOR_FAULT_FILE", None)
+    if path:
+        try:
+            _fault_file = open(path, "x", encoding="utf-8")  # noqa: SIM115 (lives as long as the process)
+        except OSError:
+            _fault_file = None
+    faulthandler.enable(file=_fault_file or sys.stderr, all_threads=True)
+
+
 def line_buffer_stdout():
     """The host turns stdout into log lines as they come; block buffering would hold prints back."""
     try:
@@ -155,6 +175,17 @@ def import_user_code(imports, preloads):
         import_target(target)
     for name in preloads:
         importlib.import_module(name)
+def put_cwd_on_path():
+    """The host starts Python with PYTHONSAFEPATH (and PYVISOR_SAFEPATH to say so), so that the
+    working directory, the user's, is not on sys.path while the runtime imports what it needs: a
+    user file named platform.py or argparse.py would replace the stdlib module. From here on the
+    user's modules are found there as usual, and the user's own subprocesses get the usual path."""
+    if os.environ.pop("PYVISOR_SAFEPATH", None) is None:
+        return
+    os.environ.pop("PYTHONSAFEPATH", None)
+    cwd = os.getcwd()
+    if sys.path[:1] != [cwd]:  # Python before 3.11 ignores PYTHONSAFEPATH and put it there already
+        sys.path.insert(0, cwd)
 
 
 def load_user_code(writer, imports, preloads):
@@ -162,8 +193,6 @@ def load_user_code(writer, imports, preloads):
     try:
         import_user_code(imports, preloads)
     except BaseException as exc:  # noqa: BLE001 (SystemExit at import time is a failed start too)
-        import traceback  # noqa: PLC0415 (only on failure)
-
         writer.send({"kind": "ready", "status": "error", "type": error_type(exc),
                      "message": str(exc), "traceback": traceback.format_exc()})
         flush_and_exit(1)
@@ -198,6 +227,7 @@ def start_up(args):
     limit (a zygote's is inherited by every worker it forks), stdout.
     Returns the codecs it offers, or None when none is usable."""
     check_fds()
+    enable_fault_dump()
     bind_to_parent()
     if args.max_memory_mb is not None:
         limit_memory(args.max_memory_mb)
@@ -222,6 +252,7 @@ def run_worker(args, codecs, imports, preloads, user_signals=()):
         os._exit(0)
     rt.invoker.batching = "chunks" in features
     rt.start_reader()  # from here on, pings are answered even during a slow import
+    put_cwd_on_path()
     load_user_code(rt.writer, imports, preloads)
     rt.serve()
     return 0

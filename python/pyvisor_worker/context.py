@@ -7,6 +7,7 @@ While an `async def` handler runs, the Context also holds the asyncio task runni
 `cancel` read by either thread cancels that task on the loop's own thread.
 """
 import threading
+from time import monotonic
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -27,6 +28,9 @@ class HostCallTimeout(TimeoutError):
 class Context:
     """What a handler knows about its call: ids, deadline, cancellation, and a line to the host.
 
+    `deadline` is when the host gives up on the call (its `timeoutMs`), as a `time.monotonic()`
+    value, or None without a timeout; `time_left()` is what remains of it, in seconds.
+
     Stream flow control lives here too: a stream call with a `window` may send that many items,
     each `credit {n}` from the host allows n more, and a producer without credit blocks until the
     host grants some or cancels. Calls without a window pay nothing for it. A streaming generator's
@@ -43,7 +47,8 @@ class Context:
         self.name = msg.get("name")
         self.args = msg.get("args")
         self.session = msg.get("session")
-        self.deadline = msg.get("deadline")
+        budget = msg.get("deadline")  # ms left when the host sent it (dispatch.py checked it)
+        self.deadline = None if budget is None else monotonic() + budget / 1000
         self._cancelled = False
         self.stream = msg.get("stream") is True
         window = msg.get("window") if self.stream else None
@@ -64,9 +69,24 @@ class Context:
         """True once the host sent `cancel` for this call; the handler decides how to stop.
 
         An `async def` handler (or async generator) is also interrupted: asyncio.CancelledError is
-        raised at the `await` it is suspended in, so its `finally` blocks run.
+        raised at the `await` it is suspended in, so its `finally` blocks run. A sync handler (or
+        generator) running Python code gets `pyvisor_worker.Cancelled` raised where it is (cancel.py);
+        one blocked in C (time.sleep, a socket read) sees it when that returns.
         """
         return self._cancelled
+
+    def time_left(self):
+        """Seconds left before the host gives up on this call (>= 0), or None without a timeout.
+
+        `ctx.deadline` is the same moment as a `time.monotonic()` value. Pass the budget on, so
+        work the host no longer waits for is not started:
+
+            requests.get(url, timeout=ctx.time_left())
+        """
+        deadline = self.deadline
+        if deadline is None:
+            return None
+        return max(0.0, deadline - monotonic())
 
     @property
     def store(self):
@@ -91,9 +111,15 @@ class Context:
             raise RuntimeError("ctx.emit() needs a stream call (pool.stream); this call expects one result")
         if not self._link.is_open(self):
             raise RuntimeError(f"call {self.id} has already been answered; its stream is closed")
-        if self._sender is not None:
-            self._sender.flush_here()  # items the generator yielded before this one go first
-        return self._send_chunk(value)
+        guard = self._link.guard
+        owed = None if guard is None else guard.pause(self)
+        try:
+            if self._sender is not None:
+                self._sender.flush_here()  # items the generator yielded before this one go first
+            return self._send_chunk(value)
+        finally:
+            if owed is not None:
+                guard.resume(self, owed)
 
     def _send_chunk(self, value):
         if self._cond is not None and not self._wait_credit():
@@ -136,18 +162,31 @@ class Context:
         """A line for the host's log, separate from stdout/stderr."""
         if level not in LOG_LEVELS:
             raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
-        if self._sender is not None:
-            self._sender.flush_here()  # a log line between items arrives between them
-        self._link.send({"kind": "log", "level": level, "message": str(message)})
+        text = str(message)  # user code (__str__) runs before the pause, where Cancelled may land
+        guard = self._link.guard
+        owed = None if guard is None else guard.pause(self)
+        try:
+            if self._sender is not None:
+                self._sender.flush_here()  # a log line between items arrives between them
+            self._link.send({"kind": "log", "level": level, "message": text})
+        finally:
+            if owed is not None:
+                guard.resume(self, owed)
 
     def call_host(self, name, args=None, timeout=None):
         """Run host handler `name` and block until it answers; returns its value.
 
         Raises HostCallError when the host handler fails, HostCallTimeout after `timeout` seconds.
         """
-        if self._sender is not None:
-            self._sender.flush_here()  # held items do not wait for the host's answer
-        return self._link.call_host(name, args, timeout, self.id)
+        guard = self._link.guard
+        owed = None if guard is None else guard.pause(self)
+        try:
+            if self._sender is not None:
+                self._sender.flush_here()  # held items do not wait for the host's answer
+            return self._link.call_host(name, args, timeout, self.id)
+        finally:
+            if owed is not None:
+                guard.resume(self, owed)
 
 
 # Public classes report their public home (error `type` on the wire, reprs): pyvisor_worker.X.

@@ -17,9 +17,10 @@ class Dispatcher:
     """Decodes a payload and applies it: to `calls` (the main thread's queue), `active` (call id ->
     Context, so cancel and credit find queued and running calls), `host_calls`, or a direct answer
     through `writer`. New Contexts get `link`. `cancel_queued(ctx)` answers a call cancelled before
-    it started; `queued()`, if given, is called after a call or `shutdown` was queued."""
+    it started; `queued()`, if given, is called after a call or `shutdown` was queued;
+    `interrupt(ctx)`, if given, is called for a started call the host cancels."""
 
-    def __init__(self, writer, link, calls, active, host_calls, cancel_queued, queued=None):
+    def __init__(self, writer, link, calls, active, host_calls, cancel_queued, queued=None, interrupt=None):
         self.writer = writer
         self.link = link
         self.calls = calls
@@ -27,6 +28,7 @@ class Dispatcher:
         self.host_calls = host_calls
         self.cancel_queued = cancel_queued
         self.queued = queued
+        self.interrupt = interrupt  # cancel.Guard.interrupt: raises Cancelled in a running sync handler
         self._kinds = {"call": self._call if queued is None else self._call_and_tell, "ping": self._ping,
                        "cancel": self._cancel, "credit": self._credit, "host_result": self._host_answer,
                        "host_error": self._host_answer, "shutdown": self._shutdown}
@@ -48,6 +50,9 @@ class Dispatcher:
             apply(kind, msg)
 
     def _call(self, kind, msg):
+        budget = msg.get("deadline")
+        if budget is not None and (type(budget) not in (int, float) or not budget >= 0):
+            raise ProtocolViolation(f"call deadline must be a number of ms >= 0, got {budget!r}")
         ctx = Context(self.link, msg)
         check_id(ctx.id, kind)
         if ctx._credit is not None:
@@ -71,6 +76,8 @@ class Dispatcher:
             self.calls.remove(ctx)
         except ValueError:  # started: its handler is told (ctx.cancelled, its asyncio task cancelled)
             ctx._cancel()
+            if self.interrupt is not None:  # and a sync handler running now gets Cancelled raised
+                self.interrupt(ctx)
         else:  # never started and now never will: answered at once
             self.cancel_queued(ctx)
 

@@ -3,8 +3,9 @@
 A handler may return a value, a coroutine, a generator or an async generator, and may be called
 for one result or as a stream (`chunk`... `end`, with credit when the host set a window). Whatever
 happens, each call gets exactly one final frame (`result`, `end` or `error`) and the worker lives
-on: a handler's exception becomes an `error`, a value the codec cannot carry becomes
-`pyvisor.Unserializable`. Only SystemExit ends the process, with the handler's exit code.
+on: a handler's exception becomes an `error` (SystemExit too: sys.exit() in a handler fails its
+call, as argparse does on bad input, rather than ending the worker), a value the codec cannot
+carry becomes `pyvisor.Unserializable`.
 
 Most calls run to their answer inside `run()`. With `background` on (`--concurrency` above 1), a
 coroutine outside a stream instead becomes a task on the one persistent event loop and `run()`
@@ -13,15 +14,18 @@ returns True at once: the task answers the call when the handler ends, then call
 
 Cancelling: a coroutine, and each step of an async generator, runs as an asyncio task held in
 `ctx._task`, which a `cancel` cancels (context.py); a CancelledError that ends a cancelled call is
-answered as cancelled: `end` for a stream, else `error` of type `pyvisor.Cancelled`. A call
-cancelled before it started gets that same answer without its handler ever running.
+answered as cancelled: `end` for a stream, else `error` of type `pyvisor.Cancelled`. A sync
+handler, and each step of a sync generator, runs armed (cancel.py): a `cancel` raises `Cancelled`
+in its frame, answered the same way. A call cancelled before it started gets that same answer
+without its handler ever running.
 """
 import sys
 import time
 from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
 from .batching import StreamSender
-from .errors import error_type, format_traceback
+from .cancel import Cancelled
+from .errors import error_type, format_tracebacks
 from .protocol import DEFAULT_MAX_FRAME_BYTES, UnserializableError
 from .registry import REGISTRY, handler_names
 from .writer import flush_and_exit
@@ -43,8 +47,11 @@ class Invoker:
     """
 
     def __init__(self, writer, active, background=False, batching=False, max_frame_bytes=DEFAULT_MAX_FRAME_BYTES,
-                 clock=time.perf_counter):
+                 clock=time.perf_counter, guard=None):
         self.writer = writer
+        # cancel.Guard: a `cancel` raises Cancelled in a sync handler's frame while it runs. None
+        # (in-process tests): sync handlers only see ctx.cancelled.
+        self.guard = guard
         self.active = active
         self.background = background  # coroutines outside streams run as tasks; run() returns at once
         # A streaming generator's items may go out as `chunks` batches (batching.py): only when the
@@ -68,16 +75,21 @@ class Invoker:
         args = ctx.args
         try:
             kind = type(args)
-            if kind is dict:
-                value = fn(ctx, **args) if wants_ctx else fn(**args)
-            elif kind is list:
-                value = fn(ctx, *args) if wants_ctx else fn(*args)
-            elif args is None:
-                value = fn(ctx) if wants_ctx else fn()
-            else:
+            if kind is not dict and kind is not list and args is not None:
                 self.fail(ctx, "pyvisor.InvalidArguments",
                           f"args must be a map, an array or absent, not {kind.__name__}", "")
                 return
+            guard = self.guard
+            if guard is None:
+                value = _apply(fn, ctx, wants_ctx, args, kind)
+            else:
+                # Armed only while the handler frame runs; whatever Cancelled is delivered before
+                # disarm() returns lands in this try (cancel.py), and nothing is pending after it.
+                try:
+                    guard.arm(ctx)
+                    value = _apply(fn, ctx, wants_ctx, args, kind)
+                finally:
+                    guard.disarm()
             if type(value) in _SPECIAL:
                 if type(value) is CoroutineType:
                     if self.background and not ctx.stream:
@@ -88,9 +100,7 @@ class Invoker:
                 else:
                     self._iterate(ctx, value)
                     return
-        except SystemExit as exc:
-            exit_from_handler(exc)
-        except BaseException as exc:  # noqa: BLE001 (a handler failure never ends the worker)
+        except BaseException as exc:  # noqa: BLE001 (a handler failure never ends the worker, SystemExit included)
             self._fail_with(ctx, exc)
             return
         if ctx.stream:
@@ -104,15 +114,19 @@ class Invoker:
         else:
             self._finish(ctx, {"kind": "result", "id": ctx.id, "value": value})
 
-    def fail(self, ctx, type_, message, tb):
-        """Answer ctx with an `error` frame; it always goes out, even with unencodable text."""
+    def fail(self, ctx, type_, message, tb, full_tb=None):
+        """Answer ctx with an `error` frame; it always goes out, even with unencodable text.
+        `full_tb`: the traceback with the runtime's frames, when `tb` leaves some out."""
         self.active.pop(ctx.id, None)
         msg = {"kind": "error", "id": ctx.id, "type": type_, "message": message, "traceback": tb}
+        if full_tb is not None:
+            msg["fullTraceback"] = full_tb
         try:
             self.writer.send(msg)
         except UnserializableError:  # e.g. lone surrogates in a message: escape them
-            for key in ("type", "message", "traceback"):
-                msg[key] = str(msg[key]).encode("utf-8", "backslashreplace").decode("utf-8")
+            for key in ("type", "message", "traceback", "fullTraceback"):
+                if key in msg:
+                    msg[key] = str(msg[key]).encode("utf-8", "backslashreplace").decode("utf-8")
             self.writer.send(msg)
 
     def cancelled(self, ctx, message):
@@ -128,22 +142,28 @@ class Invoker:
         self.cancelled(ctx, f"call {ctx.id} was cancelled before it started")
 
     def _fail_with(self, ctx, exc):
-        if ctx._cancelled and isinstance(exc, self.CancelledError):
+        if ctx._cancelled and isinstance(exc, (self.CancelledError, Cancelled)):
             self.cancelled(ctx, f"call {ctx.id} was cancelled")
             return
-        try:
-            message = str(exc)
-        except Exception:  # noqa: BLE001
-            message = repr(exc)
-        self.fail(ctx, error_type(exc), message, format_traceback(exc))
+        if isinstance(exc, SystemExit):
+            # argparse, click and friends exit on bad input: that must not take the worker down.
+            message = (f"the handler called sys.exit({exc.code!r}); in a handler that fails the call and "
+                       "the worker lives on (os._exit() ends a worker)")
+        else:
+            try:
+                message = str(exc)
+            except Exception:  # noqa: BLE001
+                message = repr(exc)
+        user, full = format_tracebacks(exc)
+        self.fail(ctx, error_type(exc), message, user, full)
 
     def _finish(self, ctx, msg):
         self.active.pop(ctx.id, None)
         try:
             self.writer.send(msg)
-        except UnserializableError as exc:
-            self.fail(ctx, "pyvisor.Unserializable",
-                      f"cannot encode the result of {ctx.name!r} with {self.writer.codec.name}: {exc}", "")
+        except UnserializableError as exc:  # FrameTooLarge too: the worker serves on either way
+            self.fail(ctx, exc.pyvisor_type,
+                      f"cannot send the result of {ctx.name!r} with {self.writer.codec.name}: {exc}", "")
 
     def _stream_item(self, ctx, value):
         """Send one chunk (waiting for credit); False if the call was cancelled meanwhile."""
@@ -174,8 +194,6 @@ class Invoker:
         try:
             try:
                 value = await coro
-            except SystemExit as exc:
-                exit_from_handler(exc)
             except GeneratorExit:  # the task itself is being destroyed: nobody left to answer
                 raise
             except BaseException as exc:  # noqa: BLE001 (CancelledError too: see _fail_with)
@@ -230,9 +248,13 @@ class Invoker:
                                 raise self._item_error(ctx, error)
                     else:
                         try:
-                            item = next(gen)
+                            item = self._step(ctx, gen)
                         except StopIteration:
                             break
+                        except Cancelled:
+                            if ctx._cancelled:
+                                break  # raised in the step by a cancel: stop as between items
+                            raise
                     if sender is not None:
                         try:
                             if not sender.add(item):
@@ -252,13 +274,6 @@ class Invoker:
                     gen.close()
             if sender is not None:
                 self._flush_held(ctx, sender)
-        except SystemExit as exc:
-            if sender is not None:
-                try:
-                    sender.flush()
-                except BaseException:  # noqa: BLE001 (exiting anyway)
-                    pass
-            exit_from_handler(exc)
         except BaseException as exc:  # noqa: BLE001
             if sender is not None:  # the items before the failure arrive before the error
                 try:
@@ -274,6 +289,17 @@ class Invoker:
         else:
             self._finish(ctx, {"kind": "result", "id": ctx.id, "value": items})
 
+    def _step(self, ctx, gen):
+        """One item of a sync generator: its frame runs armed, like a sync handler's (run)."""
+        guard = self.guard
+        if guard is None:
+            return next(gen)
+        try:
+            guard.arm(ctx)
+            return next(gen)
+        finally:
+            guard.disarm()
+
     def _event_loop(self):
         """Persistent so handlers may keep loop-bound objects between calls; lazy because asyncio is slow to import."""
         if self.loop is None:
@@ -286,15 +312,24 @@ class Invoker:
         return self.loop
 
 
-def exit_from_handler(exc):
-    """sys.exit() in a handler ends the worker as it would end a script: same code, text to stderr."""
-    code = exc.code
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):
-        try:
-            print(code, file=sys.stderr)
-        except Exception:  # noqa: BLE001
-            pass
-        code = 1
-    flush_and_exit(code & 0xFF)
+def _apply(fn, ctx, wants_ctx, args, kind):
+    if kind is dict:
+        return fn(ctx, **args) if wants_ctx else fn(**args)
+    if kind is list:
+        return fn(ctx, *args) if wants_ctx else fn(*args)
+    return fn(ctx) if wants_ctx else fn()
+
+
+EXIT_USER_SYSTEM_EXIT = 4  # docs/protocol.md: SystemExit outside any call (a task the user started)
+
+
+def exit_from_task(exc):
+    """SystemExit raised outside any call (in an asyncio task of the user's own) ends the worker
+    with exit code 4, whatever its code: codes 1-3 mean start-up and protocol failures to the
+    host. The code or text it carried goes to stderr."""
+    try:
+        print(f"pyvisor_worker: SystemExit({exc.code!r}) outside any call ends the worker (exit code "
+              f"{EXIT_USER_SYSTEM_EXIT})", file=sys.stderr)
+    except Exception:  # noqa: BLE001
+        pass
+    flush_and_exit(EXIT_USER_SYSTEM_EXIT)

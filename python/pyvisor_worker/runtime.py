@@ -22,13 +22,15 @@ So once a worker has crashed and the host has read all of fd 4, of the calls sti
 send order, at most the first N may have started and the rest certainly did not: the host may run
 those elsewhere. A `cancel` for a call still queued removes it and answers it (`end` for a stream,
 else `error` of type `pyvisor.Cancelled`) without its handler ever running; a `cancel` for a
-started call sets ctx.cancelled and cancels its asyncio task, if it has one. schedule.py says how
+started call sets ctx.cancelled and cancels its asyncio task, if it has one, or raises
+`Cancelled` in its sync handler's frame (cancel.py). schedule.py says how
 the queue, the slot count and the tasks make this hold.
 """
 import collections
 import os
 import signal
 
+from .cancel import Guard
 from .dispatch import STOP, Dispatcher
 from .fd3 import Fd3
 from .host_calls import HostCalls
@@ -43,15 +45,20 @@ class Runtime:
     """One worker process: created before the handshake, served after the user's imports."""
 
     def __init__(self, in_fd, out_fd, codec, max_frame_bytes, concurrency=1):
-        self.writer = FrameWriter(out_fd, codec)
+        self.writer = FrameWriter(out_fd, codec, max_frame_bytes)
         self.calls = collections.deque()  # calls (and STOP) read but not started yet, in stream order
         self.active = {}  # call id -> Context of every queued or running call
         self.host_calls = HostCalls(self._send_host_call)
-        self.invoker = Invoker(self.writer, self.active, background=concurrency > 1, max_frame_bytes=max_frame_bytes)
+        guard = Guard()
+        if not guard.available:
+            guard = None
+        self.invoker = Invoker(self.writer, self.active, background=concurrency > 1, max_frame_bytes=max_frame_bytes,
+                               guard=guard)
         self.scheduler = Scheduler(self.calls, self.invoker, concurrency, self._take_failed, None)
-        link = Link(self.writer, self.host_calls, self.active)
+        link = Link(self.writer, self.host_calls, self.active, guard)
         self.dispatcher = Dispatcher(self.writer, link, self.calls, self.active, self.host_calls,
-                                     self.invoker.cancel_queued, self.scheduler.queued if concurrency > 1 else None)
+                                     self.invoker.cancel_queued, self.scheduler.queued if concurrency > 1 else None,
+                                     guard.interrupt if guard is not None else None)
         self.fd3 = Fd3(in_fd, FrameReader(in_fd, max_frame_bytes), self.dispatcher.dispatch, self._reading_ended)
         self.scheduler.cover = self.fd3.cover_now
         self.scheduler.idle = True  # until serve(): SIGTERM during the imports exits at once

@@ -38,7 +38,7 @@ a task that answers lowers `running` and only then looks at the queue, the reade
 `running` only after appending. test/python/test_schedule.py drives all of this in process.
 """
 from .dispatch import STOP
-from .invoke import exit_from_handler
+from .invoke import exit_from_task
 
 
 class Scheduler:
@@ -134,7 +134,7 @@ class Scheduler:
                 self.cover()  # a call that arrives now can start now: read fd 3 at once
             loop.run_forever()
         except SystemExit as exc:  # raised in a task of the user's own (ours catch theirs)
-            exit_from_handler(exc)
+            exit_from_task(exc)
         except KeyboardInterrupt:  # likewise; SIGINT itself is ignored. The task keeps the exception.
             pass
         finally:

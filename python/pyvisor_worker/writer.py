@@ -25,11 +25,22 @@ def flush_and_exit(code):
     os._exit(code)
 
 
-class FrameWriter:
-    """Encodes messages with the negotiated codec and writes whole frames under one lock."""
+class FrameTooLarge(UnserializableError):
+    """A message whose frame the host would refuse (over --max-frame-bytes): it is not written."""
 
-    def __init__(self, out_fd, codec):
+    pyvisor_type = "pyvisor.FrameTooLarge"
+
+
+class FrameWriter:
+    """Encodes messages with the negotiated codec and writes whole frames under one lock.
+
+    A payload over `max_frame_bytes` (the host's limit, which it passes as --max-frame-bytes) is
+    refused with FrameTooLarge before anything is written: the host would kill the worker for it.
+    """
+
+    def __init__(self, out_fd, codec, max_frame_bytes=MAX_LEN):
         self.out_fd = out_fd
+        self.max_frame_bytes = min(max_frame_bytes, MAX_LEN)
         self._wlock = threading.Lock()
         self.set_codec(codec)
 
@@ -43,8 +54,8 @@ class FrameWriter:
 
     def write_payload(self, payload):
         n = len(payload)
-        if n > MAX_LEN:
-            raise UnserializableError(f"encoded message of {n} bytes does not fit a frame")
+        if n > self.max_frame_bytes:
+            raise FrameTooLarge(f"its frame would be {n} bytes, over the host's max-frame-bytes ({self.max_frame_bytes})")
         fd = self.out_fd
         with self._wlock:
             try:

@@ -34,7 +34,7 @@ import sys
 import threading
 import traceback
 
-from .bootstrap import IN_FD, OUT_FD, check_fds, run_worker, set_pdeathsig, start_up
+from .bootstrap import IN_FD, OUT_FD, check_fds, put_cwd_on_path, run_worker, set_pdeathsig, start_up
 from .errors import error_type
 from .protocol import pack_header, read_frame
 from .registry import import_target
@@ -270,6 +270,7 @@ def serve(args):
     default_thread_vars(os.environ)
     inherited = open_fds()
     before = {signum: signal.getsignal(signum) for signum in RUNTIME_SIGNALS}
+    put_cwd_on_path()  # the user's modules are imported here, once, for every worker
     imports, preloads, error = preimport(args.imports, args.preload)
     user_signals = [(s, h) for s, h in ((s, signal.getsignal(s)) for s in RUNTIME_SIGNALS) if h is not before[s]]
     # Objects imported so far move to the permanent generation: the workers' collections never

@@ -35,7 +35,10 @@ export const unknownHandlerError = (name: string, available: ReadonlyArray<strin
 export const answerError = (workerId: string, name: string, m: ErrorMessage, handlers: ReadonlyArray<string>): Error =>
   m.type === UNKNOWN_HANDLER
     ? unknownHandlerError(name, handlers)
-    : new PythonError({ message: `${m.type}: ${m.message}`, type: m.type, traceback: m.traceback, handler: name, workerId })
+    : new PythonError({
+      message: `${m.type}: ${m.message}`, type: m.type, traceback: m.traceback, handler: name, workerId,
+      ...(m.fullTraceback === undefined ? {} : { fullTraceback: m.fullTraceback })
+    })
 
 /**
  * What a failure to encode the arguments of `name` is thrown as.

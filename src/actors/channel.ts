@@ -18,6 +18,8 @@ import type { Call, Codec, ErrorMessage, Frame, Hello, HostCall, HostMessage, Lo
 export interface CallSink {
   /** The call's session, for host calls made while it runs. */
   readonly session: string | undefined
+  /** The handler's name, for crash reports. */
+  readonly name?: string
   result(value: unknown): void
   error(message: ErrorMessage): void
   /**
@@ -151,15 +153,17 @@ export class Channel {
   }
 
   /**
-   * Sends a call and registers its sink; returns the id. `window` makes it a stream call. Encodes
+   * Sends a call and registers its sink; returns the id. `window` makes it a stream call;
+   * `deadline` is the ms left of its timeout (Python's `ctx.deadline`). Encodes
    * before registering, so an unserialisable argument (or a frame over `maxFrameBytes`, which the
    * worker would refuse) throws `UnserializableError` here and nothing is sent.
    */
-  call(name: string, args: Call["args"], session: string | undefined, window: number | undefined, sink: CallSink): number {
+  call(name: string, args: Call["args"], session: string | undefined, window: number | undefined, sink: CallSink, deadline?: number): number {
     const id = this.#nextId
     const message: { -readonly [K in keyof Call]: Call[K] } = { kind: "call", id, name }
     if (args !== undefined) message.args = args
     if (session !== undefined) message.session = session
+    if (deadline !== undefined) message.deadline = deadline
     if (window !== undefined) {
       message.stream = true
       message.window = window
@@ -214,6 +218,12 @@ export class Channel {
   }
 
   /** Stops reading and drops every pending sink without settling it; returns them in send order. */
+  /** The oldest call in flight (the one running first), for crash reports. */
+  oldest(): { readonly id: number; readonly sink: CallSink } | undefined {
+    for (const [id, sink] of this.#pending) return { id, sink }
+    return undefined
+  }
+
   close(): Array<CallSink> {
     if (this.#pending.size > 0) this.#events.activity(false)
     this.#phase = "closed"

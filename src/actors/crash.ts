@@ -16,6 +16,12 @@ export interface CrashFacts {
   readonly oomKillsRose?: boolean
   /** A Python exception behind an init error (from `ready {status:'error'}`). */
   readonly initError?: { readonly type: string; readonly message: string; readonly traceback: string }
+  /** faulthandler's dump: every thread's Python stack at a fatal signal. */
+  readonly stack?: string
+  /** The oldest call in flight when it ended. */
+  readonly call?: { readonly name: string; readonly id: number }
+  /** The last resident set size sampled (only while RSS sampling runs). */
+  readonly rssBytes?: number
 }
 
 const describeProcess = ({ code, signal }: ProcessExit): string =>
@@ -50,6 +56,8 @@ export const crashError = (facts: CrashFacts): WorkerCrashedError | ProtocolErro
     ? `worker ${facts.workerId} failed to start: ${init.type}: ${init.message}`
     : `worker ${facts.workerId} (pid ${facts.pid}) ${detail}` +
       (reason === "init_timeout" || reason === "heartbeat" || reason === "killed" ? ` (${describeProcess(facts.process)})` : "") +
+      (facts.call ? ` while running '${facts.call.name}' (call ${facts.call.id})` : "") +
+      (facts.stack ? `\n--- Python stack at the crash ---\n${facts.stack}` : "") +
       (tail ? `\n--- stderr (last ${Buffer.byteLength(tail)} bytes) ---\n${tail}` : "")
   return new WorkerCrashedError({
     message,
@@ -59,6 +67,9 @@ export const crashError = (facts: CrashFacts): WorkerCrashedError | ProtocolErro
     exitCode: facts.process.code,
     signal: facts.process.signal,
     stderrTail: facts.stderrTail,
+    ...(facts.stack === undefined ? {} : { pythonStack: facts.stack }),
+    ...(facts.call === undefined ? {} : { callName: facts.call.name, callId: facts.call.id }),
+    ...(facts.rssBytes === undefined ? {} : { rssBytes: facts.rssBytes }),
     ...(init
       ? { cause: new PythonError({ message: `${init.type}: ${init.message}`, type: init.type, traceback: init.traceback, handler: "<import>", workerId: facts.workerId }) }
       : {})

@@ -7,6 +7,8 @@ import type { ChildProcess } from "node:child_process"
 import type { Readable, Writable } from "node:stream"
 import type { execa as Execa } from "execa"
 import { buildEnv } from "./env.ts"
+import { FAULT_FILE_ENV, faultFilePath } from "./forensics.ts"
+import { cwdProblem } from "./cwd.ts"
 import type { InheritEnv } from "./env.ts"
 
 /** Where the bundled Python runtime lives (the folder holding `pyvisor_worker/`). */
@@ -70,6 +72,22 @@ export interface PythonProcess {
   readonly exited: Promise<ProcessExit>
   /** Sends a signal; false when the process is already gone. */
   kill(signal: NodeJS.Signals): boolean
+  /** Where Python's faulthandler writes the stacks of a fatal signal (see `forensics.ts`). */
+  readonly faultFile?: string
+}
+
+/** POSIX: each worker leads a process group of its own (Windows has none to signal). */
+const GROUPS = process.platform !== "win32"
+
+/** Signals process group `pgid`; false when it has no members left (or groups are not used). */
+const signalGroup = (pgid: number, signal: NodeJS.Signals): boolean => {
+  if (!GROUPS) return false
+  try {
+    process.kill(-pgid, signal)
+    return true
+  } catch {
+    return false
+  }
 }
 
 // execa is loaded when the first pool is built, not when pyvisor is imported (~120 ms of imports).
@@ -159,13 +177,19 @@ export const workerArgs = (spec: ProcessSpec): Array<string> => {
  */
 export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
   if (execa === undefined) throw new Error("pyvisor: loadSpawner() must complete before spawnPython")
+  const faultFile = faultFilePath()
+  const cwd = spec.cwd ?? process.cwd()
   const subprocess = execa(spec.python ?? "python3", workerArgs(spec), {
-    cwd: spec.cwd ?? process.cwd(),
-    env: buildEnv(process.env, spec.inheritEnv ?? "allowlist", spec.env ?? {}, RUNTIME_PATH),
+    cwd,
+    env: { ...buildEnv(process.env, spec.inheritEnv ?? "allowlist", spec.env ?? {}, RUNTIME_PATH), [FAULT_FILE_ENV]: faultFile },
     extendEnv: false,
     stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
     buffer: false,
     reject: false,
+    // Its own process group (and session): stopping the worker stops what its handlers started.
+    // (execa's `cleanup` does not apply to a detached child: the runtime's PR_SET_PDEATHSIG and its
+    // EOF on fd 3 end it with the host.)
+    detached: GROUPS,
     cleanup: true,
     windowsHide: true
   })
@@ -174,17 +198,32 @@ export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
   const fd3 = subprocess.stdio[3] as unknown as Writable
   const fd4 = subprocess.stdio[4] as unknown as Readable
   // 'exit' fires when the process ends even if a grandchild still holds its pipes open.
+  let exitedEarly: (exit: ProcessExit) => void = () => {}
   const exited = new Promise<ProcessExit>((resolve) => {
-    child.once("exit", (code, signal) => resolve({ code, signal }))
+    child.once("exit", (code, signal) => {
+      // Whatever its handlers started and left behind (subprocesses, their children) goes with it.
+      if (subprocess.pid !== undefined) signalGroup(subprocess.pid, "SIGKILL")
+      resolve({ code, signal })
+    })
     child.once("error", () => resolve({ code: null, signal: null }))
+    exitedEarly = resolve
   })
+  // A bad cwd is named as such, not as "spawn python3 ENOENT", which blames the interpreter.
+  const badCwd = cwdProblem(cwd)
   // ENOENT and the like: 'error' comes instead of 'spawn'.
+  let failedEarly: (error: Error) => void = () => {}
   const spawnError = new Promise<Error | null>((resolve) => {
     child.once("spawn", () => resolve(null))
-    child.once("error", (error) => resolve(error))
+    child.once("error", (error) => resolve(badCwd ?? error))
+    failedEarly = resolve
   })
-  // The result itself is not used: exits are read from the 'exit' event above.
-  subprocess.catch(() => {})
+  // execa refuses some options (a cwd that is a file) before spawning: no child events at all,
+  // only its result, which then stands for both the spawn error and the exit.
+  void subprocess.then((result) => {
+    if (subprocess.pid !== undefined) return
+    failedEarly(badCwd ?? new Error(result.shortMessage ?? result.message))
+    exitedEarly({ code: null, signal: null })
+  }, () => {})
   // A broken pipe after the worker died is reported by the exit, not as an uncaught error.
   fd3.on("error", () => {})
   fd4.on("error", () => {})
@@ -198,6 +237,8 @@ export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
     stderr: subprocess.stderr,
     exited,
     spawnError,
-    kill: (signal) => subprocess.kill(signal)
+    // SIGKILL reaches the whole group at once; SIGTERM only the worker, which stops in order first.
+    kill: (signal) => (signal === "SIGKILL" && subprocess.pid !== undefined ? signalGroup(subprocess.pid, signal) : false) || subprocess.kill(signal),
+    faultFile
   }
 }

@@ -60,8 +60,8 @@ const startsWithShebang = (file: string): boolean | undefined => {
 
 /**
  * Asks `spec.python` where the interpreter is, when it is a script (a shim); an interpreter
- * binary is spawned as it is, without the extra start this costs. Never rejects: when the answer cannot be had, the
- * requested name is kept and its spawn reports the problem as usual.
+ * binary is spawned as it is, without the extra start this costs. Never rejects: when the answer
+ * cannot be had, the requested name is kept and its spawn reports the problem as usual.
  *
  * @example
  * ```ts
@@ -78,8 +78,8 @@ export const resolvePython = (spec: ProcessSpec): Promise<PythonResolution> => {
   }
   return new Promise((resolve) => {
     const keep = (why: string): void => resolve({ requested, executable: requested, env: {}, unresolved: why })
-    execFile(requested, ["-c", SCRIPT], { cwd, env: given, timeout: RESOLVE_TIMEOUT_MS, windowsHide: true, maxBuffer: 4 << 20 }, (error, stdout) => {
-      if (error) return keep(`asking ${requested} for sys.executable failed: ${error.message.split("\n")[0]}`)
+    const failed = (error: Error): void => keep(`asking ${requested} for sys.executable failed: ${error.message.split("\n")[0]}`)
+    const answered = (stdout: string): void => {
       let answer: { exe?: unknown; env?: unknown }
       try {
         answer = JSON.parse(stdout) as { exe?: unknown; env?: unknown }
@@ -87,15 +87,26 @@ export const resolvePython = (spec: ProcessSpec): Promise<PythonResolution> => {
         return keep(`${requested} did not answer with JSON`)
       }
       if (typeof answer.exe !== "string" || answer.exe.length === 0) return keep(`${requested} has no sys.executable`)
-      const env: Record<string, string> = {}
-      if (typeof answer.env === "object" && answer.env !== null) {
-        for (const [name, value] of Object.entries(answer.env as Record<string, unknown>)) {
-          if (typeof value === "string" && given[name] !== value && !VOLATILE.has(name)) env[name] = value
-        }
-      }
-      resolve({ requested, executable: answer.exe, env })
-    })
+      resolve({ requested, executable: answer.exe, env: changedBy(answer.env, given) })
+    }
+    try {
+      execFile(requested, ["-c", SCRIPT], { cwd, env: given, timeout: RESOLVE_TIMEOUT_MS, windowsHide: true, maxBuffer: 4 << 20 }, (error, stdout) =>
+        error ? failed(error) : answered(stdout))
+    } catch (error) {
+      // An unusable cwd (a file: ENOTDIR) throws at once; the spawn will report it, naming the cwd.
+      failed(error as Error)
+    }
   })
+}
+
+/** The variables of `seen` that differ from those `given`, the shell's own bookkeeping left out. */
+const changedBy = (seen: unknown, given: Readonly<Record<string, string>>): Record<string, string> => {
+  const env: Record<string, string> = {}
+  if (typeof seen !== "object" || seen === null) return env
+  for (const [name, value] of Object.entries(seen as Record<string, unknown>)) {
+    if (typeof value === "string" && given[name] !== value && !VOLATILE.has(name)) env[name] = value
+  }
+  return env
 }
 
 /**

@@ -14,6 +14,7 @@ import { answerError, argumentsError, drained, unknownHandlerError } from "./ans
 import { Channel } from "./channel.ts"
 import type { CallSink } from "./channel.ts"
 import { crashError } from "./crash.ts"
+import { takeFaultDump } from "./forensics.ts"
 import { readOomKills } from "./oom.ts"
 import { answerHostCall } from "./host-calls.ts"
 import type { HostCallHandler } from "./host-calls.ts"
@@ -106,6 +107,9 @@ export interface WorkerOptions {
   readonly inspectParent?: AnyActorRef
 }
 
+/** How long a worker whose fd 4 ended may take to exit by itself before it is killed. */
+const FD4_EOF_GRACE_MS = 500
+
 type Settle = { resolve: (value: unknown) => void; reject: (error: unknown) => void }
 
 /**
@@ -139,6 +143,10 @@ export class Worker {
   #crash: Error | null = null
   /** The kernel's OOM kill count when the process was spawned (null: unknown). */
   #oomBaseline: number | null = null
+  /** faulthandler's dump, read once the process is gone. */
+  #stack: string | undefined
+  /** The last RSS sample (set by the pool's sampler), for crash reports. */
+  lastRssBytes: number | null = null
   /** Every answer the worker wrote before it exited has been read. */
   #drainedFully = false
   /** The owner is refilling this worker after an answer freed a slot: edges wait for the outcome. */
@@ -220,17 +228,17 @@ export class Worker {
   }
 
   /**
-   * Sends a call to handler `name` (a stream call when `window` is given); its answers go to
-   * `sink`. What makes a call impossible to send (no room, unknown handler, unencodable arguments)
+   * Sends a call to handler `name` (a stream call when `window` is given; `deadline`: ms left of
+   * its timeout); its answers go to `sink`. What makes a call impossible to send (no room, unknown handler, unencodable arguments)
    * throws synchronously; returns the call's protocol id.
    */
-  call(name: string, args: CallArgs | undefined, session: string | undefined, window: number | undefined, sink: CallSink): number {
+  call(name: string, args: CallArgs | undefined, session: string | undefined, window: number | undefined, sink: CallSink, deadline?: number): number {
     const channel = this.#channel
     if (channel === undefined || !this.hasRoom) throw new Error(`worker ${this.id} is ${this.state} with ${this.inFlight} call(s) in flight: no room`)
     const handlers = this.handlers
     if (!handlers.includes(name)) throw unknownHandlerError(name, handlers)
     try {
-      return channel.call(name, args, session, window, sink)
+      return channel.call(name, args, session, window, sink, deadline)
     } catch (error) {
       throw argumentsError(name, error)
     }
@@ -323,6 +331,8 @@ export class Worker {
       this.#stderr.push(chunk)
       err.push(chunk)
     })
+    // fd 4 ending while the process lives (a handler closed or dup2ed over it): no answer can come.
+    proc.fromWorker.once("end", () => this.#answersEnded())
     if (proc.pid > 0) this.#send({ type: "SPAWNED", pid: proc.pid })
     void proc.spawnError.then((error) => {
       if (error) this.#send({ type: "SPAWN_FAILED", message: `cannot start ${spec.python ?? "python3"}: ${error.message}` })
@@ -332,6 +342,7 @@ export class Worker {
     void proc.exited.then(async (exit) => {
       // Answers written before the exit are still in the pipe: read them first.
       this.#drainedFully = await drained(proc.fromWorker)
+      if (proc.faultFile !== undefined) this.#stack = takeFaultDump(proc.faultFile)
       out.end()
       err.end()
       this.#send({ type: "EXITED", code: exit.code, signal: exit.signal, pending: this.inFlight })
@@ -359,6 +370,19 @@ export class Worker {
     if (this.#channel?.hasRoom === true && this.state === "busy") this.#send({ type: "UNSATURATED" })
   }
 
+  /**
+   * EOF on fd 4. A process that is exiting closes it too, just before its exit is reported: it
+   * gets `FD4_EOF_GRACE_MS` to exit by itself (keeping its real exit code), else it is killed.
+   */
+  #answersEnded(): void {
+    if (!isServing(this.state) && this.state !== "initializing") return
+    this.#o.timer(FD4_EOF_GRACE_MS, () => {
+      if (isServing(this.state) || this.state === "initializing") {
+        this.#send({ type: "KILL", reason: "closed fd 4, which its answers come on: nothing can answer any more" })
+      }
+    })
+  }
+
   #welcome(codecs: ReadonlyArray<string>): void {
     const codec = chooseCodec(codecs)
     if (codec === undefined) return this.#send({ type: "PROTOCOL_ERROR", message: `worker offers codecs ${JSON.stringify(codecs)}, host speaks msgpack or json` })
@@ -371,14 +395,19 @@ export class Worker {
   }
 
   #crashError(): Error {
-    return this.#crash ??= crashError({
+    if (this.#crash !== null) return this.#crash
+    const oldest = this.#channel?.oldest()
+    return this.#crash = crashError({
       workerId: this.id,
       pid: this.pid,
       exit: this.lastExit,
       process: this.#processExit(),
       stderrTail: this.#stderr.toString(),
       oomKillsRose: this.#oomBaseline !== null && (readOomKills() ?? 0) > this.#oomBaseline,
-      ...(this.#initError ? { initError: this.#initError } : {})
+      ...(this.#initError ? { initError: this.#initError } : {}),
+      ...(this.#stack === undefined ? {} : { stack: this.#stack }),
+      ...(oldest?.sink.name === undefined ? {} : { call: { name: oldest.sink.name, id: oldest.id } }),
+      ...(this.lastRssBytes === null ? {} : { rssBytes: this.lastRssBytes })
     })
   }
 

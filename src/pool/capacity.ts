@@ -130,6 +130,7 @@ export class Capacity {
       const pid = worker?.pid
       if (!worker || pid == null || !isServing(worker.state)) return
       const [rss, pss] = await Promise.all([readRssBytes(pid), readPssBytes(pid)])
+      worker.lastRssBytes = rss // for its crash report
       if (slot.worker !== worker) return
       slot.rss = rss
       slot.pss = pss

@@ -4,24 +4,32 @@
  * @internal
  */
 import { AbortError, CallTimeoutError, CheckoutTimeoutError } from "../errors.ts"
-import type { Job } from "./job.ts"
+import type { CallEnd } from "../errors.ts"
+import type { InterruptError, Job } from "./job.ts"
 import type { Queue } from "./queue.ts"
 import type { After } from "./timers.ts"
 
-/** @internal the error of a call whose signal fired. */
-export const abortError = (name: string, signal: AbortSignal): AbortError =>
-  new AbortError({ message: `'${name}' was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ""}`, reason: signal.reason })
+const HOW: Record<CallEnd, string> = {
+  "never-started": "",
+  "cancelled-in-python": " (cancelled in Python; the worker lives on)",
+  "returned": " (it ignored the cancel and returned; the worker lives on)",
+  "worker-killed": " (it did not stop within cancelGraceMs: its worker was killed)"
+}
 
-/** Arms the call's own deadline (on the pool's timers) and abort signal; `interrupt` releases the caller. */
-export const armDeadlines = (job: Job, interrupt: (error: Error) => void, after: After): void => {
+/** @internal the error of a call whose signal fired. */
+export const abortError = (name: string, signal: AbortSignal, ended: CallEnd = "never-started"): AbortError =>
+  new AbortError({ message: `'${name}' was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ""}${HOW[ended]}`, reason: signal.reason, ended })
+
+/** Arms the call's own deadline (on the pool's timers) and abort signal; `interrupt` stops the call and settles it. */
+export const armDeadlines = (job: Job, interrupt: (error: InterruptError) => void, after: After): void => {
   const { timeoutMs, signal } = job.options
   if (timeoutMs !== undefined) {
-    job.onSettle(after(timeoutMs, () => interrupt(new CallTimeoutError({
-      message: `'${job.name}' did not finish within ${timeoutMs} ms`, handler: job.name, timeoutMs
+    job.onSettle(after(timeoutMs, () => interrupt((ended) => new CallTimeoutError({
+      message: `'${job.name}' did not finish within ${timeoutMs} ms${HOW[ended]}`, handler: job.name, timeoutMs, ended
     }))))
   }
   if (signal) {
-    const onAbort = (): void => interrupt(abortError(job.name, signal))
+    const onAbort = (): void => interrupt((ended) => abortError(job.name, signal, ended))
     signal.addEventListener("abort", onAbort, { once: true })
     job.onSettle(() => signal.removeEventListener("abort", onAbort))
   }

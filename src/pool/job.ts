@@ -5,6 +5,7 @@
 import type { CallSink } from "../actors/channel.ts"
 import type { Worker } from "../actors/worker.ts"
 import { PoolClosedError } from "../errors.ts"
+import type { CallEnd } from "../errors.ts"
 import type { CallArgs, ErrorMessage } from "../protocol/index.ts"
 import type { Queue, QueueNode } from "./queue.ts"
 import type { Slot } from "./slots.ts"
@@ -16,9 +17,14 @@ const SHUTTING_DOWN = "pyvisor.ShuttingDown"
 export interface CallOptions {
   /** Sent to Python as `ctx.session`. */
   readonly session?: string
-  /** Reject with `CallTimeoutError` after this long (queue wait included); Python gets `cancel`. */
+  /**
+   * Reject with `CallTimeoutError` after this long (queue wait included). A running call is
+   * cancelled in Python first (`Cancelled` in a sync handler, `CancelledError` in an async one);
+   * the error comes once it has stopped, at most `cancelGraceMs` later (then its worker is killed).
+   * Python sees the budget as `ctx.deadline` / `ctx.time_left()`.
+   */
   readonly timeoutMs?: number
-  /** Reject with `AbortError` when it fires; Python gets `cancel`. A queued call never reaches Python. */
+  /** Reject with `AbortError` when it fires, stopping a running call as a timeout does. A queued call never reaches Python. */
   readonly signal?: AbortSignal
   /**
    * The handler may safely run twice: if its worker crashes mid-call, the call is retried on
@@ -44,7 +50,20 @@ export interface StreamHooks {
   onDispatch(grant: (n: number) => void): void
 }
 
+/**
+ * @internal the error of an interrupted call, made once it is known how the call stopped.
+ *
+ * @example
+ * ```ts
+ * const timedOut: InterruptError = (ended) => new CallTimeoutError({ message: "late", handler: "h", timeoutMs: 5, ended })
+ * ```
+ */
+export type InterruptError = (ended: CallEnd) => Error
+
 type Phase = "queued" | "running" | "settled"
+
+/** The `type` of Python's answer to a call it stopped because the host cancelled it. */
+const CANCELLED = "pyvisor.Cancelled"
 
 /** What a job tells the pool as its call ends on a worker. @internal */
 export interface JobHost {
@@ -82,6 +101,8 @@ export class Job implements CallSink {
   readonly #resolve: (value: unknown) => void
   readonly #reject: (error: unknown) => void
   #cleanups: Array<() => void> | null = null
+  /** A timeout or abort stopped the running call: its error, made once the call has stopped. */
+  #interrupted: InterruptError | null = null
 
   constructor(
     host: JobHost, name: string, args: CallArgs | undefined, options: CallOptions, stream: StreamHooks | undefined, now: number,
@@ -124,11 +145,22 @@ export class Job implements CallSink {
     return true
   }
 
+  /**
+   * A timeout or abort while running: from now on the call's answer (or its worker's death) only
+   * tells how it stopped, and it settles with `error`. False if it was already settled or interrupted.
+   */
+  interrupt(error: InterruptError): boolean {
+    if (this.phase !== "running" || this.#interrupted !== null) return false
+    this.#interrupted = error
+    return true
+  }
+
   // --- CallSink: the worker's answers ------------------------------------------------------------
 
   result(value: unknown): void {
     this.#host.answered(this)
-    this.succeed(value)
+    if (this.#interrupted) this.fail(this.#interrupted("returned"))
+    else this.succeed(value)
   }
 
   error(message: ErrorMessage): void {
@@ -136,20 +168,24 @@ export class Job implements CallSink {
     // elsewhere (the error is what it gets if the pool is closing).
     if (message.type === SHUTTING_DOWN) return this.lost(new PoolClosedError({ message: `pool closed before '${this.name}' was run` }), false)
     this.#host.answered(this)
-    this.fail(this.worker === null ? new Error(message.message) : this.worker.answerError(this.name, message))
+    if (this.#interrupted) this.fail(this.#interrupted(message.type === CANCELLED ? "cancelled-in-python" : "returned"))
+    else this.fail(this.worker === null ? new Error(message.message) : this.worker.answerError(this.name, message))
   }
 
   chunk(value: unknown): void {
-    this.stream?.onChunk(value)
+    if (this.#interrupted === null) this.stream?.onChunk(value)
   }
 
   end(): void {
     this.#host.answered(this)
-    this.succeed(undefined)
+    // A stream's generator closed by a cancel answers `end`: the cancel stopped it.
+    if (this.#interrupted) this.fail(this.#interrupted("cancelled-in-python"))
+    else this.succeed(undefined)
   }
 
   lost(error: Error, started: boolean): void {
-    this.#host.lost(this, error, started)
+    if (this.#interrupted) this.fail(this.#interrupted(started ? "worker-killed" : "never-started"))
+    else this.#host.lost(this, error, started)
   }
 
   #settle(): boolean {

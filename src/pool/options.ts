@@ -33,7 +33,7 @@ export interface WorkerOptions {
   readonly pythonArgs?: ReadonlyArray<string>
   /** Variables added to (and overriding) the inherited environment. */
   readonly env?: Readonly<Record<string, string>>
-  /** Which host variables the worker inherits. Default `"allowlist"` (PATH, HOME, LANG, LC_*, PYTHON*…). */
+  /** Which host variables the worker inherits. Default `"allowlist"`: exact names (PATH, HOME, LANG, PYTHONPATH, CUDA_VISIBLE_DEVICES…; see `DEFAULT_ENV_ALLOW`), never prefixes. */
   readonly inheritEnv?: InheritEnv
   /** Modules imported before `ready`, e.g. `["numpy"]`, so the first call does not pay for them. */
   readonly preload?: ReadonlyArray<string>

@@ -3,6 +3,12 @@
  * other calls with the same poison key counted together) is refused with `PoisonCallError` for
  * `ttlMs`, instead of killing more workers and, with them, the pool's restart intensity.
  *
+ * Only deaths the running call may have caused count ({@link causedByCall}): an exit (`os._exit`,
+ * an uncaught fatal error), a fatal signal the process raised itself (SIGSEGV, SIGABRT…), the
+ * kernel's OOM killer, a heartbeat kill (the call wedged its worker). A SIGKILL or SIGTERM from
+ * outside (an operator, a deploy, a test) says nothing about the call that happened to be running:
+ * counting those made common calls (a handler with no arguments) poison after two unrelated kills.
+ *
  * The hot path pays one `Map.size` check: a call's key (the handler name and a hash of its encoded
  * arguments, unless the caller gives `poisonKey`) is computed only when its worker died under it,
  * or when its handler already has a kill on record.
@@ -12,6 +18,22 @@ import { createHash } from "node:crypto"
 import { PoisonCallError } from "../errors.ts"
 import { msgpackCodec } from "../protocol/index.ts"
 import type { CallArgs } from "../protocol/index.ts"
+import type { WorkerCrashedError } from "../errors.ts"
+
+/** Signals that come from outside a process: the call it was running did not cause them. */
+const EXTERNAL_SIGNALS: ReadonlySet<string> = new Set(["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP"])
+
+/**
+ * True when the crash may be the running call's doing (see the module comment).
+ *
+ * @example
+ * ```ts
+ * causedByCall(crash) // true for an exit code or SIGSEGV; false for a SIGKILL sent by an operator
+ * ```
+ */
+export const causedByCall = (crash: WorkerCrashedError): boolean =>
+  crash.reason === "exit" || crash.reason === "oom" || crash.reason === "heartbeat" ||
+  (crash.reason === "signal" && !EXTERNAL_SIGNALS.has(crash.signal ?? ""))
 
 /** Resolved `poison` options; `maxWorkerKills: Infinity` turns the rule off. */
 export interface PoisonPolicy {

@@ -24,7 +24,7 @@ import type { Capacity } from "./capacity.ts"
 import { Emitter } from "./events.ts"
 import type { PoolEvents } from "./events.ts"
 import { Job } from "./job.ts"
-import type { CallOptions, JobHost, StreamHooks } from "./job.ts"
+import type { CallOptions, InterruptError, JobHost, StreamHooks } from "./job.ts"
 import { Histogram, Utilization } from "./metrics.ts"
 import { invalid } from "./options.ts"
 import type { ResolvedOptions } from "./options.ts"
@@ -35,7 +35,7 @@ import type { PoolSession, SessionOptions } from "./session.ts"
 import { snapshotOf } from "./snapshot.ts"
 import type { PoolSnapshot } from "./snapshot.ts"
 import type { Slot, Slots } from "./slots.ts"
-import { PoisonTable } from "./poison.ts"
+import { causedByCall, PoisonTable } from "./poison.ts"
 import { failingIterator, MAX_WINDOW, openStream } from "./stream.ts"
 import type { After } from "./timers.ts"
 
@@ -90,6 +90,8 @@ export class Pool {
   /** Dashboards serving this pool: closed with it. */
   readonly #dashboards = new Set<Dashboard>()
   #dashboardsClosed: Promise<void> | null = null
+  /** Every process is gone after `close()`: a failed pool reports `closed` from then on too. */
+  #closed = false
   /** How jobs report their end on a worker (one object for all jobs). */
   readonly #jobHost: JobHost = {
     answered: (job) => this.#answered(job),
@@ -195,7 +197,7 @@ export class Pool {
 
   /** Workers, queue, state and metrics, as they are now. */
   snapshot(): PoolSnapshot {
-    return snapshotOf(this.#slots.all, this.#queue.length, this.#state(), this.#parts.python, {
+    return snapshotOf(this.#slots.all, this.#queue.length, this.#closed ? "closed" : this.#state(), this.#parts.python, {
       checkoutWaitMs: this.#checkoutWait.summary(),
       callDurationMs: this.#callDuration.summary(),
       utilization: this.#utilization.ratio(Math.max(1, this.#slots.all.length))
@@ -274,12 +276,13 @@ export class Pool {
     this.#send({ type: "CLOSE" })
     for (const job of [...this.#queue.drain(), ...this.#affinity.drain()]) job.fail(new PoolClosedError({ message: `pool closed before '${job.name}' was run` }))
     for (const slot of this.#slots.all) this.#slots.withdraw(slot)
-    for (const job of [...this.#streams]) this.#interrupt(job, new PoolClosedError({ message: `pool closed: stream '${job.name}' was cancelled` }))
+    for (const job of [...this.#streams]) this.#interrupt(job, () => new PoolClosedError({ message: `pool closed: stream '${job.name}' was cancelled` }))
   }
 
   /** @internal last step of closing: every process is gone. */
   endClose(): void {
     this.#offStore?.()
+    this.#closed = true
     this.#send({ type: "DRAINED" })
     void this.#closeDashboards()
   }
@@ -429,8 +432,11 @@ export class Pool {
     const worker = slot.worker
     if (worker === null) return false
     let id: number
+    const timeoutMs = job.options.timeoutMs
     try {
-      id = worker.call(job.name, job.args, job.options.session, job.stream?.window, job)
+      // What is left of the timeout travels (relative: the clocks differ); Python's ctx.deadline.
+      id = worker.call(job.name, job.args, job.options.session, job.stream?.window, job,
+        timeoutMs === undefined ? undefined : Math.max(0, Math.round(timeoutMs - (performance.now() - job.createdAt))))
     } catch (error) {
       job.fail(error)
       return false
@@ -490,8 +496,9 @@ export class Pool {
     } else if (!(error instanceof WorkerCrashedError)) {
       return void job.fail(error)
     } else {
-      // Its worker died running it: one more kill on its poison key; once poison, no retry.
-      const poisoned = this.#poison.killed(job)
+      // Its worker died running it, of something the call may have caused: one more kill on its
+      // poison key; once poison, no retry.
+      const poisoned = causedByCall(error) ? this.#poison.killed(job) : undefined
       if (!job.mayRetry()) return void job.fail(error)
       if (poisoned) return void job.fail(poisoned)
     }
@@ -499,14 +506,20 @@ export class Pool {
     this.#enqueue(job, true)
   }
 
-  /** A timeout or abort: release the caller now; a running call also gets `cancel`. */
-  #interrupt(job: Job, error: Error): void {
-    if (job.phase === "queued" && job.node) job.queue?.remove(job.node)
+  /**
+   * A timeout or abort. A queued call fails at once; a running one gets `cancel` and settles once
+   * it has stopped (its answer, or its worker's death), so a rejected call no longer runs.
+   */
+  #interrupt(job: Job, error: InterruptError): void {
     const worker = job.phase === "running" ? job.worker : null
+    if (worker === null) {
+      if (job.phase === "queued" && job.node) job.queue?.remove(job.node)
+      return void job.fail(error("never-started"))
+    }
+    if (!job.interrupt(error)) return
     const id = job.callId
-    if (!job.fail(error) || worker === null) return
     worker.cancel(id)
-    // A handler that ignores ctx.cancelled is killed: a hung sync handler cannot be interrupted otherwise.
+    // Code that Cancelled cannot reach (C code, blocking I/O, a handler that swallows it) costs the worker.
     const grace = this.#o.cancelGraceMs
     this.#parts.after(grace, () => {
       if (worker.isRunning(id)) worker.kill({ type: "KILL", reason: `call did not stop within cancelGraceMs (${grace} ms) of its cancel` })

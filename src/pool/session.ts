@@ -121,7 +121,7 @@ export class SessionTouches {
     }
     if (timeoutMs !== undefined) {
       cleanups.push(this.#after(timeoutMs, () => {
-        if (settle()) reject(new CallTimeoutError({ message: `'${name}' did not finish within ${timeoutMs} ms (waiting for the session store)`, handler: name, timeoutMs }))
+        if (settle()) reject(new CallTimeoutError({ message: `'${name}' did not finish within ${timeoutMs} ms (waiting for the session store)`, handler: name, timeoutMs, ended: "never-started" }))
       }))
     }
     if (signal !== undefined) {

@@ -45,7 +45,13 @@ export type HostMessage = Welcome | Call | Cancel | Credit | Ping | HostResult |
 /** A handler's return value. */
 export interface Result { readonly kind: "result"; readonly id: number; readonly value: unknown }
 /** A handler's exception. */
-export interface ErrorMessage { readonly kind: "error"; readonly id: number; readonly type: string; readonly message: string; readonly traceback: string }
+export interface ErrorMessage {
+  readonly kind: "error"; readonly id: number; readonly type: string; readonly message: string
+  /** The user's frames only. */
+  readonly traceback: string
+  /** Also the runtime's frames, sent only when some were left out of `traceback`. */
+  readonly fullTraceback?: string
+}
 /** One item of a streamed answer. */
 export interface Chunk { readonly kind: "chunk"; readonly id: number; readonly value: unknown }
 /** Several items of a streamed answer, in order (only after welcome offered `"chunks"`); each counts against credit. */

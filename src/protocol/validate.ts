@@ -59,6 +59,7 @@ export const parseWorkerMessage = (raw: unknown): WorkerMessage => {
     case "error":
       id(m); str(m, "type"); str(m, "message")
       if (typeof m["traceback"] !== "string") fail("field 'traceback' must be a string", m)
+      if (m["fullTraceback"] !== undefined && typeof m["fullTraceback"] !== "string") fail("field 'fullTraceback' must be a string", m)
       break
     case "chunks":
       id(m)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { buildEnv } from "../../src/actors/env.ts"
+import { buildEnv, DEFAULT_ENV_ALLOW } from "../../src/actors/env.ts"
 import { LineSplitter, Tail } from "../../src/actors/output.ts"
 import { workerArgs } from "../../src/actors/python-process.ts"
 
@@ -12,6 +12,27 @@ describe("buildEnv", () => {
     expect(env["AWS_SECRET_ACCESS_KEY"]).toBeUndefined()
   })
 
+  it("lists exact names: secrets that merely start like an allowed variable stay out", () => {
+    const wide = {
+      PYTHON_API_KEY: "k", PYTHONSECRET: "s", CUDA_SECRET: "c", CONDA_TOKEN: "t", PYENV_GITHUB_TOKEN: "g", LC_SECRET: "l",
+      OMP_PASSWORD: "o", NVIDIA_API_KEY: "n",
+      PYTHONIOENCODING: "utf-8", PYTHONHASHSEED: "0", CUDA_VISIBLE_DEVICES: "1", OMP_NUM_THREADS: "2", CONDA_PREFIX: "/c",
+      PYENV_ROOT: "/p", LC_CTYPE: "C.UTF-8"
+    }
+    const env = buildEnv(wide, "allowlist", {}, "/rt")
+    for (const secret of ["PYTHON_API_KEY", "PYTHONSECRET", "CUDA_SECRET", "CONDA_TOKEN", "PYENV_GITHUB_TOKEN", "LC_SECRET", "OMP_PASSWORD", "NVIDIA_API_KEY"]) {
+      expect(env[secret], secret).toBeUndefined()
+    }
+    expect(env).toMatchObject({ PYTHONIOENCODING: "utf-8", PYTHONHASHSEED: "0", CUDA_VISIBLE_DEVICES: "1", OMP_NUM_THREADS: "2", CONDA_PREFIX: "/c", PYENV_ROOT: "/p", LC_CTYPE: "C.UTF-8" })
+    expect(DEFAULT_ENV_ALLOW.every((name) => /^[A-Z][A-Z0-9_]*$/.test(name))).toBe(true)
+  })
+
+  it("keeps the user's cwd off sys.path during the runtime's imports, unless PYTHONSAFEPATH is the user's", () => {
+    expect(buildEnv(host, "allowlist", {}, "/rt")).toMatchObject({ PYTHONSAFEPATH: "1", PYVISOR_SAFEPATH: "1" })
+    const own = buildEnv(host, "allowlist", { PYTHONSAFEPATH: "1" }, "/rt")
+    expect(own["PYVISOR_SAFEPATH"]).toBeUndefined()
+  })
+
   it("puts the runtime first on PYTHONPATH, keeps the user's, and sets the runtime variables", () => {
     const env = buildEnv(host, "allowlist", { MODEL: "small" }, "/rt")
     expect(env["PYTHONPATH"]).toBe("/rt:/user")
@@ -20,7 +41,7 @@ describe("buildEnv", () => {
 
   it("honours all, none and an explicit list; overrides win", () => {
     expect(buildEnv(host, "all", {}, "/rt")["AWS_SECRET_ACCESS_KEY"]).toBe("s3cr3t")
-    expect(Object.keys(buildEnv(host, "none", {}, "/rt")).sort()).toEqual(["PYTHONPATH", "PYTHONUNBUFFERED", "PYVISOR_PARENT_PID"])
+    expect(Object.keys(buildEnv(host, "none", {}, "/rt")).sort()).toEqual(["PYTHONPATH", "PYTHONSAFEPATH", "PYTHONUNBUFFERED", "PYVISOR_PARENT_PID", "PYVISOR_SAFEPATH"])
     expect(buildEnv(host, ["HOME"], { HOME: "/elsewhere" }, "/rt")).toMatchObject({ HOME: "/elsewhere" })
   })
 })

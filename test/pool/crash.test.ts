@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { createPool, ProtocolError, WorkerCrashedError } from "../../src/index.ts"
+import { createPool, ProtocolError, PythonError, WorkerCrashedError } from "../../src/index.ts"
 import type { Pool, PoolEvents } from "../../src/index.ts"
 import { eventually, FIXTURES, isAlive, START_METHODS } from "../helpers.ts"
 
@@ -39,9 +39,9 @@ describe.each(START_METHODS)("startMethod %s", (startMethod) => {
       expect(p.snapshot().workers[0]!.pid).not.toBe(pid)
     })
 
-    it("a handler calling sys.exit ends the process; its exit code is reported", async () => {
+    it("a handler calling os._exit ends the process; its exit code is reported", async () => {
       const p = await start()
-      await expect(p.call("exit_now", { code: 3 })).rejects.toMatchObject({ reason: "exit", exitCode: 3, signal: null })
+      await expect(p.call("hard_exit", { code: 3 })).rejects.toMatchObject({ reason: "exit", exitCode: 3, signal: null })
     })
   })
 
@@ -133,5 +133,16 @@ describe.each(START_METHODS)("startMethod %s", (startMethod) => {
       // PR_SET_PDEATHSIG and EOF on fd 3 both fire at once; 1 s is the contract, not a tuning.
       expect(await eventually(() => !isAlive(pid!), 1_000)).toBe(true)
     })
+  })
+
+  it("a handler calling sys.exit fails its call with PythonError SystemExit; the worker lives on", async () => {
+    const p = await start()
+    const pid = await p.call("pid")
+    const error = await p.call("exit_now", { code: 3 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PythonError)
+    expect(error).toMatchObject({ type: "SystemExit", handler: "exit_now" })
+    expect((error as Error).message).toMatch(/sys\.exit\(3\)/)
+    expect(await p.call("pid")).toBe(pid)
+    expect(p.snapshot().workers[0]!.restarts).toBe(0)
   })
 })

@@ -61,27 +61,40 @@ describe.each(INTERPRETERS)("poison calls on $python", ({ python }) => {
     const p = await start()
     let exits = 0
     p.on("worker", (e) => void (e.type === "exit" && exits++))
-    const error = await p.call("exit_now", { code: 7 }, { idempotent: true, retries: 20 }).catch((e: unknown) => e)
+    const error = await p.call("hard_exit", { code: 7 }, { idempotent: true, retries: 20 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(PoisonCallError)
-    expect(error).toMatchObject({ handler: "exit_now", workerKills: 2 })
+    expect(error).toMatchObject({ handler: "hard_exit", workerKills: 2 })
     expect(exits).toBe(2)
     // The same call is refused at once, without costing a worker.
-    await expect(p.call("exit_now", { code: 7 })).rejects.toBeInstanceOf(PoisonCallError)
+    await expect(p.call("hard_exit", { code: 7 })).rejects.toBeInstanceOf(PoisonCallError)
     expect(exits).toBe(2)
     expect(p.snapshot().state).not.toBe("failed")
     expect(await p.call("add", { a: 1, b: 2 })).toBe(3)
     // Other arguments are another call: it runs (and kills its worker once).
-    await expect(p.call("exit_now", { code: 8 })).rejects.toBeInstanceOf(WorkerCrashedError)
+    await expect(p.call("hard_exit", { code: 8 })).rejects.toBeInstanceOf(WorkerCrashedError)
   })
 
   it("calls sharing a poisonKey share their kills; poison: false turns the rule off", async () => {
     const p = await start()
-    await expect(p.call("exit_now", { code: 1 }, { poisonKey: "k" })).rejects.toBeInstanceOf(WorkerCrashedError)
-    await expect(p.call("exit_now", { code: 2 }, { poisonKey: "k" })).rejects.toBeInstanceOf(WorkerCrashedError)
+    await expect(p.call("hard_exit", { code: 1 }, { poisonKey: "k" })).rejects.toBeInstanceOf(WorkerCrashedError)
+    await expect(p.call("hard_exit", { code: 2 }, { poisonKey: "k" })).rejects.toBeInstanceOf(WorkerCrashedError)
     await expect(p.call("add", { a: 1, b: 1 }, { poisonKey: "k" })).rejects.toBeInstanceOf(PoisonCallError)
     await p.close()
     const q = await start({ poison: false })
-    for (let i = 0; i < 3; i++) await expect(q.call("exit_now", { code: 1 })).rejects.toBeInstanceOf(WorkerCrashedError)
+    for (let i = 0; i < 3; i++) await expect(q.call("hard_exit", { code: 1 })).rejects.toBeInstanceOf(WorkerCrashedError)
+  })
+
+  it("a worker killed from outside (SIGKILL) counts no kill against the call it was running", async () => {
+    const p = await start()
+    for (let i = 0; i < 3; i++) {
+      const call = p.call("sleep_ms", { ms: 5_000 })
+      await expect.poll(() => p.snapshot().workers.find((w) => w.inFlight > 0)?.pid ?? null).not.toBeNull()
+      process.kill(p.snapshot().workers.find((w) => w.inFlight > 0)!.pid!, "SIGKILL")
+      await expect(call).rejects.toBeInstanceOf(WorkerCrashedError)
+    }
+    await expect.poll(() => p.snapshot().workers.filter((w) => w.state === "ready").length).toBe(2)
+    const late = p.call("sleep_ms", { ms: 5_000 }, { timeoutMs: 100 }).catch((e: unknown) => e)
+    expect(await late).not.toBeInstanceOf(PoisonCallError)
   })
 
   it("validates its options", async () => {

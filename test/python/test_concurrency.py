@@ -107,12 +107,13 @@ class ConcurrencyTest(WorkerTest):
                 self.assertEqual(sorted(f["id"] for f in self.finals(w, n)), running)
                 self.assertFalse(os.path.exists(markers[n]) or os.path.exists(markers[n + 1]))
 
-    def test_ctx_cancelled_still_stops_a_sync_handler(self):
+    def test_cancel_interrupts_a_sync_handler_among_tasks(self):
         w = self.worker(2)
         call_id = w.start_call("polls", {"ms": 5000})
         self.started(w, call_id)
         w.send({"kind": "cancel", "id": call_id})
-        self.assertEqual(w.answer(call_id), [{"kind": "result", "id": call_id, "value": "cancelled"}])
+        self.assertEqual(w.answer(call_id), [{"kind": "error", "id": call_id, "type": "pyvisor.Cancelled",
+                                              "message": f"call {call_id} was cancelled", "traceback": ""}])
 
     def test_many_pipelined_calls_of_every_kind_are_each_answered_once(self):
         w = self.worker(3)
@@ -147,11 +148,20 @@ class ConcurrencyTest(WorkerTest):
         self.assertEqual(frames[queued]["type"], "pyvisor.ShuttingDown")
         self.assertExits(w, 0)
 
-    def test_sys_exit_in_a_task_ends_the_worker_with_its_code(self):
+    def test_sys_exit_in_a_handler_task_fails_its_call_only(self):
         w = self.worker(2)
-        w.start_call("sleepy", {"ms": 5000})
-        w.start_call("leave", {"code": 5})
-        self.assertExits(w, 5)
+        slow = w.start_call("sleepy", {"ms": 300})
+        left = w.start_call("leave", {"code": 5})
+        frames = {f["id"]: f for f in self.finals(w, 2)}
+        self.assertEqual((frames[left]["kind"], frames[left]["type"]), ("error", "SystemExit"))
+        self.assertEqual(frames[slow]["value"], 300)
+
+    def test_sys_exit_in_a_task_of_the_users_own_ends_the_worker_with_code_4(self):
+        w = self.worker(2)
+        w.call("exit_in_own_task", {"code": 3})
+        w.start_call("sleepy", {"ms": 2000})  # the loop runs: the user's task raises
+        self.assertExits(w, 4)
+        self.assertIn("SystemExit(3) outside any call", w.err())
 
     def test_concurrency_must_be_at_least_1(self):
         w = self.spawn(imports=IMPORTS, args=["--concurrency", "0"], handshake=False)

@@ -1,4 +1,5 @@
 """A Context reaches the runtime only through its Link (pyvisor_worker/link.py): a fake link is enough."""
+import time
 import unittest
 
 import harness
@@ -10,6 +11,8 @@ from pyvisor_worker.link import Link
 
 class FakeLink:
     """Exactly Link's surface; records what the Context asks for."""
+
+    guard = None
 
     def __init__(self):
         self.sent = []
@@ -36,7 +39,7 @@ def context(link, **msg):
 class ContextTest(unittest.TestCase):
     def test_link_surface_is_all_a_context_uses(self):
         surface = {name for name in dir(Link) if not name.startswith("_")} | {"send", "call_host"}
-        self.assertEqual(surface, {"send", "call_host", "is_open", "codec"})
+        self.assertEqual(surface, {"send", "call_host", "is_open", "codec", "guard"})
         self.assertNotIn("_rt", Context.__slots__)
 
     def test_emit_log_and_call_host_go_through_the_link(self):
@@ -77,6 +80,29 @@ class ContextTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             context(link).log("loud", "x")
         self.assertEqual(link.sent, [])
+
+
+class DeadlineTest(unittest.TestCase):
+    def test_no_timeout_no_deadline(self):
+        ctx = context(FakeLink())
+        self.assertIsNone(ctx.deadline)
+        self.assertIsNone(ctx.time_left())
+
+    def test_the_budget_becomes_a_monotonic_deadline_and_time_left_counts_down(self):
+        before = time.monotonic()
+        ctx = context(FakeLink(), deadline=1500)
+        after = time.monotonic()
+        self.assertGreaterEqual(ctx.deadline, before + 1.5)
+        self.assertLessEqual(ctx.deadline, after + 1.5)
+        left = ctx.time_left()
+        self.assertLessEqual(left, 1.5)
+        self.assertGreater(left, 0.5)
+        self.assertLessEqual(ctx.time_left(), left)
+
+    def test_time_left_never_goes_negative(self):
+        ctx = context(FakeLink(), deadline=0)
+        time.sleep(0.002)
+        self.assertEqual(ctx.time_left(), 0.0)
 
 
 class LinkTest(unittest.TestCase):

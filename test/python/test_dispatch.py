@@ -1,5 +1,6 @@
 """What each frame kind does (pyvisor_worker/dispatch.py), in process: no worker, no fd, no thread."""
 import collections
+import time
 import unittest
 
 from harness import RecordingWriter
@@ -39,12 +40,21 @@ class DispatchTest(unittest.TestCase):
         rig.feed({"kind": "call", "id": 2, "name": "count", "stream": True, "window": 2})
         first, second = rig.calls
         self.assertIsInstance(first, Context)
-        self.assertEqual((first.id, first.name, first.args, first.session, first.deadline, first.stream),
-                         (1, "add", [1, 2], "s", 9, False))
+        self.assertEqual((first.id, first.name, first.args, first.session, first.stream),
+                         (1, "add", [1, 2], "s", False))
+        # `deadline` arrives as ms left and becomes a monotonic moment, 9 ms from its reading.
+        self.assertLessEqual(first.deadline, time.monotonic() + 0.009)
+        self.assertGreater(first.deadline, time.monotonic() - 1)
         self.assertEqual((second.stream, second._credit), (True, 2))
         self.assertEqual(rig.active, {1: first, 2: second})
         self.assertIs(first._link, rig.link)
         self.assertEqual(rig.writer.sent, [])  # nothing is answered by the reader
+
+    def test_a_deadline_that_is_not_a_number_of_ms_is_a_violation(self):
+        for bad in ("9", -1, [1], True, float("nan")):
+            with self.subTest(deadline=bad), self.assertRaises(ProtocolViolation):
+                self.rig.feed({"kind": "call", "id": 1, "name": "x", "deadline": bad})
+        self.assertEqual(list(self.rig.calls), [])
 
     def test_ping_is_answered_by_the_reader_at_once(self):
         self.rig.feed({"kind": "ping", "id": 5})

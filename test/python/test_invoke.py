@@ -23,6 +23,10 @@ def _register():
     def boom(message):
         raise ValueError(message)
 
+    @handler("inv_host_timeout")
+    def host_timeout(ctx):
+        return ctx.call_host("nobody", timeout=0)  # raises from inside the runtime (host_calls.py)
+
     @handler("inv_async")
     async def async_add(a, b):
         return a + b
@@ -146,6 +150,16 @@ class InvokeTest(InvokerTest):
         self.assertIn("test_invoke.py", frame["traceback"])
         self.assertNotIn(os.sep + "pyvisor_worker" + os.sep, frame["traceback"])
 
+    def test_the_runtimes_frames_are_left_out_wherever_they_are_and_kept_in_full_traceback(self):
+        frame = self.run_call("inv_host_timeout")[-1]  # after the host_call frame it sent
+        self.assertEqual(frame["type"], "pyvisor_worker.HostCallTimeout")
+        self.assertIn("in host_timeout", frame["traceback"])
+        self.assertNotIn(os.sep + "pyvisor_worker" + os.sep, frame["traceback"])
+        self.assertIn("in host_timeout", frame["fullTraceback"])
+        self.assertIn(os.sep + "pyvisor_worker" + os.sep + "host_calls.py", frame["fullTraceback"])
+        # Nothing left out: no second copy on the wire.
+        self.assertNotIn("fullTraceback", self.run_call("inv_boom", {"message": "x"})[0])
+
     def test_coroutines_run_on_one_persistent_loop(self):
         self.assertEqual(self.result("inv_async", [2, 5]), 7)
         self.assertEqual(self.result("inv_loop"), self.result("inv_loop"))
@@ -167,7 +181,7 @@ class InvokeTest(InvokerTest):
     def test_what_the_codec_cannot_carry_is_an_unserializable_error(self):
         (frame,) = self.run_call("inv_object")
         self.assertEqual(frame["type"], "pyvisor.Unserializable")
-        self.assertIn("cannot encode the result of 'inv_object'", frame["message"])
+        self.assertIn("cannot send the result of 'inv_object'", frame["message"])
         frames = self.run_call("inv_bad_item", stream=True)
         self.assertEqual([(f["kind"], f.get("type")) for f in frames],
                          [("chunk", None), ("error", "pyvisor.Unserializable")])

@@ -124,6 +124,13 @@ class LifecycleTest(WorkerTest):
         w.send_raw(struct.pack(">I", 1000) + payload)
         self.assertEqual(w.answer(1)[-1]["kind"], "result")
 
+    def test_a_result_over_the_limit_is_refused_by_the_worker_itself_which_serves_on(self):
+        w = self.spawn(args=["--max-frame-bytes", "1000"])
+        answer = w.call("binary", {"size": 2000})
+        self.assertEqual((answer["kind"], answer["type"]), ("error", "pyvisor.FrameTooLarge"))
+        self.assertIn("over the host's max-frame-bytes (1000)", answer["message"])
+        self.assertEqual(w.call("echo", {"value": 7})["value"], 7)
+
     def test_default_limit_is_64_mib(self):
         self.assertIn("exceeds", self.violation(struct.pack(">I", 64 * 1024 * 1024 + 1)))
 
