@@ -160,15 +160,17 @@ describe("Control", () => {
 describe("zygoteResource", () => {
   it("a zygote whose imports outlast readyTimeoutMs (on the TestClock) fails with init_timeout and its stderr, and is killed", async () => {
     await loadSpawner()
+    let printed!: () => void
+    const importing = new Promise<void>((resolve) => (printed = resolve))
     const program = Effect.gen(function*() {
       const fiber = yield* Effect.forkChild(Effect.scoped(zygoteResource({
         spec: { module: "never_ready", cwd: FIXTURES },
         readyTimeoutMs: 60_000,
         killAfterMs: () => 1_000,
-        onLog: () => {}
+        onLog: (stream, line) => stream === "stderr" && line.includes("importing, slowly") && printed()
       })))
-      // Real time for the interpreter to reach the fixture's print; the TestClock has not moved.
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 1_500)))
+      // The zygote is in the fixture's endless import (it said so); the TestClock has not moved.
+      yield* Effect.promise(() => importing)
       expect(fiber.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust("60 seconds")
       return yield* Fiber.await(fiber)
