@@ -158,6 +158,21 @@ describe("Control", () => {
 })
 
 describe("zygoteResource", () => {
+  it("a rendezvous socket that cannot be opened is a typed spawn_failed error, not a defect", async () => {
+    const tmp = process.env["TMPDIR"]
+    process.env["TMPDIR"] = "/nonexistent/pyvisor-test"
+    try {
+      const exit = await Effect.runPromiseExit(Effect.scoped(zygoteResource({ spec: { module: "basic", cwd: FIXTURES }, readyTimeoutMs: 1_000, killAfterMs: () => 100, onLog: () => {} })))
+      const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
+      expect(error).toBeInstanceOf(WorkerCrashedError)
+      expect(error).toMatchObject({ workerId: "zygote", reason: "spawn_failed" })
+      expect((error as Error).message).toMatch(/cannot open the rendezvous socket/)
+    } finally {
+      if (tmp === undefined) delete process.env["TMPDIR"]
+      else process.env["TMPDIR"] = tmp
+    }
+  })
+
   it("a zygote whose imports outlast readyTimeoutMs (on the TestClock) fails with init_timeout and its stderr, and is killed", async () => {
     await loadSpawner()
     let printed!: () => void
