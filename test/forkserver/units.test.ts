@@ -158,17 +158,34 @@ describe("Control", () => {
 })
 
 describe("zygoteResource", () => {
+  it("a rendezvous socket that cannot be opened is a typed spawn_failed error, not a defect", async () => {
+    const tmp = process.env["TMPDIR"]
+    process.env["TMPDIR"] = "/nonexistent/pyvisor-test"
+    try {
+      const exit = await Effect.runPromiseExit(Effect.scoped(zygoteResource({ spec: { module: "basic", cwd: FIXTURES }, readyTimeoutMs: 1_000, killAfterMs: () => 100, onLog: () => {} })))
+      const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
+      expect(error).toBeInstanceOf(WorkerCrashedError)
+      expect(error).toMatchObject({ workerId: "zygote", reason: "spawn_failed" })
+      expect((error as Error).message).toMatch(/cannot open the rendezvous socket/)
+    } finally {
+      if (tmp === undefined) delete process.env["TMPDIR"]
+      else process.env["TMPDIR"] = tmp
+    }
+  })
+
   it("a zygote whose imports outlast readyTimeoutMs (on the TestClock) fails with init_timeout and its stderr, and is killed", async () => {
     await loadSpawner()
+    let printed!: () => void
+    const importing = new Promise<void>((resolve) => (printed = resolve))
     const program = Effect.gen(function*() {
       const fiber = yield* Effect.forkChild(Effect.scoped(zygoteResource({
         spec: { module: "never_ready", cwd: FIXTURES },
         readyTimeoutMs: 60_000,
         killAfterMs: () => 1_000,
-        onLog: () => {}
+        onLog: (stream, line) => stream === "stderr" && line.includes("importing, slowly") && printed()
       })))
-      // Real time for the interpreter to reach the fixture's print; the TestClock has not moved.
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 1_500)))
+      // The zygote is in the fixture's endless import (it said so); the TestClock has not moved.
+      yield* Effect.promise(() => importing)
       expect(fiber.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust("60 seconds")
       return yield* Fiber.await(fiber)

@@ -269,7 +269,17 @@ export interface ZygoteResourceOptions {
 export const zygoteResource = (options: ZygoteResourceOptions): Effect.Effect<{ readonly zygote: Zygote; readonly ready: ZygoteReady }, WorkerCrashedError | ProtocolError, Scope.Scope> =>
   Effect.gen(function*() {
     const zygote = yield* Effect.acquireRelease(
-      Effect.promise(() => Zygote.start(options.spec, options.onLog)),
+      Effect.tryPromise({
+        try: () => Zygote.start(options.spec, options.onLog),
+        // The rendezvous socket could not listen (an unwritable TMPDIR, a path too long for a socket).
+        catch: (error) => crashError({
+          workerId: "zygote",
+          pid: null,
+          exit: { reason: "spawn_failed", code: null, signal: null, message: `cannot open the rendezvous socket: ${error instanceof Error ? error.message : String(error)}` },
+          process: { code: null, signal: null },
+          stderrTail: ""
+        })
+      }),
       (z) => Effect.promise(() => z.stop(options.killAfterMs()))
     )
     const ready = yield* Effect.tryPromise({ try: () => zygote.ready, catch: (error) => error as WorkerCrashedError | ProtocolError }).pipe(
