@@ -108,6 +108,8 @@ class Invoker:
         """Answer ctx with an `error` frame; it always goes out, even with unencodable text."""
         self.active.pop(ctx.id, None)
         msg = {"kind": "error", "id": ctx.id, "type": type_, "message": message, "traceback": tb}
+        if ctx._trace is not None:
+            ctx._trace.attach(msg)
         try:
             self.writer.send(msg)
         except UnserializableError:  # e.g. lone surrogates in a message: escape them
@@ -139,6 +141,8 @@ class Invoker:
 
     def _finish(self, ctx, msg):
         self.active.pop(ctx.id, None)
+        if ctx._trace is not None:
+            ctx._trace.attach(msg)
         try:
             self.writer.send(msg)
         except UnserializableError as exc:

@@ -16,6 +16,8 @@ import type { HeartbeatOptions } from "../supervisors/heartbeat-options.ts"
 import { DEFAULT_INTENSITY } from "../supervisors/intensity.ts"
 import type { IntensityOptions } from "../supervisors/intensity.ts"
 import type { SessionStore } from "../store/index.ts"
+import { resolveTelemetry } from "../telemetry/options.ts"
+import type { ResolvedTelemetry, TelemetryOptions } from "../telemetry/options.ts"
 import type { PoolEvents } from "./events.ts"
 import type { HostHandler } from "./host-router.ts"
 import type { PoisonPolicy } from "./poison.ts"
@@ -134,6 +136,13 @@ export interface PoolOptions {
    * inspector (`createBrowserInspector().inspect`). Default: none, and no cost.
    */
   readonly inspect?: Inspector
+  /**
+   * OpenTelemetry traces and metrics (docs/observability.md): a span per call and per worker start,
+   * Python's `ctx.trace` spans under the call's, and the pool's metrics. `true` uses the providers
+   * registered with `@opentelemetry/api` (an optional peer dependency, imported at pool start only
+   * when this is set); `{ tracerProvider, meterProvider }` uses those. Default: off, and no cost.
+   */
+  readonly telemetry?: TelemetryOptions
 }
 
 /** Options with defaults applied. */
@@ -162,6 +171,7 @@ export interface ResolvedOptions {
   readonly hostHandlers: Readonly<Record<string, HostHandler>>
   readonly store: SessionStore | undefined
   readonly inspect: Inspector | undefined
+  readonly telemetry: ResolvedTelemetry | undefined
 }
 
 /**
@@ -174,7 +184,7 @@ const POOL_KEYS = keysOf<PoolOptions>({
   worker: true, size: true, overflow: true, lazy: true, startConcurrency: true, initTimeoutMs: true, checkoutTimeoutMs: true,
   maxQueue: true, cancelGraceMs: true, idleTimeoutMs: true, maxCallsPerWorker: true, maxWorkerRssMb: true, rssCheckIntervalMs: true,
   workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true,
-  poison: true, inspect: true
+  poison: true, inspect: true, telemetry: true
 })
 const POISON_KEYS = keysOf<Exclude<NonNullable<PoolOptions["poison"]>, false>>({ maxWorkerKills: true, ttlMs: true })
 
@@ -329,6 +339,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
     heartbeat: resolveHeartbeat(options.heartbeat),
     hostHandlers: hostHandlers(options.hostHandlers),
     store: store(options.store),
-    inspect: inspector(options.inspect)
+    inspect: inspector(options.inspect),
+    telemetry: resolveTelemetry(options.telemetry)
   }
 }
