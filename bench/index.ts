@@ -11,6 +11,7 @@ import { resolveBench } from "./resolve-python.ts"
 import { load, table, verdict } from "./stats.ts"
 import type { Target } from "./stats.ts"
 import { streamInts } from "./stream-ints.ts"
+import { telemetryBench } from "./telemetry.ts"
 import { throughput } from "./throughput.ts"
 
 // The pool benches use the system interpreter, which has msgpack.
@@ -31,6 +32,7 @@ const stream = await streamInts(PYTHON)
 const buffers = await bigBuffers(PYTHON)
 const async = await asyncConcurrency(PYTHON)
 await resolveBench()
+const telemetry = await telemetryBench(PYTHON)
 
 // The original speed targets, next to what this run measured (the stricter fixture where there are two).
 const worst32 = cells.filter((c) => c.concurrency === 32).reduce((a, b) => (b.summary.p99 > a.summary.p99 ? b : a))
@@ -57,5 +59,5 @@ const sequential: Array<Target> = latency.flatMap(({ codec, raw, pyvisor }) => {
 })
 console.log(`\n## throughput targets (ratios to baselines of this run; load ${load()})`)
 table([["target", "target", "ours", "result"],
-  ...[...peers, ...sequential, ...imports, ...stream, ...buffers, ...async].map((t) => [t.name, t.target, t.ours, verdict(t.met)])])
+  ...[...peers, ...sequential, ...imports, ...stream, ...buffers, ...async, ...telemetry].map((t) => [t.name, t.target, t.ours, verdict(t.met)])])
 console.log(`\nbench took ${((performance.now() - started) / 1000).toFixed(0)} s`)
