@@ -139,7 +139,8 @@ export const pythonChecks = async (o: PythonCheckOptions): Promise<Array<Check>>
   const envCheck = environmentCheck(process.env, env, resolution)
   if (!facts.ok) {
     const why = facts.failure ?? "no answer"
-    return [check("python", "fail", `${o.python}: cannot run it (${why})`, tail(facts.stderr), { requested: o.python, executable: resolution.executable, error: why }), envCheck]
+    const summary = why.startsWith("cannot run") ? `interpreter not found: ${why}` : `${o.python} failed to report its version and modules (${why})`
+    return [check("python", "fail", summary, tail(facts.stderr), { requested: o.python, executable: resolution.executable, error: why }), envCheck]
   }
   const f = JSON.parse(facts.stdout) as PythonFacts
   return [
@@ -154,6 +155,18 @@ export const pythonChecks = async (o: PythonCheckOptions): Promise<Array<Check>>
     shadowingCheck(o.cwd, f),
     envCheck
   ]
+}
+
+/** The innermost frame of a traceback in the user's code (not importlib's, the probe's or the runtime's). */
+const lastUserFrame = (traceback: string): Array<string> => {
+  const lines = traceback.split("\n")
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const file = /^ {2}File "([^"]+)"/.exec(lines[i]!)?.[1]
+    if (file === undefined || file.startsWith("<") || file.includes("pyvisor_worker") || file.includes("/importlib/")) continue
+    const code = lines[i + 1]
+    return code === undefined || /^ {2}File /.test(code) || !code.startsWith("    ") ? [lines[i]!.trim()] : [lines[i]!.trim(), code]
+  }
+  return []
 }
 
 const tail = (text: string): Array<string> => text.trim().split("\n").filter((l) => l.length > 0).slice(-3)
@@ -189,7 +202,7 @@ const moduleCheck = async (modules: ReadonlyArray<string>, python: string, run: 
   }
   if (outcome.stage !== "ok") {
     const where = outcome.stage === "runtime" ? "the worker runtime cannot be imported here" : "cannot be imported"
-    return check("module", "fail", `${name}: ${where}: ${outcome.type}: ${outcome.message}`, tail(outcome.traceback).slice(0, -1), { modules, stage: outcome.stage, type: outcome.type, message: outcome.message })
+    return check("module", "fail", `${name}: ${where}: ${outcome.type}: ${outcome.message}`, lastUserFrame(outcome.traceback), { modules, stage: outcome.stage, type: outcome.type, message: outcome.message })
   }
   const data = { modules, importMs: outcome.importMs, runtimeMs: outcome.runtimeMs, handlers: outcome.handlers }
   const handlers = `${outcome.handlers.length} handler${outcome.handlers.length === 1 ? "" : "s"}: ${outcome.handlers.join(", ") || "(none)"}`
