@@ -149,8 +149,8 @@ export const pythonChecks = async (o: PythonCheckOptions): Promise<Array<Check>>
       ? check("codec", "ok", `msgpack ${f.msgpack}: calls use the msgpack codec`, [], { codec: "msgpack", msgpack: f.msgpack })
       : check("codec", "warn", "msgpack missing: calls use the JSON fallback", [`cost: ${JSON_COST}`, `fix: ${resolution.executable} -m pip install msgpack`], { codec: "json", msgpack: null }),
     f.numpy !== null
-      ? check("numpy", "info", `numpy ${f.numpy}: NdArray values arrive as numpy arrays`, [], { numpy: f.numpy })
-      : check("numpy", "info", "numpy not installed: NdArray values arrive as pyvisor_worker.NdArray", [], { numpy: null }),
+      ? check("numpy", "info", `numpy ${f.numpy}: typed arrays and NdArrays arrive as numpy arrays`, [], { numpy: f.numpy })
+      : check("numpy", "info", "numpy not installed: typed arrays arrive as array.array, NdArrays as pyvisor_worker.NdArray", [], { numpy: null }),
     await moduleCheck(o.modules, resolution.executable, run),
     shadowingCheck(o.cwd, f),
     envCheck
