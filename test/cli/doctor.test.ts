@@ -44,41 +44,18 @@ const golden = async (name: string, text: string): Promise<void> => {
 }
 
 describe("pyvisor doctor (golden outputs)", () => {
-  it("a healthy module on an interpreter with msgpack: exit 0", async () => {
-    const r = await doctor("--module", "doctor_ok", "--cwd", "ok", "--python", "/usr/bin/python3")
-    expect(r.code).toBe(0)
+  it.each([
+    ["a healthy module on an interpreter with msgpack: exit 0", ["--module", "doctor_ok", "--cwd", "ok", "--python", "/usr/bin/python3"], 0, "ok.txt"],
+    ["python3 without msgpack, through pyenv's shim: the JSON fallback and its cost, a warning only", ["--module", "doctor_ok", "--cwd", "ok"], 0, "no-msgpack.txt"],
+    ["a file shadowing a module the runtime imports (platform.py) blocks; another (statistics.py) warns", ["--module", "doctor_shadowed", "--cwd", "shadow", "--python", "/usr/bin/python3"], 1, "shadow.txt"],
+    ["a missing module blocks, with Python's error", ["--module", "no_such_module", "--cwd", "ok", "--python", "/usr/bin/python3"], 1, "missing-module.txt"],
+    ["a slow import warns that every worker start pays it", ["--module", "doctor_slow", "--cwd", "slow", "--python", "/usr/bin/python3"], 0, "slow.txt"],
+    ["an interpreter that is not there blocks", ["--python", "python9.99", "--cwd", "ok"], 1, "no-python.txt"]
+  ] as const)("%s", async (_, args, code, file) => {
+    const r = await doctor(...args)
+    expect(r.code).toBe(code)
     expect(r.out).not.toContain("SECRET_TOKEN")
-    await golden("ok.txt", r.out)
-  })
-
-  it("python3 without msgpack, through pyenv's shim: the JSON fallback and its cost, a warning only", async () => {
-    const r = await doctor("--module", "doctor_ok", "--cwd", "ok")
-    expect(r.code).toBe(0)
-    await golden("no-msgpack.txt", r.out)
-  })
-
-  it("a file shadowing a module the runtime imports (platform.py) blocks; another (statistics.py) warns", async () => {
-    const r = await doctor("--module", "doctor_shadowed", "--cwd", "shadow", "--python", "/usr/bin/python3")
-    expect(r.code).toBe(1)
-    await golden("shadow.txt", r.out)
-  })
-
-  it("a missing module blocks, with Python's error", async () => {
-    const r = await doctor("--module", "no_such_module", "--cwd", "ok", "--python", "/usr/bin/python3")
-    expect(r.code).toBe(1)
-    await golden("missing-module.txt", r.out)
-  })
-
-  it("a slow import warns that every worker start pays it", async () => {
-    const r = await doctor("--module", "doctor_slow", "--cwd", "slow", "--python", "/usr/bin/python3")
-    expect(r.code).toBe(0)
-    await golden("slow.txt", r.out)
-  })
-
-  it("an interpreter that is not there blocks", async () => {
-    const r = await doctor("--python", "python9.99", "--cwd", "ok")
-    expect(r.code).toBe(1)
-    await golden("no-python.txt", r.out)
+    await golden(file, r.out)
   })
 
   it("--json, with an unreachable Redis: blocks", async () => {
