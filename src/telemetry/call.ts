@@ -47,6 +47,12 @@ export class TracedCall implements CallTrace {
   #dispatchedAt = -1
   #workerId = ""
   #pid: number | null = null
+  // The last attempt's facts, written to the span once, as it ends (each SDK attribute write costs).
+  #attempt = 0
+  #queueWaitMs = 0
+  #codec = ""
+  #requestBytes = 0
+  #responseBytes = -1
 
   constructor(tracer: Tracer | undefined, instruments: Instruments | undefined, name: string, session: string | undefined) {
     this.#tracer = tracer
@@ -71,16 +77,18 @@ export class TracedCall implements CallTrace {
     this.#dispatchedAt = performance.now()
     this.#workerId = workerId
     this.#pid = pid
-    this.#span?.setAttributes({ "pyvisor.worker.id": workerId, ...(pid === null ? {} : { "pyvisor.worker.pid": pid }), "pyvisor.attempt": attempt, "pyvisor.queue_wait_ms": queueWaitMs })
+    this.#attempt = attempt
+    this.#queueWaitMs = queueWaitMs
     this.#instruments?.queueWait.record(queueWaitMs, this.#method)
   }
 
   sent(bytes: number, codec: string): void {
-    this.#span?.setAttributes({ "pyvisor.codec": codec, "pyvisor.request.bytes": bytes })
+    this.#codec = codec
+    this.#requestBytes = bytes
   }
 
   answered(bytes: number, spans: ReadonlyArray<PythonSpan> | undefined): void {
-    this.#span?.setAttribute("pyvisor.response.bytes", bytes)
+    this.#responseBytes = bytes
     if (spans === undefined || spans.length === 0 || this.#tracer === undefined || this.#context === undefined) return
     recreateSpans(this.#tracer, this.#context, spans, { "pyvisor.worker.id": this.#workerId, ...(this.#pid === null ? {} : { "process.pid": this.#pid }) })
   }
@@ -100,13 +108,26 @@ export class TracedCall implements CallTrace {
     this.#span?.addEvent(started ? "pyvisor.retry" : "pyvisor.requeue")
   }
 
+  /** The span's attributes of the last attempt (none if it never reached a worker), and its outcome. */
+  #attributes(outcome: "ok" | "error"): Attributes {
+    if (this.#attempt === 0) return { "pyvisor.outcome": outcome }
+    const a: Attributes = { "pyvisor.worker.id": this.#workerId, "pyvisor.attempt": this.#attempt, "pyvisor.queue_wait_ms": this.#queueWaitMs, "pyvisor.outcome": outcome }
+    if (this.#pid !== null) a["pyvisor.worker.pid"] = this.#pid
+    if (this.#codec !== "") {
+      a["pyvisor.codec"] = this.#codec
+      a["pyvisor.request.bytes"] = this.#requestBytes
+    }
+    if (this.#responseBytes >= 0) a["pyvisor.response.bytes"] = this.#responseBytes
+    return a
+  }
+
   end(error: unknown): void {
     const instruments = this.#instruments
     const span = this.#span
     const ms = this.#dispatchedAt < 0 ? undefined : performance.now() - this.#dispatchedAt
     if (error === undefined) {
       if (span !== undefined) {
-        span.setAttribute("pyvisor.outcome", "ok")
+        span.setAttributes(this.#attributes("ok"))
         span.end()
       }
       if (instruments === undefined) return
@@ -117,7 +138,7 @@ export class TracedCall implements CallTrace {
     }
     const code = errorCode(error)
     if (span !== undefined) {
-      span.setAttributes({ "pyvisor.outcome": "error", "error.type": code })
+      span.setAttributes({ ...this.#attributes("error"), "error.type": code })
       if (error instanceof Error) span.recordException(error)
       span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
       span.end()
