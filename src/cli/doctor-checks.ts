@@ -113,7 +113,14 @@ export const modulesIn = (cwd: string): Array<string> => {
   return names
 }
 
-/** What the Python checks are given. */
+/**
+ * What the Python checks are given.
+ *
+ * @example
+ * ```ts
+ * const o: PythonCheckOptions = { python: "python3", cwd: "/srv/py", modules: ["my_workers"] }
+ * ```
+ */
 export interface PythonCheckOptions {
   readonly python: string
   readonly cwd: string

@@ -45,11 +45,23 @@ export interface Shutdown { readonly kind: "shutdown"; readonly graceMs: number 
 export type HostMessage = Welcome | Call | Cancel | Credit | Ping | HostResult | HostError | Shutdown
 
 // ── worker → host ────────────────────────────────────────────────────────────
-/** An event of a {@link PythonSpan}: `time` in epoch milliseconds. */
+/**
+ * An event of a {@link PythonSpan}: `time` in epoch milliseconds.
+ *
+ * @example
+ * ```ts
+ * const e: PythonSpanEvent = { name: "cache miss", time: 1_764_748_000_123.5, attributes: { key: "k" } }
+ * ```
+ */
 export interface PythonSpanEvent { readonly name: string; readonly time: number; readonly attributes?: Readonly<Record<string, unknown>> }
 /**
  * A span a handler recorded with `ctx.trace.span(...)`, reported with the call's final frame.
  * `id` counts from 1 within the call; `parent` 0 is the host's call span. Times in epoch milliseconds.
+ *
+ * @example
+ * ```ts
+ * const s: PythonSpan = { id: 1, parent: 0, name: "load model", start: 1_764_748_000_100.25, end: 1_764_748_000_180.5, status: "ok" }
+ * ```
  */
 export interface PythonSpan {
   readonly id: number

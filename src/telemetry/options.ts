@@ -19,7 +19,14 @@ import { invalid, section } from "../options/kit.ts"
  */
 export type TelemetryOptions = true | { readonly tracerProvider?: TracerProvider; readonly meterProvider?: MeterProvider }
 
-/** The option once checked: which providers, `global` for the API's registered ones. */
+/**
+ * The option once checked: which providers, `global` for the API's registered ones.
+ *
+ * @example
+ * ```ts
+ * const r: ResolvedTelemetry = { tracerProvider: "global", meterProvider: undefined }
+ * ```
+ */
 export interface ResolvedTelemetry {
   readonly tracerProvider: TracerProvider | "global" | undefined
   readonly meterProvider: MeterProvider | "global" | undefined

@@ -49,7 +49,14 @@ export interface PoolTelemetry {
   attach(source: TelemetrySource): () => void
 }
 
-/** What telemetry reads from a pool (its events, and gauges read at collection time). */
+/**
+ * What telemetry reads from a pool (its events, and gauges read at collection time).
+ *
+ * @example
+ * ```ts
+ * telemetry.attach({ on: (e, l) => pool.on(e, l), workerStates: () => slots.all.map((s) => s.worker?.state ?? "none"), queued: () => pool.queued })
+ * ```
+ */
 export interface TelemetrySource {
   readonly on: <K extends "worker" | "recycle">(event: K, listener: (event: TelemetryEvents[K]) => void) => () => void
   /** The state of each slot's worker (`none` between incarnations). */
@@ -57,7 +64,14 @@ export interface TelemetrySource {
   readonly queued: () => number
 }
 
-/** The pool events telemetry listens to, as far as it reads them. */
+/**
+ * The pool events telemetry listens to, as far as it reads them.
+ *
+ * @example
+ * ```ts
+ * const e: TelemetryEvents["recycle"] = { workerId: "w1", reason: "served 100 calls (maxCallsPerWorker 100)" }
+ * ```
+ */
 export interface TelemetryEvents {
   readonly worker:
     | { readonly type: "state"; readonly workerId: string; readonly pid: number | null; readonly state: string; readonly previous: string }

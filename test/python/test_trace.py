@@ -57,6 +57,10 @@ def _register():
             await asyncio.gather(step("a"), step("b"))
         return True
 
+    @handler("tr_plain")
+    def plain(ctx):
+        return ctx.id
+
     @handler("tr_enabled")
     def enabled(ctx):
         with ctx.trace.span("nothing") as span:
@@ -132,7 +136,10 @@ class TraceTest(harness.InvokerTest):
         self.assertEqual(len(frame["spans"]), 1)
 
     def test_a_call_that_never_touches_ctx_trace_sends_no_spans(self):
-        frame = self.final("tr_stream", stream=True)
+        frame = self.final("tr_plain", traceparent=TRACEPARENT)
+        self.assertEqual(frame, {"kind": "result", "id": self.next_id, "value": self.next_id})
+        self.assertIsNone(self.active.get(self.next_id))
+        frame = self.final("tr_stream", stream=True)  # ctx.trace used, but the call is not traced
         self.assertNotIn("spans", frame)
 
 
