@@ -8,7 +8,7 @@ import type { MeterProvider, TracerProvider } from "@opentelemetry/api"
 import { invalid, section } from "../options/kit.ts"
 
 /**
- * `true`: the providers registered globally with `@opentelemetry/api` (`trace.setGlobalTracerProvider`,
+ * `false` (the default): off. `true`: the providers registered globally with `@opentelemetry/api` (`trace.setGlobalTracerProvider`,
  * `metrics.setGlobalMeterProvider`; one registered later is used from then on). An object: exactly
  * the providers it names; one left out is off.
  *
@@ -17,7 +17,7 @@ import { invalid, section } from "../options/kit.ts"
  * createPool({ worker: { module: "m" }, telemetry: { tracerProvider, meterProvider } })
  * ```
  */
-export type TelemetryOptions = true | { readonly tracerProvider?: TracerProvider; readonly meterProvider?: MeterProvider }
+export type TelemetryOptions = boolean | { readonly tracerProvider?: TracerProvider; readonly meterProvider?: MeterProvider }
 
 /**
  * The option once checked: which providers, `global` for the API's registered ones.
@@ -33,7 +33,7 @@ export interface ResolvedTelemetry {
 }
 
 const KEYS = ["tracerProvider", "meterProvider"]
-const EXPECTED = "true, or an object like { tracerProvider, meterProvider }"
+const EXPECTED = "a boolean, or an object like { tracerProvider, meterProvider }"
 
 const provider = <P>(option: string, value: unknown, method: string): P | undefined => {
   if (value === undefined) return undefined

@@ -70,7 +70,8 @@ describe("pool metrics through an OTel meter", () => {
   it("refuses a provider that is not one, naming the option", async () => {
     await expect(createPool({ worker: { module: "traced", cwd: FIXTURES }, telemetry: { tracerProvider: {} as never } }))
       .rejects.toThrow(new InvalidOptionError({ message: "telemetry.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()), got {}", option: "telemetry.tracerProvider", value: {} }))
-    await expect(createPool({ worker: { module: "traced", cwd: FIXTURES }, telemetry: {} })).rejects.toThrow("telemetry must be true, or an object like { tracerProvider, meterProvider } naming at least one, got {}")
+    await expect(createPool({ worker: { module: "traced", cwd: FIXTURES }, telemetry: {} })).rejects.toThrow("telemetry must be a boolean, or an object like { tracerProvider, meterProvider } naming at least one, got {}")
     await expect(createPool({ worker: { module: "traced", cwd: FIXTURES }, telemetry: { meterprovider: 1 } as never })).rejects.toThrow(/telemetry\.meterprovider.*meterProvider/)
+    await expect(createPool({ worker: { module: "traced", cwd: FIXTURES }, telemetry: "yes" as never })).rejects.toThrow("telemetry must be a boolean, or an object like { tracerProvider, meterProvider }, got 'yes'")
   })
 })
