@@ -12,6 +12,7 @@ import { resolveBench } from "./resolve-python.ts"
 import { load, table, verdict } from "./stats.ts"
 import type { Target } from "./stats.ts"
 import { streamInts } from "./stream-ints.ts"
+import { telemetryBench } from "./telemetry.ts"
 import { throughput } from "./throughput.ts"
 
 // The pool benches use the system interpreter, which has msgpack.
@@ -33,6 +34,7 @@ const buffers = await bigBuffers(PYTHON)
 const async = await asyncConcurrency(PYTHON)
 await resolveBench()
 const forkserver = await forkserverBench()
+const telemetry = await telemetryBench(PYTHON)
 
 // The original speed targets, next to what this run measured (the stricter fixture where there are two).
 const worst32 = cells.filter((c) => c.concurrency === 32).reduce((a, b) => (b.summary.p99 > a.summary.p99 ? b : a))
@@ -59,7 +61,7 @@ const sequential: Array<Target> = latency.flatMap(({ codec, raw, pyvisor }) => {
 })
 console.log(`\n## throughput targets (ratios to baselines of this run; load ${load()})`)
 table([["target", "target", "ours", "result"],
-  ...[...peers, ...sequential, ...imports, ...stream, ...buffers, ...async].map((t) => [t.name, t.target, t.ours, verdict(t.met)])])
+  ...[...peers, ...sequential, ...imports, ...stream, ...buffers, ...async, ...telemetry].map((t) => [t.name, t.target, t.ours, verdict(t.met)])])
 console.log(`\n## fork-server targets (ratios to spawn measured in this run; load ${load()})`)
 table([["target", "target", "ours", "result"], ...forkserver.map((t) => [t.name, t.target, t.ours, verdict(t.met)])])
 console.log(`\nbench took ${((performance.now() - started) / 1000).toFixed(0)} s`)

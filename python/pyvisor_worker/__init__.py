@@ -8,9 +8,10 @@
 
 Handlers that take `ctx` reach the host store through `ctx.store` (get/put/delete/keys, cached
 per worker by version) and stored programs through `ctx.programs` with `@program("kind")`
-factories. A sync handler whose call the host cancels gets `Cancelled` raised where it runs.
-Only the names below are public; the rest of the package is the runtime behind
-`python -m pyvisor_worker` and may change.
+factories, and open child spans of the host's call span with `ctx.trace.span(name, attributes)`
+(reported to the host, which exports them: see trace.py). A sync handler whose call the host
+cancels gets `Cancelled` raised where it runs. Only the names below are public; the rest of the
+package is the runtime behind `python -m pyvisor_worker` and may change.
 """
 from .cancel import Cancelled
 from .context import Context, HostCallError, HostCallTimeout

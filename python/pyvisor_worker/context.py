@@ -39,7 +39,7 @@ class Context:
     """
 
     __slots__ = ("id", "name", "args", "session", "deadline", "stream", "_cancelled", "_link", "_window", "_credit",
-                 "_lock", "_cond", "_task", "_sender")
+                 "_lock", "_cond", "_task", "_sender", "_traceparent", "_trace")
 
     def __init__(self, link, msg):
         self._link = link
@@ -60,6 +60,8 @@ class Context:
             self._cond = threading.Condition(self._lock)
         self._task = None  # the asyncio task running this call's coroutine (or async generator step), if any
         self._sender = None  # a streaming generator's StreamSender (batching.py), which may hold items
+        self._traceparent = msg.get("traceparent")  # the host's call span, when its pool traces calls
+        self._trace = None  # ctx.trace, made on first use; invoke.py puts its spans on the final frame
 
     def __repr__(self):
         return f"<Context id={self.id} name={self.name!r} session={self.session!r}>"
@@ -94,6 +96,19 @@ class Context:
         from .store import Store  # noqa: PLC0415 (imported on first use: workers without it start faster)
 
         return Store(self)
+
+    @property
+    def trace(self):
+        """Child spans of the host's call span: `with ctx.trace.span("step", {"rows": 3}):`; see trace.py.
+
+        No-ops when the host does not trace this call; `ctx.trace.traceparent` is its W3C context.
+        """
+        trace = self._trace
+        if trace is None:
+            from .trace import Trace  # noqa: PLC0415 (imported on first use)
+
+            trace = self._trace = Trace(self._traceparent)
+        return trace
 
     @property
     def programs(self):

@@ -121,6 +121,8 @@ class Invoker:
         msg = {"kind": "error", "id": ctx.id, "type": type_, "message": message, "traceback": tb}
         if full_tb is not None:
             msg["fullTraceback"] = full_tb
+        if ctx._trace is not None:
+            ctx._trace.attach(msg)
         try:
             self.writer.send(msg)
         except UnserializableError:  # e.g. lone surrogates in a message: escape them
@@ -159,6 +161,8 @@ class Invoker:
 
     def _finish(self, ctx, msg):
         self.active.pop(ctx.id, None)
+        if ctx._trace is not None:
+            ctx._trace.attach(msg)
         try:
             self.writer.send(msg)
         except UnserializableError as exc:  # FrameTooLarge too: the worker serves on either way

@@ -13,6 +13,7 @@ import {
   FrameReader, FrameTooLargeError, frameLength, HEADER_BYTES, jsonCodec, parseWorkerMessage, PROTOCOL_VERSION, ProtocolViolation, UnserializableError
 } from "../protocol/index.ts"
 import type { Call, Codec, ErrorMessage, Frame, Hello, HostCall, HostMessage, Log, Ready, WorkerMessage } from "../protocol/index.ts"
+import type { CallTrace } from "../telemetry/types.ts"
 
 /** Receives the answer(s) to one call. Exactly one of result/error/end/lost ends it. */
 export interface CallSink {
@@ -20,6 +21,8 @@ export interface CallSink {
   readonly session: string | undefined
   /** The handler's name, for crash reports. */
   readonly name?: string
+  /** Its telemetry, when on: the frame carries its `traceparent`, sizes and Python's spans go to it. */
+  readonly trace?: CallTrace | undefined
   result(value: unknown): void
   error(message: ErrorMessage): void
   /**
@@ -168,11 +171,14 @@ export class Channel {
       message.stream = true
       message.window = window
     }
+    const trace = sink.trace
+    if (trace?.traceparent !== undefined) message.traceparent = trace.traceparent
     const frame = this.#codec.frame(message)
     const bytes = frameLength(frame) - HEADER_BYTES
     if (bytes > this.#maxFrameBytes) {
       throw new UnserializableError(this.#codec.name, `the call is ${bytes} bytes, over maxFrameBytes (${this.#maxFrameBytes}) which the worker refuses`)
     }
+    if (trace !== undefined) trace.sent(bytes, this.#codec.name)
     this.#nextId = id >= 0xffff_ffff ? 1 : id + 1
     this.#pending.set(id, sink)
     if (window !== undefined) this.#streams.set(id, window)
@@ -316,10 +322,10 @@ export class Channel {
     } catch {
       throw new ProtocolViolation(`cannot decode a ${payload.length}-byte payload as ${this.#codec.name}`)
     }
-    this.#dispatch(parseWorkerMessage(decoded))
+    this.#dispatch(parseWorkerMessage(decoded), payload.length)
   }
 
-  #dispatch(m: WorkerMessage): void {
+  #dispatch(m: WorkerMessage, bytes: number): void {
     switch (m.kind) {
       case "hello":
         if (this.#phase !== "hello") return this.#violate("hello after the handshake")
@@ -354,10 +360,12 @@ export class Channel {
         if (m.kind === "result") {
           if (left !== undefined) return this.#violate(`'result' for stream call ${m.id}`)
           this.#settled(m.id)
+          if (sink.trace !== undefined) sink.trace.answered(bytes, m.spans)
           return sink.result(m.value)
         }
         if (m.kind === "error") {
           this.#settled(m.id)
+          if (sink.trace !== undefined) sink.trace.answered(bytes, m.spans)
           return sink.error(m)
         }
         if (left === undefined) return this.#violate(`'${m.kind}' for non-stream call ${m.id}`)
@@ -375,6 +383,7 @@ export class Channel {
           return
         }
         this.#settled(m.id)
+        if (sink.trace !== undefined) sink.trace.answered(bytes, m.spans)
         return sink.end()
       }
     }

@@ -1,5 +1,5 @@
 /**
- * The `pyvisor` command line (commander): `demo`, `diagram`, `dashboard`. Usage errors (an unknown
+ * The `pyvisor` command line (commander): `demo`, `diagram`, `dashboard`, `doctor`. Usage errors (an unknown
  * command, flag or choice, a bad number) print one precise line naming the value and what was
  * expected, and exit with code 2; a command that fails at run time exits with 1.
  * @module
@@ -87,7 +87,40 @@ const build = (io: CliIo, exit: (code: number) => void): Command => {
         exit(1)
       }
     })
+
+  program.command("doctor")
+    .description("check what workers need: Node, the interpreter (through shims), msgpack, numpy, the module's import, shadowed stdlib names, env, Redis")
+    .addOption(new Option("--module <module>", "the Python module(s) to import, comma-separated").argParser(nonEmpty))
+    .addOption(new Option("--cwd <dir>", "where the module is looked up (the workers' directory)").argParser(nonEmpty))
+    .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty).default("python3"))
+    .addOption(new Option("--redis <url>", "a Redis URL to check (redis://host:port)").argParser(nonEmpty))
+    .option("--json", "print the report as JSON", false)
+    .action(async (options: DoctorCommandOptions) => {
+      const { runDoctor } = await import("./doctor.ts")
+      try {
+        exit(await runDoctor(options, io))
+      } catch (error) {
+        io.err(`pyvisor doctor failed: ${failure(error)}\n`)
+        exit(1)
+      }
+    })
   return program
+}
+
+/**
+ * What `pyvisor doctor` was given.
+ *
+ * @example
+ * ```ts
+ * const o: DoctorCommandOptions = { module: "my_workers", cwd: "./py", python: "python3", json: false }
+ * ```
+ */
+export interface DoctorCommandOptions {
+  readonly module?: string
+  readonly cwd?: string
+  readonly python: string
+  readonly redis?: string
+  readonly json: boolean
 }
 
 /**

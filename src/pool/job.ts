@@ -7,6 +7,7 @@ import type { Worker } from "../actors/worker.ts"
 import { PoolClosedError } from "../errors.ts"
 import type { CallEnd } from "../errors.ts"
 import type { CallArgs, ErrorMessage } from "../protocol/index.ts"
+import type { CallTrace } from "../telemetry/types.ts"
 import type { Queue, QueueNode } from "./queue.ts"
 import type { Slot } from "./slots.ts"
 
@@ -98,6 +99,8 @@ export class Job implements CallSink {
   attempts = 0
   /** Cancels the current checkout deadline (a retried call gets a fresh one). */
   checkoutTimer: (() => void) | null = null
+  /** Its span and metrics, when the pool has telemetry on (read by the connection as a `CallSink`). */
+  trace: CallTrace | undefined = undefined
   readonly #resolve: (value: unknown) => void
   readonly #reject: (error: unknown) => void
   #cleanups: Array<() => void> | null = null

@@ -16,8 +16,11 @@ import type { StopPolicy } from "../actors/incarnation.ts"
 import { loadSpawner } from "../actors/python-process.ts"
 import { resolvedSpec, resolvePython } from "../actors/resolve-python.ts"
 import type { PythonResolution } from "../actors/resolve-python.ts"
-import type { InvalidOptionError, ProtocolError, WorkerCrashedError } from "../errors.ts"
+import { InvalidOptionError } from "../errors.ts"
+import type { ProtocolError, WorkerCrashedError } from "../errors.ts"
 import { memoryStore } from "../store/index.ts"
+import type { ResolvedTelemetry } from "../telemetry/options.ts"
+import type { PoolTelemetry } from "../telemetry/types.ts"
 import { Capacity } from "./capacity.ts"
 import { hostRouter } from "./host-router.ts"
 import { resolveOptions } from "./options.ts"
@@ -26,6 +29,20 @@ import { Pool } from "./pool.ts"
 import { Slots } from "./slots.ts"
 import { clockAfter, clockNow } from "./timers.ts"
 import type { Slot } from "./slots.ts"
+
+/**
+ * Imports the telemetry modules (and with them `@opentelemetry/api`) only for a pool that asks:
+ * without the optional peer installed, that pool fails to start with a message saying so.
+ */
+const loadTelemetry = (o: ResolvedTelemetry, python: string): Effect.Effect<PoolTelemetry, InvalidOptionError> =>
+  Effect.tryPromise({
+    try: async () => (await import("../telemetry/index.ts")).startTelemetry(o, python),
+    catch: (error) => new InvalidOptionError({
+      message: `telemetry needs the optional peer dependency @opentelemetry/api (npm install @opentelemetry/api): ${(error as Error).message}`,
+      option: "telemetry",
+      value: o
+    })
+  })
 
 /** Why a pool could not start: bad options, or a worker that could not start. */
 export type PoolStartError = InvalidOptionError | WorkerCrashedError | ProtocolError
@@ -46,6 +63,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
         : Promise.resolve<PythonResolution>({ requested: o.spec.python ?? "python3", executable: o.spec.python ?? "python3", env: {}, unresolved: o.spawner === undefined ? "worker.resolvePython is false" : "a spawner of the user's starts the workers" })
     ]))
     const spec = resolvedSpec(o.spec, python)
+    const telemetry = o.telemetry === undefined ? undefined : yield* loadTelemetry(o.telemetry, spec.python ?? "python3")
     const services = yield* Effect.context<never>()
     // Made first, so it closes last: call deadlines and cancel grace still run while workers stop.
     const after = clockAfter(services, yield* Scope.provide(FiberSet.runtime(yield* Scope.provide(FiberSet.make(), scope))<never>(), scope))
@@ -62,7 +80,8 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       closeScope: () => Effect.runPromiseWith(services)(Scope.close(scope, Exit.void)),
       setGrace: (graceMs) => (stopPolicy = { ...stopPolicy, graceMs }),
       after,
-      now
+      now,
+      telemetry
     })
     // Finalizers run in reverse: this one last, once every worker is gone.
     yield* Scope.addFinalizer(scope, Effect.promise(async () => {
@@ -94,7 +113,10 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       onHostCall,
       // A spawner of the user's starts every worker itself, whatever worker.startMethod says.
       spawn: o.spawner ?? workers.spawn,
-      onCreate: (worker) => pool.adopt(slot, worker),
+      onCreate: (worker) => {
+        pool.adopt(slot, worker)
+        telemetry?.workerCreated(slot.id)
+      },
       ...(pool.inspected === undefined ? {} : { inspectParent: pool.inspected }),
       hooks: {
         event: (_, event) => pool.workerEvent(event),
@@ -114,6 +136,15 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
     })
     pool.attach(capacity)
     yield* Scope.provide(workers.start(capacity.startPermanent("lazy")), scope)
+    if (telemetry !== undefined) {
+      const detach = telemetry.attach({
+        on: (event, listener) => pool.on(event, listener as never),
+        workerStates: () => slots.all.map((s) => s.worker?.state ?? "none"),
+        queued: () => pool.queued
+      })
+      // Runs after every worker is gone (finalizers run in reverse): their exits are counted first.
+      yield* Scope.addFinalizer(scope, Effect.sync(detach))
+    }
     run(Effect.catch(supervisor.await, (escalation) => Effect.sync(() => pool.fail(escalation))))
     // Registered last, so it runs first on close: refuse new calls before any worker stops.
     yield* Scope.addFinalizer(scope, Effect.sync(() => pool.beginClose()))

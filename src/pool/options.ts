@@ -17,6 +17,8 @@ import type { HeartbeatOptions } from "../supervisors/heartbeat-options.ts"
 import { DEFAULT_INTENSITY } from "../supervisors/intensity.ts"
 import type { IntensityOptions } from "../supervisors/intensity.ts"
 import type { SessionStore } from "../store/index.ts"
+import { resolveTelemetry } from "../telemetry/options.ts"
+import type { ResolvedTelemetry, TelemetryOptions } from "../telemetry/options.ts"
 import type { PoolEvents } from "./events.ts"
 import type { HostHandler } from "./host-router.ts"
 import type { PoisonPolicy } from "./poison.ts"
@@ -147,6 +149,13 @@ export interface PoolOptions {
    * from `pyvisor/testing`, which runs a scripted worker in-process (see docs/testing.md).
    */
   readonly spawner?: ProcessSpawner
+  /**
+   * OpenTelemetry traces and metrics (docs/observability.md): a span per call and per worker start,
+   * Python's `ctx.trace` spans under the call's, and the pool's metrics. `true` uses the providers
+   * registered with `@opentelemetry/api` (an optional peer dependency, imported at pool start only
+   * when this is set); `{ tracerProvider, meterProvider }` uses those. Default: off, and no cost.
+   */
+  readonly telemetry?: TelemetryOptions
 }
 
 /** Options with defaults applied. */
@@ -177,6 +186,7 @@ export interface ResolvedOptions {
   readonly store: SessionStore | undefined
   readonly inspect: Inspector | undefined
   readonly spawner: ProcessSpawner | undefined
+  readonly telemetry: ResolvedTelemetry | undefined
 }
 
 /**
@@ -189,7 +199,7 @@ const POOL_KEYS = keysOf<PoolOptions>({
   worker: true, size: true, overflow: true, lazy: true, startConcurrency: true, initTimeoutMs: true, checkoutTimeoutMs: true,
   maxQueue: true, cancelGraceMs: true, idleTimeoutMs: true, maxCallsPerWorker: true, maxWorkerRssMb: true, rssCheckIntervalMs: true,
   workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true,
-  poison: true, inspect: true, spawner: true
+  poison: true, inspect: true, spawner: true, telemetry: true
 })
 const POISON_KEYS = keysOf<Exclude<NonNullable<PoolOptions["poison"]>, false>>({ maxWorkerKills: true, ttlMs: true })
 
@@ -360,6 +370,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
     hostHandlers: hostHandlers(options.hostHandlers),
     store: store(options.store),
     inspect: inspector(options.inspect),
-    spawner: spawner(options.spawner)
+    spawner: spawner(options.spawner),
+    telemetry: resolveTelemetry(options.telemetry)
   }
 }

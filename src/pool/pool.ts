@@ -17,6 +17,7 @@ import { MachineRunner } from "../actors/machine-runner.ts"
 import type { CallArgs } from "../protocol/index.ts"
 import type { SessionStore } from "../store/index.ts"
 import type { SupervisorEscalation } from "../supervisors/supervisor.ts"
+import type { CallTrace, PoolTelemetry } from "../telemetry/types.ts"
 import { Affinity, affinityError } from "./affinity.ts"
 import { NO_OPTIONS, validateCall } from "./call-options.ts"
 import { abortError, armDeadlines, enqueueWithDeadline } from "./deadlines.ts"
@@ -39,6 +40,19 @@ import { causedByCall, PoisonTable } from "./poison.ts"
 import { failingIterator, MAX_WINDOW, openStream } from "./stream.ts"
 import type { After } from "./timers.ts"
 
+/** A call's settle functions, ending its span and recording its metrics first. */
+const traced = (trace: CallTrace, resolve: (v: unknown) => void, reject: (e: unknown) => void) => ({
+  trace,
+  resolve: (value: unknown) => {
+    trace.end(undefined)
+    resolve(value)
+  },
+  reject: (error: unknown) => {
+    trace.end(error)
+    reject(error)
+  }
+})
+
 /** @internal what the engine is built from (see `makePool`). */
 export interface PoolParts {
   readonly options: ResolvedOptions
@@ -53,6 +67,8 @@ export interface PoolParts {
   /** The pool's timers, and its monotonic time in ms, on its Clock. */
   readonly after: After
   readonly now: () => number
+  /** Spans and metrics (`options.telemetry`); undefined when off. */
+  readonly telemetry?: PoolTelemetry | undefined
 }
 
 /**
@@ -83,6 +99,7 @@ export class Pool {
   readonly #touches: SessionTouches
   readonly #offStore: (() => void) | undefined
   readonly #poison: PoisonTable
+  readonly #telemetry: PoolTelemetry | undefined
   /** Streams running on a worker: closing the pool cancels them (they may wait for credit forever). */
   readonly #streams = new Set<Job>()
   #capacity!: Capacity
@@ -106,6 +123,7 @@ export class Pool {
     this.#store = parts.store
     this.#touches = new SessionTouches(parts.store, parts.after, parts.now)
     this.#poison = new PoisonTable(this.#o.poison, () => performance.now())
+    this.#telemetry = parts.telemetry
     for (const [name, listener] of Object.entries(this.#o.on)) this.#events.on(name as keyof PoolEvents, listener as (e: PoolEvents[keyof PoolEvents]) => void)
     // Removed once the pool is closed: a store shared by many pools keeps no listener of a closed one.
     this.#offStore = parts.store.onError?.((error) => this.#events.emit("store", { error }))
@@ -395,6 +413,9 @@ export class Pool {
   }
 
   #submit(name: string, args: CallArgs | undefined, options: CallOptions, stream: StreamHooks | undefined, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+    // Telemetry off: this one check. On: the call's span ends as its promise settles, whatever settles it.
+    let trace: CallTrace | undefined
+    if (this.#telemetry !== undefined) ({ trace, resolve, reject } = traced(this.#telemetry.call(name, options?.session), resolve, reject))
     const bad = validateCall(name, args, options)
     if (bad) return reject(bad)
     if (!this.#open()) {
@@ -405,6 +426,7 @@ export class Pool {
     const poisoned = this.#poison.check({ name, args, options })
     if (poisoned) return reject(poisoned)
     const job = new Job(this.#jobHost, name, args, options, stream, performance.now(), resolve, reject)
+    if (trace !== undefined) job.trace = trace
     armDeadlines(job, (error) => this.#interrupt(job, error), this.#parts.after)
     const route = options.session === undefined ? undefined : this.#affinity.route(job, this.#slots.idle)
     if (route?.kind === "lost") return void job.fail(route.error)
@@ -448,6 +470,7 @@ export class Pool {
     job.callId = id
     job.attempts++
     job.dispatchedAt = now
+    if (job.trace !== undefined) job.trace.dispatched(slot.id, worker.pid, job.attempts, now - job.createdAt)
     if (job.checkoutTimer !== null) {
       job.checkoutTimer()
       job.checkoutTimer = null
@@ -480,6 +503,7 @@ export class Pool {
   #lost(job: Job, error: Error, started: boolean): void {
     if (job.phase !== "running") return
     const { worker, slot } = job
+    if (job.trace !== undefined) job.trace.lost(error, started)
     job.worker = null
     job.slot = null
     if (!this.#open()) return void job.fail(error)
@@ -502,6 +526,7 @@ export class Pool {
       if (!job.mayRetry()) return void job.fail(error)
       if (poisoned) return void job.fail(poisoned)
     }
+    if (job.trace !== undefined) job.trace.requeued(started)
     job.phase = "queued"
     this.#enqueue(job, true)
   }

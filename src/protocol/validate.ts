@@ -38,6 +38,29 @@ const has = (m: Raw, key: string): void => {
   if (!(key in m)) fail(`missing field '${key}'`, m)
 }
 
+const isMap = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array)
+const isTime = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v)
+const STATUSES = new Set(["ok", "error", "unset"])
+
+// One span of a traced call's final frame (docs/protocol.md, "Spans"); checked only when present.
+const span = (s: unknown): boolean => {
+  if (!isMap(s)) return false
+  const r = s as Raw
+  const events = r["events"]
+  return typeof r["id"] === "number" && Number.isInteger(r["id"]) && r["id"] > 0
+    && typeof r["parent"] === "number" && Number.isInteger(r["parent"]) && r["parent"] >= 0
+    && typeof r["name"] === "string" && isTime(r["start"]) && isTime(r["end"])
+    && (r["attributes"] === undefined || isMap(r["attributes"]))
+    && (r["status"] === undefined || STATUSES.has(r["status"] as string))
+    && (r["message"] === undefined || typeof r["message"] === "string")
+    && (events === undefined || (Array.isArray(events) && events.every((e) => isMap(e) && typeof (e as Raw)["name"] === "string" && isTime((e as Raw)["time"]))))
+}
+
+const spans = (m: Raw): void => {
+  const v = m["spans"]
+  if (v !== undefined && !(Array.isArray(v) && v.every(span))) fail("field 'spans' must be an array of spans {id, parent, name, start, end}", m)
+}
+
 /**
  * Checks the shape of a decoded worker message and returns it typed.
  *
@@ -54,18 +77,21 @@ export const parseWorkerMessage = (raw: unknown): WorkerMessage => {
   const m = raw as Raw
   switch (m["kind"]) {
     case "result":
+      id(m); has(m, "value"); spans(m); break
     case "chunk":
       id(m); has(m, "value"); break
     case "error":
       id(m); str(m, "type"); str(m, "message")
       if (typeof m["traceback"] !== "string") fail("field 'traceback' must be a string", m)
       if (m["fullTraceback"] !== undefined && typeof m["fullTraceback"] !== "string") fail("field 'fullTraceback' must be a string", m)
+      spans(m)
       break
     case "chunks":
       id(m)
       if (!Array.isArray(m["values"]) || m["values"].length === 0) fail("field 'values' must be a non-empty array", m)
       break
     case "end":
+      id(m); spans(m); break
     case "pong":
       id(m); break
     case "host_call":

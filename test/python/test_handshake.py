@@ -8,7 +8,7 @@ import unittest
 
 from harness import FIXTURES, OFFERED, PYTHON_DIR, WorkerTest
 
-BASIC = ["add", "async_add", "binary", "boom", "chatty", "count", "echo", "exit_now", "noop", "pid",
+BASIC = ["add", "async_add", "binary", "boom", "chatty", "count", "echo", "exit_now", "hard_exit", "noop", "pid",
          "sleep_ms", "unserializable", "wait_cancel", "whoami"]
 
 
