@@ -89,7 +89,7 @@ sys.stdout.write(json.dumps(out))
 export const MARK = "@@pyvisor-doctor@@"
 
 /**
- * The import script: targets in argv[1] (JSON); the working directory stays first on `sys.path`, as under `python -m`.
+ * The import script: targets in argv[1] (JSON); the working directory joins `sys.path` after the runtime is imported, as in a worker.
  *
  * @example
  * ```ts
@@ -112,6 +112,8 @@ try:
 except BaseException as e:
     failed("runtime", e)
 t1 = time.perf_counter()
+# As a worker does: the runtime was imported with cwd off sys.path (PYTHONSAFEPATH), now it joins.
+pyvisor_worker.bootstrap.put_cwd_on_path()
 try:
     for target in json.loads(sys.argv[1]):
         import_target(target)

@@ -28,16 +28,20 @@ describe("pool timers under TestClock", () => {
       yield* TestClock.adjust(999)
       yield* turns()
       expect(call.settled).toBe(false)
+      // The timeout cancels the call; a wedged worker ignores the cancel, so the call settles only
+      // once the cancel grace has run out and its worker is killed.
       yield* TestClock.adjust(1)
-      yield* until(() => call.settled, "timed out")
-      expect(call.error).toBeInstanceOf(CallTimeoutError)
       const wedged = fake.processes[0]!
       yield* TestClock.adjust(499)
       yield* turns()
       expect(wedged.alive).toBe(true)
+      expect(call.settled).toBe(false)
       yield* TestClock.adjust(1)
       yield* until(() => !wedged.alive, "killed")
       expect(wedged.exit).toEqual({ code: null, signal: "SIGKILL" })
+      yield* until(() => call.settled, "timed out")
+      expect(call.error).toBeInstanceOf(CallTimeoutError)
+      expect(call.error).toMatchObject({ ended: "worker-killed" })
       // Restarted after its backoff, also on the test clock.
       yield* TestClock.adjust(1_000)
       expect(yield* Effect.promise(() => pool.call("ok"))).toBe("ok")
