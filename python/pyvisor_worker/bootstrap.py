@@ -37,6 +37,11 @@ def parse_args(argv):
                              "sync handlers, generators and streams still run one at a time")
     parser.add_argument("--max-memory-mb", type=int, default=None, metavar="N",
                         help="memory the kernel lets this worker allocate, in MiB (RLIMIT_DATA on Linux, else RLIMIT_AS)")
+    parser.add_argument("--validate", action="store_true",
+                        help="check each call's arguments against its handler's signature before running it")
+    parser.add_argument("--describe", action="store_true",
+                        help="print every handler's and program's signature as JSON on stdout and exit "
+                             "(for `pyvisor types`; needs no host)")
     args = parser.parse_args(argv)
     if args.max_memory_mb is not None and args.max_memory_mb <= 0:
         parser.error("--max-memory-mb must be positive")
@@ -154,6 +159,10 @@ def load_user_code(writer, imports, preloads):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.describe:
+        from .describe import main as describe  # noqa: PLC0415 (only `pyvisor types` needs it)
+
+        return describe(args.imports)
     check_fds()
     bind_to_parent()
     if args.max_memory_mb is not None:
@@ -171,5 +180,9 @@ def main(argv=None):
     rt.invoker.batching = "chunks" in features
     rt.start_reader()  # from here on, pings are answered even during a slow import
     load_user_code(rt.writer, args.imports, args.preload)
+    if args.validate:
+        from .checks import install  # noqa: PLC0415 (without --validate, calls pay nothing)
+
+        install()
     rt.serve()
     return 0

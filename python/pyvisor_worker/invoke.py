@@ -104,14 +104,17 @@ class Invoker:
         else:
             self._finish(ctx, {"kind": "result", "id": ctx.id, "value": value})
 
-    def fail(self, ctx, type_, message, tb):
-        """Answer ctx with an `error` frame; it always goes out, even with unencodable text."""
+    def fail(self, ctx, type_, message, tb, detail=None):
+        """Answer ctx with an `error` frame; it always goes out, even with unencodable text.
+        `detail`: extra str fields of the frame (`parameter`, `expected` for pyvisor.InvalidArguments)."""
         self.active.pop(ctx.id, None)
         msg = {"kind": "error", "id": ctx.id, "type": type_, "message": message, "traceback": tb}
+        if detail:
+            msg.update(detail)
         try:
             self.writer.send(msg)
         except UnserializableError:  # e.g. lone surrogates in a message: escape them
-            for key in ("type", "message", "traceback"):
+            for key in [k for k in msg if k not in ("kind", "id")]:
                 msg[key] = str(msg[key]).encode("utf-8", "backslashreplace").decode("utf-8")
             self.writer.send(msg)
 
@@ -135,7 +138,9 @@ class Invoker:
             message = str(exc)
         except Exception:  # noqa: BLE001
             message = repr(exc)
-        self.fail(ctx, error_type(exc), message, format_traceback(exc))
+        # The runtime's own errors with a `pyvisor_detail` (checks.py) have no traceback worth reading.
+        detail = getattr(exc, "pyvisor_detail", None)
+        self.fail(ctx, error_type(exc), message, "" if detail else format_traceback(exc), detail)
 
     def _finish(self, ctx, msg):
         self.active.pop(ctx.id, None)
