@@ -45,7 +45,11 @@ export type HostMessage = Welcome | Call | Cancel | Credit | Ping | HostResult |
 /** A handler's return value. */
 export interface Result { readonly kind: "result"; readonly id: number; readonly value: unknown }
 /** A handler's exception. */
-export interface ErrorMessage { readonly kind: "error"; readonly id: number; readonly type: string; readonly message: string; readonly traceback: string }
+export interface ErrorMessage {
+  readonly kind: "error"; readonly id: number; readonly type: string; readonly message: string; readonly traceback: string
+  /** `pyvisor.InvalidArguments` only: the parameter at fault and its expected type (Python spelling). */
+  readonly parameter?: string; readonly expected?: string
+}
 /** One item of a streamed answer. */
 export interface Chunk { readonly kind: "chunk"; readonly id: number; readonly value: unknown }
 /** Several items of a streamed answer, in order (only after welcome offered `"chunks"`); each counts against credit. */
