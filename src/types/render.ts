@@ -164,9 +164,11 @@ export const renderTypes = (d: Description): string => {
     "}",
     "",
     `/** The \`@program\` kinds of ${modules} and the spec each factory takes. */`,
-    "export interface Programs {",
-    ...d.programs.flatMap((p) => [...jsdoc(p.doc, "  "), `  ${key(p.kind)}: { spec: ${typeOf(p.spec, needs)} }`]),
-    "}",
+    ...(d.programs.length === 0 ? ["export interface Programs {}"] : [
+      "export interface Programs {",
+      ...d.programs.flatMap((p) => [...jsdoc(p.doc, "  "), `  ${key(p.kind)}: { spec: ${typeOf(p.spec, needs)} }`]),
+      "}"
+    ]),
     ...d.types.flatMap((t) => ["", ...named(t, needs)])
   ]
   const imports = [needs.ndarray ? "NdArray" : "", needs.nddata ? "NdData" : ""].filter((s) => s !== "")

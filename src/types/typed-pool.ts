@@ -35,8 +35,15 @@ export interface HandlerSignature {
  */
 export type HandlerMap<H> = { readonly [K in keyof H]: HandlerSignature }
 
-/** Entry `K` of `H` as a signature (a generic `H[K]` is not known to be one without this). */
-type Sig<H, K extends keyof H> = H[K] extends HandlerSignature ? H[K] : never
+/**
+ * Entry `K` of `H` as a signature (a generic `H[K]` is not known to be one without this).
+ *
+ * @example
+ * ```ts
+ * type Add = HandlerOf<Handlers, "add"> // { args: { a: number; b?: number }; ... }
+ * ```
+ */
+export type HandlerOf<H, K extends keyof H> = H[K] extends HandlerSignature ? H[K] : never
 
 /**
  * What a call of handler `S` accepts as its arguments: the keyword object or the positional array.
@@ -50,8 +57,15 @@ export type HandlerArgs<S extends HandlerSignature> = S["args"] | S["positional"
 
 type NoKeys = Record<never, never>
 
-/** `(args, options)`, with `args` optional when the handler needs none. */
-type CallRest<S extends HandlerSignature, O> =
+/**
+ * The parameters after a handler's name: `(args, options)`, `args` optional when the handler needs none.
+ *
+ * @example
+ * ```ts
+ * const call = (...rest: CallRest<HandlerOf<Handlers, "add">, CallOptions>) => pool.call("add", ...rest)
+ * ```
+ */
+export type CallRest<S extends HandlerSignature, O> =
   [] extends S["positional"] ? [args?: HandlerArgs<S>, options?: O]
     : NoKeys extends S["args"] ? [args?: HandlerArgs<S>, options?: O]
       : [args: HandlerArgs<S>, options?: O]
@@ -66,9 +80,9 @@ type CallRest<S extends HandlerSignature, O> =
  */
 export interface TypedCalls<H, O> {
   /** Runs handler `name`; see `Pool.call`. */
-  call<K extends keyof H & string>(name: K, ...rest: CallRest<Sig<H, K>, O>): Promise<Sig<H, K>["result"]>
+  call<K extends keyof H & string>(name: K, ...rest: CallRest<HandlerOf<H, K>, O>): Promise<HandlerOf<H, K>["result"]>
   /** Streams handler `name`; see `Pool.stream`. */
-  stream<K extends keyof H & string>(name: K, ...rest: CallRest<Sig<H, K>, O & { readonly window?: number }>): AsyncIterableIterator<Sig<H, K>["yields"]>
+  stream<K extends keyof H & string>(name: K, ...rest: CallRest<HandlerOf<H, K>, O & { readonly window?: number }>): AsyncIterableIterator<HandlerOf<H, K>["yields"]>
 }
 
 /**
