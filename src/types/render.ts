@@ -28,10 +28,10 @@ const arrayOf = (item: string): string => (/^[\w.]+$/.test(item) ? `${item}[]` :
 interface Needs { ndarray: boolean; nddata: boolean }
 
 const array = (node: Extract<TypeNode, { t: "array" }>, needs: Needs): string => {
-  needs.ndarray = true
+  needs.ndarray ||= node.ndim !== 1
   const typed = node.dtype === null ? undefined : TYPED[node.dtype]
   if (typed === undefined) {
-    needs.nddata = true
+    needs.nddata ||= node.ndim === null || node.ndim === 1
     return node.ndim === 1 ? "NdData" : node.ndim === null ? "NdData | NdArray" : "NdArray"
   }
   // 1-D arrays travel as typed arrays, 0-D and 2+-D as NdArray; without a shape, either.

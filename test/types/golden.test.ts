@@ -72,10 +72,13 @@ describe("renderTypes", () => {
     ].join("\n"))
   })
 
-  it("imports NdArray and NdData from pyvisor only when an array type is used", () => {
-    expect(only(handler({ name: "f" }))).not.toContain("import")
-    const text = only(handler({ name: "f", result: { t: "array", dtype: null, ndim: 2 } }))
-    expect(text).toContain('import type { NdArray, NdData } from "pyvisor"')
-    expect(text).toContain("    result: NdArray\n")
+  it("imports NdArray and NdData from pyvisor only when they are used", () => {
+    expect(only(handler({ name: "f", result: { t: "array", dtype: "float64", ndim: 1 } }))).not.toContain("import")
+    const nd = only(handler({ name: "f", result: { t: "array", dtype: null, ndim: 2 } }))
+    expect(nd).toContain('import type { NdArray } from "pyvisor"\n')
+    expect(nd).toContain("    result: NdArray\n")
+    const flat = only(handler({ name: "f", result: { t: "array", dtype: null, ndim: 1 } }))
+    expect(flat).toContain('import type { NdData } from "pyvisor"\n')
+    expect(flat).toContain("    result: NdData\n")
   })
 })
