@@ -86,7 +86,7 @@ describe("pyvisor types", () => {
 
   it("is listed in the help", async () => {
     const r = await cli("--help")
-    expect(r.out).toMatch(/types \[options\] +write the TypeScript types of a Python module's handlers/)
+    expect(r.out).toMatch(/types \[options\] +write the TypeScript types of a Python module's/)
   })
 
   it("as an executable, --check's exit status is what CI sees", async () => {
