@@ -15,6 +15,7 @@ import collections.abc
 import dataclasses
 import datetime
 import enum
+import re
 import sys
 import types
 import typing
@@ -165,7 +166,8 @@ class Types:
         if _is_pydantic(cls):
             from .jsonschema import schema_node  # noqa: PLC0415 (only pydantic users need it)
 
-            return self._named(cls, lambda: schema_node(self, cls.model_json_schema(), _name_of(cls)))
+            # Its own definition in `$defs` (a recursive model) is this named type: same name.
+            return self._named(cls, lambda: schema_node(self, cls.model_json_schema(), self._names[id(cls)]))
         for base, node in _SCALARS.items():
             if base is not object and issubclass(cls, base):
                 return node
@@ -181,7 +183,10 @@ class Types:
     def _named(self, cls, build):
         key = id(cls)
         if key not in self._names:
-            base = _name_of(cls).replace(".", "_")
+            # The class's own name (not its qualname: `f.<locals>.X`), as a TypeScript identifier.
+            base = re.sub(r"\W", "_", getattr(cls, "__name__", "") or "Type")
+            if base[0].isdigit():
+                base = "_" + base
             name = base
             n = 2
             while name in self.defs:
