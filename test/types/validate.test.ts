@@ -101,6 +101,22 @@ describe.each(INTERPRETERS)("validate: true on $python ($codec)", ({ python }) =
   })
 })
 
+describe("validate: true and numpy arrays (python3 has numpy)", () => {
+  let pool: Pool
+  beforeAll(async () => {
+    pool = await createPool({ worker: { module: "typed_numpy", cwd: TYPED, python: "python3" }, size: 1, validate: true })
+  })
+  afterAll(() => pool.close())
+
+  it("checks the dtype an NDArray annotation names", async () => {
+    expect(await pool.call("norm", { v: new Float64Array([3, 4]) })).toBe(5)
+    const error = await rejection(pool.call("norm", { v: new Int32Array([3, 4]) }))
+    expect(error).toMatchObject({ _tag: "InvalidArgumentsError", parameter: "v", expected: "ndarray[float64]" })
+    expect((error as Error).message).toContain("parameter 'v' expects ndarray[float64], got ndarray array([3, 4], dtype=int32): dtype int32")
+    expect(await pool.call("ramp", { n: 2 })).toEqual(new Float32Array([0, 1]))
+  })
+})
+
 describe("validate off (the default)", () => {
   let pool: Pool
   beforeAll(async () => {
