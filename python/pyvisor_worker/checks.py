@@ -62,65 +62,101 @@ def _got(value):
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
-def mismatch(node, value, defs):
-    """None when value fits node, else why not (a short phrase naming the inner path, if any)."""
+_SCALAR_KINDS = {"int": (int,), "float": (float, int), "str": (str,), "bool": (bool,), "none": (type(None),)}
+
+
+def compile_check(node, defs, cache=None):
+    """A function value -> None when value fits node, else why not ("" when the value itself is
+    wrong, else a phrase naming the inner path). Built once per handler: a call only runs closures.
+    `cache` holds the functions of named types (shared, so recursive types terminate)."""
+    cache = {} if cache is None else cache
     t = node["t"]
-    kind = type(value)
     if t in ("any", "unknown"):
-        return None
-    if t == "int":
-        return None if kind is int else ""
-    if t == "float":
-        return None if kind is float or kind is int else ""
-    if t == "str":
-        return None if kind is str else ""
-    if t == "bool":
-        return None if kind is bool else ""
-    if t == "none":
-        return None if value is None else ""
+        return lambda value: None
+    if t in _SCALAR_KINDS:
+        kinds = _SCALAR_KINDS[t]  # exact types: a bool is no int, a str subclass (an Enum member) no str
+        return lambda value: None if type(value) in kinds else ""
     if t == "bytes":
-        return None if isinstance(value, (bytes, bytearray, memoryview)) else ""
+        return lambda value: None if isinstance(value, (bytes, bytearray, memoryview)) else ""
     if t == "date":
-        return None if isinstance(value, datetime.datetime) else ""
+        return lambda value: None if isinstance(value, datetime.datetime) else ""
     if t == "literal":
-        return None if any(type(v) is kind and v == value for v in node["values"]) else ""
+        allowed = [(type(v), v) for v in node["values"]]
+        return lambda value: None if (type(value), value) in allowed else ""
     if t == "union":
-        return None if any(mismatch(n, value, defs) is None for n in node["of"]) else ""
+        options = [compile_check(n, defs, cache) for n in node["of"]]
+        return lambda value: None if any(f(value) is None for f in options) else ""
     if t == "ref":
-        return mismatch(defs[node["name"]]["type"], value, defs)
-    if t == "list":
-        if kind is not list:
-            return ""
-        return _first(((f"item {i}", node["of"], v) for i, v in enumerate(value)), defs)
+        name = node["name"]
+        if name not in cache:
+            cache[name] = None  # being compiled: a recursive use looks it up at call time
+            cache[name] = compile_check(defs[name]["type"], defs, cache)
+        return lambda value: cache[name](value)
+    if t in ("list", "dict"):
+        item = compile_check(node["of"], defs, cache)
+        spelled = spell(node["of"], defs)
+        if t == "list":
+            return lambda value: "" if type(value) is not list else _first(enumerate(value), item, spelled, "item {}")
+        return lambda value: "" if type(value) is not dict else _first(value.items(), item, spelled, "key {!r}")
     if t == "tuple":
-        items = node["items"]
-        if kind is not list or len(value) < len(items) or ("rest" not in node and len(value) > len(items)):
-            return ""
-        pairs = [(f"item {i}", items[i] if i < len(items) else node["rest"], v) for i, v in enumerate(value)]
-        return _first(pairs, defs)
-    if t == "dict":
-        if kind is not dict:
-            return ""
-        return _first(((f"key {k!r}", node["of"], v) for k, v in value.items()), defs)
+        return _tuple_check(node, defs, cache)
     if t == "object":
-        if kind is not dict:
-            return ""
-        for f in node["fields"]:
-            if f["name"] not in value and not f["optional"]:
-                return f"key {f['name']!r} is missing"
-        return _first(((f"key {f['name']!r}", f["type"], value[f["name"]]) for f in node["fields"] if f["name"] in value), defs)
+        return _object_check(node, defs, cache)
     if t == "array":
-        return _array_mismatch(node, value)
+        return lambda value: _array_mismatch(node, value)
+    return lambda value: None
+
+
+def mismatch(node, value, defs):
+    """None when value fits node, else why not (see compile_check)."""
+    return compile_check(node, defs)(value)
+
+
+def _why(where, spelled, value, inner):
+    return f"{where} should be {spelled}, got {_got(value)}" + (f" ({inner})" if inner else "")
+
+
+def _first(pairs, check, spelled, where):
+    for key, value in pairs:
+        inner = check(value)
+        if inner is not None:
+            return _why(where.format(key), spelled, value, inner)
     return None
 
 
-def _first(triples, defs):
-    for where, node, value in triples:
-        why = mismatch(node, value, defs)
-        if why is not None:
-            inner = f" ({why})" if why else ""
-            return f"{where} should be {spell(node, defs)}, got {_got(value)}{inner}"
-    return None
+def _tuple_check(node, defs, cache):
+    items = [(compile_check(n, defs, cache), spell(n, defs)) for n in node["items"]]
+    rest = (compile_check(node["rest"], defs, cache), spell(node["rest"], defs)) if "rest" in node else None
+
+    def check(value):
+        if type(value) is not list or len(value) < len(items) or (rest is None and len(value) > len(items)):
+            return ""
+        for i, item in enumerate(value):
+            fn, spelled = items[i] if i < len(items) else rest
+            inner = fn(item)
+            if inner is not None:
+                return _why(f"item {i}", spelled, item, inner)
+        return None
+
+    return check
+
+
+def _object_check(node, defs, cache):
+    fields = [(f["name"], f["optional"], compile_check(f["type"], defs, cache), spell(f["type"], defs)) for f in node["fields"]]
+
+    def check(value):
+        if type(value) is not dict:
+            return ""
+        for name, optional, fn, spelled in fields:
+            if name in value:
+                inner = fn(value[name])
+                if inner is not None:
+                    return _why(f"key {name!r}", spelled, value[name], inner)
+            elif not optional:
+                return f"key {name!r} is missing"
+        return None
+
+    return check
 
 
 def _array_mismatch(node, value):
@@ -153,7 +189,8 @@ class _Checker:
     def __init__(self, name, record, defs):
         self.name = name
         self.defs = defs
-        params = record["params"] or []
+        cache = {}
+        params = [dict(p, check=compile_check(p["type"], defs, cache)) for p in record["params"] or []]
         self.positional = [p for p in params if p["kind"] in ("positional", "both")]
         self.by_name = {p["name"]: p for p in params if p["kind"] in ("both", "keyword")}
         self.varargs = next((p for p in params if p["kind"] == "varargs"), None)
@@ -165,20 +202,20 @@ class _Checker:
         for i, value in enumerate(args):
             if i < len(self.positional):
                 p = self.positional[i]
-                self._value(p["name"], p["type"], value)
+                self._value(p["name"], p, value)
                 seen.add(p["name"])
             elif self.varargs is not None:
-                self._value(f"*{self.varargs['name']}", self.varargs["type"], value)
+                self._value(f"*{self.varargs['name']}", self.varargs, value)
             else:
                 self._fail(f"takes {len(self.positional)} positional arguments but {len(args)} were given",
                            f"*[{len(self.positional)}]", "nothing")
         for key, value in kwargs.items():
             p = self.by_name.get(key)
             if p is not None:
-                self._value(key, p["type"], value)
+                self._value(key, p, value)
                 seen.add(key)
             elif self.kwargs is not None:
-                self._value(key, self.kwargs["type"], value)
+                self._value(key, self.kwargs, value)
             else:
                 known = ", ".join(sorted(self.by_name)) or "(none)"
                 self._fail(f"has no parameter {key!r} (parameters: {known})", key, "nothing")
@@ -187,10 +224,10 @@ class _Checker:
                 expected = spell(p["type"], self.defs)
                 self._fail(f"parameter {p['name']!r} ({expected}) is missing", p["name"], expected)
 
-    def _value(self, name, node, value):
-        why = mismatch(node, value, self.defs)
+    def _value(self, name, param, value):
+        why = param["check"](value)
         if why is not None:
-            expected = spell(node, self.defs)
+            expected = spell(param["type"], self.defs)
             inner = f": {why}" if why else ""
             self._fail(f"parameter {name!r} expects {expected}, got {_got(value)}{inner}", name, expected)
 
