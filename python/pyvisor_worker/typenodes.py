@@ -240,7 +240,13 @@ def _describe(tp):
 
 
 def _doc(obj):
-    doc = getattr(obj, "__doc__", None)
+    if isinstance(obj, type):
+        doc = obj.__dict__.get("__doc__")
+        # dataclass and namedtuple write "Name(field, ...)" when the class has no docstring.
+        if isinstance(doc, str) and doc.startswith(f"{obj.__name__}("):
+            return None
+    else:
+        doc = getattr(obj, "__doc__", None)
     if not isinstance(doc, str):
         return None
     import inspect  # noqa: PLC0415

@@ -81,6 +81,13 @@ class TypingFormsTest(unittest.TestCase):
         self.assertEqual(types.defs["Tree"]["type"]["fields"][1],
                          {"name": "children", "type": {"t": "list", "of": {"t": "ref", "name": "Tree"}}, "optional": True})
 
+    def test_generated_class_docstrings_are_not_documentation(self):
+        types = Types()
+        types.node(Tree)  # a dataclass without a docstring: dataclasses writes "Tree(value: int, ...)"
+        types.node(typing.NamedTuple("Pair", [("a", int), ("b", str)]))
+        self.assertEqual((types.defs["Tree"]["doc"], types.defs["Pair"]["doc"]), (None, None))
+        self.assertEqual(types.defs["Pair"]["type"], {"t": "tuple", "items": [INT, STR]})
+
     def test_what_cannot_be_read_is_unknown_never_a_crash(self):
         self.assertEqual(node(5)["t"], "unknown")
         self.assertEqual(node("Missing"), {"t": "unknown", "note": "unresolved annotation 'Missing'"})
