@@ -76,7 +76,8 @@ class Invoker:
                 value = fn(ctx) if wants_ctx else fn()
             else:
                 self.fail(ctx, "pyvisor.InvalidArguments",
-                          f"args must be a map, an array or absent, not {kind.__name__}", "")
+                          f"args must be a map, an array or absent, not {kind.__name__}", "",
+                          {"parameter": "args", "expected": "dict | list | None"})
                 return
             if type(value) in _SPECIAL:
                 if type(value) is CoroutineType:

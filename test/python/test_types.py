@@ -202,6 +202,13 @@ class ValidateInvokeTest(InvokerTest):
             "message": "invalid arguments for 'vt_add': parameter 'b' expects int, got str '2'",
             "parameter": "b", "expected": "int"})
 
+    def test_args_that_are_neither_map_nor_array_name_args_without_validate_too(self):
+        REGISTRY.clear()
+        REGISTRY.update(self.saved)
+        self.invoker.run(self.context("vt_add", "nope"))
+        self.assertEqual({k: self.writer.sent[-1][k] for k in ("type", "parameter", "expected")},
+                         {"type": "pyvisor.InvalidArguments", "parameter": "args", "expected": "dict | list | None"})
+
     def test_install_keeps_what_the_registry_knew(self):
         fn, wants_ctx = REGISTRY["vt_add"]
         self.assertTrue(wants_ctx)
