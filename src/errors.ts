@@ -132,6 +132,26 @@ export class UnknownHandlerError extends Data.TaggedError("UnknownHandlerError")
 }
 
 /**
+ * With `validate: true`, the call's arguments do not fit the handler's Python signature: a missing,
+ * unknown or mistyped parameter. The handler did not run.
+ *
+ * @example
+ * ```ts
+ * await pool.call("add", { a: 1, b: "2" }).catch((e) => e instanceof InvalidArgumentsError && e.parameter) // "b"
+ * ```
+ */
+export class InvalidArgumentsError extends Data.TaggedError("InvalidArgumentsError")<{
+  readonly message: string
+  readonly handler: string
+  /** The parameter at fault (`*[n]` for a positional argument too many). */
+  readonly parameter: string
+  /** Its type in Python's spelling, e.g. `int`, `list[str] | None`, `Point`; `nothing` for one too many. */
+  readonly expected: string
+}> {
+  readonly code = "INVALID_ARGUMENTS"
+}
+
+/**
  * The caller's AbortSignal fired. As for a timeout, a running call is cancelled first and the
  * error comes once it has stopped (`ended` says how).
  */

@@ -40,6 +40,11 @@ def parse_args(argv):
                         help="memory the kernel lets this worker allocate, in MiB (RLIMIT_DATA on Linux, else RLIMIT_AS)")
     parser.add_argument("--zygote", action="store_true",
                         help="import once, then fork workers on the host's requests (worker.startMethod 'forkserver')")
+    parser.add_argument("--validate", action="store_true",
+                        help="check each call's arguments against its handler's signature before running it")
+    parser.add_argument("--describe", action="store_true",
+                        help="print every handler's and program's signature as JSON on stdout and exit "
+                             "(for `pyvisor types`; needs no host)")
     args = parser.parse_args(argv)
     if args.max_memory_mb is not None and args.max_memory_mb <= 0:
         parser.error("--max-memory-mb must be positive")
@@ -210,6 +215,11 @@ def usable_codecs():
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.describe:
+        from .describe import main as describe  # noqa: PLC0415 (only `pyvisor types` needs it)
+
+        put_cwd_on_path()  # the user's modules are found in cwd, as a worker finds them
+        return describe(args.imports)
     # The host asks for the fork-server through the environment (it spawns every interpreter alike);
     # popped, so the workers forked from it and their own subprocesses do not inherit it.
     if os.environ.pop("PYVISOR_ZYGOTE", "") == "1" or args.zygote:
@@ -254,5 +264,9 @@ def run_worker(args, codecs, imports, preloads, user_signals=()):
     rt.start_reader()  # from here on, pings are answered even during a slow import
     put_cwd_on_path()
     load_user_code(rt.writer, imports, preloads)
+    if args.validate:
+        from .checks import install  # noqa: PLC0415 (without --validate, calls pay nothing)
+
+        install()
     rt.serve()
     return 0

@@ -77,7 +77,8 @@ class Invoker:
             kind = type(args)
             if kind is not dict and kind is not list and args is not None:
                 self.fail(ctx, "pyvisor.InvalidArguments",
-                          f"args must be a map, an array or absent, not {kind.__name__}", "")
+                          f"args must be a map, an array or absent, not {kind.__name__}", "",
+                          detail={"parameter": "args", "expected": "dict | list | None"})
                 return
             guard = self.guard
             if guard is None:
@@ -114,19 +115,22 @@ class Invoker:
         else:
             self._finish(ctx, {"kind": "result", "id": ctx.id, "value": value})
 
-    def fail(self, ctx, type_, message, tb, full_tb=None):
+    def fail(self, ctx, type_, message, tb, full_tb=None, detail=None):
         """Answer ctx with an `error` frame; it always goes out, even with unencodable text.
-        `full_tb`: the traceback with the runtime's frames, when `tb` leaves some out."""
+        `full_tb`: the traceback with the runtime's frames, when `tb` leaves some out. `detail`: extra
+        str fields of the frame (`parameter`, `expected` for pyvisor.InvalidArguments)."""
         self.active.pop(ctx.id, None)
         msg = {"kind": "error", "id": ctx.id, "type": type_, "message": message, "traceback": tb}
         if full_tb is not None:
             msg["fullTraceback"] = full_tb
+        if detail:
+            msg.update(detail)
         if ctx._trace is not None:
             ctx._trace.attach(msg)
         try:
             self.writer.send(msg)
         except UnserializableError:  # e.g. lone surrogates in a message: escape them
-            for key in ("type", "message", "traceback", "fullTraceback"):
+            for key in ("type", "message", "traceback", "fullTraceback", *(detail or ())):
                 if key in msg:
                     msg[key] = str(msg[key]).encode("utf-8", "backslashreplace").decode("utf-8")
             self.writer.send(msg)
@@ -156,8 +160,13 @@ class Invoker:
                 message = str(exc)
             except Exception:  # noqa: BLE001
                 message = repr(exc)
-        user, full = format_tracebacks(exc)
-        self.fail(ctx, error_type(exc), message, user, full)
+        # The runtime's own errors with a `pyvisor_detail` (checks.py) have no traceback worth reading.
+        detail = getattr(exc, "pyvisor_detail", None)
+        if detail:
+            self.fail(ctx, error_type(exc), message, "", None, detail)
+        else:
+            user, full = format_tracebacks(exc)
+            self.fail(ctx, error_type(exc), message, user, full)
 
     def _finish(self, ctx, msg):
         self.active.pop(ctx.id, None)

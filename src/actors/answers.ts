@@ -3,11 +3,12 @@
  * (`PythonError`, or `UnknownHandlerError` for a name Python does not know), unencodable
  * arguments become `SerializationError`, and at exit the answers still in the pipe are read.
  */
-import { PythonError, SerializationError, UnknownHandlerError } from "../errors.ts"
+import { InvalidArgumentsError, PythonError, SerializationError, UnknownHandlerError } from "../errors.ts"
 import { UnserializableError } from "../protocol/index.ts"
 import type { ErrorMessage } from "../protocol/index.ts"
 
 const UNKNOWN_HANDLER = "pyvisor.UnknownHandler"
+const INVALID_ARGUMENTS = "pyvisor.InvalidArguments"
 
 /**
  * The error for a call to a handler the worker does not have.
@@ -35,10 +36,12 @@ export const unknownHandlerError = (name: string, available: ReadonlyArray<strin
 export const answerError = (workerId: string, name: string, m: ErrorMessage, handlers: ReadonlyArray<string>): Error =>
   m.type === UNKNOWN_HANDLER
     ? unknownHandlerError(name, handlers)
-    : new PythonError({
-      message: `${m.type}: ${m.message}`, type: m.type, traceback: m.traceback, handler: name, workerId,
-      ...(m.fullTraceback === undefined ? {} : { fullTraceback: m.fullTraceback })
-    })
+    : m.type === INVALID_ARGUMENTS
+      ? new InvalidArgumentsError({ message: m.message, handler: name, parameter: m.parameter ?? "", expected: m.expected ?? "" })
+      : new PythonError({
+        message: `${m.type}: ${m.message}`, type: m.type, traceback: m.traceback, handler: name, workerId,
+        ...(m.fullTraceback === undefined ? {} : { fullTraceback: m.fullTraceback })
+      })
 
 /**
  * What a failure to encode the arguments of `name` is thrown as.

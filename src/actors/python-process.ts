@@ -38,6 +38,8 @@ export interface ProcessSpec {
   readonly prefetch?: number
   /** The worker's memory limit in MiB (`--max-memory-mb`). */
   readonly maxMemoryMb?: number
+  /** Check each call's arguments against the handler's signature (`--validate`). */
+  readonly validate?: boolean
 }
 
 /**
@@ -162,7 +164,8 @@ export const workerArgs = (spec: ProcessSpec): Array<string> => {
     ...(spec.preload ?? []).flatMap((m) => ["--preload", m]),
     ...(spec.maxFrameBytes === undefined ? [] : ["--max-frame-bytes", String(spec.maxFrameBytes)]),
     ...(spec.concurrency === undefined || spec.concurrency === 1 ? [] : ["--concurrency", String(spec.concurrency)]),
-    ...(spec.maxMemoryMb === undefined ? [] : ["--max-memory-mb", String(spec.maxMemoryMb)])
+    ...(spec.maxMemoryMb === undefined ? [] : ["--max-memory-mb", String(spec.maxMemoryMb)]),
+    ...(spec.validate === true ? ["--validate"] : [])
   ]
 }
 

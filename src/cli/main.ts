@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `pyvisor` command: `demo` (the default), `diagram`, `dashboard`, `doctor`. See `program.ts`.
+ * The `pyvisor` command: `demo` (the default), `diagram`, `dashboard`, `doctor`, `types`. See `program.ts`.
  * @module
  */
 // First: on an old Node, say so before any dependency fails to load.

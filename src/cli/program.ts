@@ -1,5 +1,5 @@
 /**
- * The `pyvisor` command line (commander): `demo`, `diagram`, `dashboard`, `doctor`. Usage errors (an unknown
+ * The `pyvisor` command line (commander): `demo`, `diagram`, `dashboard`, `doctor`, `types`. Usage errors (an unknown
  * command, flag or choice, a bad number) print one precise line naming the value and what was
  * expected, and exit with code 2; a command that fails at run time exits with 1.
  * @module
@@ -7,6 +7,7 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander"
 import { FORMATS, MACHINES, renderDiagram } from "./diagram.ts"
 import type { DiagramFormat } from "./diagram.ts"
+import type { TypesCommandOptions } from "./types.ts"
 
 /**
  * Where the command line writes, and what it runs (tests replace the long-running commands).
@@ -101,6 +102,23 @@ const build = (io: CliIo, exit: (code: number) => void): Command => {
         exit(await runDoctor(options, io))
       } catch (error) {
         io.err(`pyvisor doctor failed: ${failure(error)}\n`)
+        exit(1)
+      }
+    })
+
+  program.command("types")
+    .description("write the TypeScript types of a Python module's handlers (a .d.ts), or check the committed one")
+    .requiredOption("--module <module>", "the Python module(s), comma-separated, imported as a worker imports them", nonEmpty)
+    .addOption(new Option("--cwd <dir>", "where the module is looked up").argParser(nonEmpty))
+    .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty))
+    .addOption(new Option("-o, --out <file>", "write the .d.ts here instead of printing it").argParser(nonEmpty))
+    .option("--check", "compare with the file of -o instead of writing it; exit 1 when it differs", false)
+    .action(async (options: TypesCommandOptions) => {
+      const { runTypes } = await import("./types.ts")
+      try {
+        exit(await runTypes(options, io))
+      } catch (error) {
+        io.err(`pyvisor types failed: ${failure(error)}\n`)
         exit(1)
       }
     })

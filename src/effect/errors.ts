@@ -7,8 +7,8 @@
  */
 import {
   AbortError, CallTimeoutError, CheckoutTimeoutError, InvalidOptionError, PoolClosedError, PoolFailedError,
-  ProtocolError, PythonError, QueueFullError, SerializationError, SessionAffinityError, UnknownHandlerError,
-  WorkerCrashedError
+  InvalidArgumentsError, ProtocolError, PythonError, QueueFullError, SerializationError, SessionAffinityError,
+  UnknownHandlerError, WorkerCrashedError
 } from "../errors.ts"
 import {
   InvalidKeyError, InvalidSessionIdError, SessionExpiredError, SessionLimitError, SessionNotFoundError,
@@ -19,7 +19,7 @@ const CALL_ERRORS = [
   PythonError, WorkerCrashedError, CallTimeoutError, CheckoutTimeoutError, QueueFullError, PoolClosedError,
   PoolFailedError, ProtocolError, UnknownHandlerError, AbortError, SerializationError, InvalidOptionError,
   SessionAffinityError, SessionNotFoundError, SessionExpiredError, SessionLimitError, ValueTooLargeError,
-  InvalidSessionIdError, InvalidKeyError, StoreClosedError
+  InvalidSessionIdError, InvalidKeyError, StoreClosedError, InvalidArgumentsError
 ] as const
 
 const START_ERRORS = [InvalidOptionError, WorkerCrashedError, ProtocolError, PoolFailedError, PoolClosedError] as const

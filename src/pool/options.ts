@@ -156,6 +156,12 @@ export interface PoolOptions {
    * when this is set); `{ tracerProvider, meterProvider }` uses those. Default: off, and no cost.
    */
   readonly telemetry?: TelemetryOptions
+  /**
+   * Workers check each call's arguments against the handler's Python signature before running it
+   * and reject a mismatch with `InvalidArgumentsError` naming the parameter and the expected type
+   * (docs/types.md). Default false: off, calls pay nothing for it.
+   */
+  readonly validate?: boolean
 }
 
 /** Options with defaults applied. */
@@ -199,7 +205,7 @@ const POOL_KEYS = keysOf<PoolOptions>({
   worker: true, size: true, overflow: true, lazy: true, startConcurrency: true, initTimeoutMs: true, checkoutTimeoutMs: true,
   maxQueue: true, cancelGraceMs: true, idleTimeoutMs: true, maxCallsPerWorker: true, maxWorkerRssMb: true, rssCheckIntervalMs: true,
   workerTtlMs: true, on: true, maxFrameBytes: true, shutdown: true, restart: true, heartbeat: true, hostHandlers: true, store: true,
-  poison: true, inspect: true, spawner: true, telemetry: true
+  poison: true, inspect: true, spawner: true, telemetry: true, validate: true
 })
 const POISON_KEYS = keysOf<Exclude<NonNullable<PoolOptions["poison"]>, false>>({ maxWorkerKills: true, ttlMs: true })
 
@@ -340,9 +346,10 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
   const maxFrameBytes = integer("maxFrameBytes", options.maxFrameBytes, { min: 1024, max: 2 ** 32 - 1, fallback: DEFAULT_MAX_FRAME_BYTES })
   const shutdown: Readonly<Record<string, unknown>> = options.shutdown === undefined ? {} : section("shutdown", options.shutdown, SHUTDOWN_KEYS, "an object like { graceMs: 5000, killAfterMs: 2000 }")
   if (options.lazy !== undefined && typeof options.lazy !== "boolean") throw invalid("lazy", options.lazy, "a boolean")
+  if (options.validate !== undefined && typeof options.validate !== "boolean") throw invalid("validate", options.validate, "a boolean")
   const never = Number.POSITIVE_INFINITY
   return {
-    spec: worker(options.worker, maxFrameBytes),
+    spec: options.validate === true ? { ...worker(options.worker, maxFrameBytes), validate: true } : worker(options.worker, maxFrameBytes),
     resolvePython: (options.worker as { resolvePython?: boolean } | undefined)?.resolvePython ?? true,
     startMethod: startMethod(options.worker),
     size: integer("size", options.size, { min: 1, max: 1024, fallback: availableParallelism() }),

@@ -85,6 +85,8 @@ export interface ErrorMessage extends Spans {
   readonly traceback: string
   /** Also the runtime's frames, sent only when some were left out of `traceback`. */
   readonly fullTraceback?: string
+  /** `pyvisor.InvalidArguments` only: the parameter at fault and its expected type (Python spelling). */
+  readonly parameter?: string; readonly expected?: string
 }
 /** One item of a streamed answer. */
 export interface Chunk { readonly kind: "chunk"; readonly id: number; readonly value: unknown }
