@@ -128,7 +128,7 @@ export interface WorkerInput {
  *
  * @example
  * ```ts
- * const implemented: Record<WorkerAction, () => void> = Object.fromEntries(WORKER_ACTIONS.map((a) => [a, () => {}]))
+ * const implemented = Object.fromEntries(WORKER_ACTIONS.map((a) => [a, () => {}])) as Record<WorkerAction, () => void>
  * ```
  */
 export type WorkerAction =
