@@ -126,6 +126,8 @@ describe("pyvisor/machines examples", () => {
     expect(isServing("draining")).toBe(false)
     let [s, actions] = initialTransition(workerMachine, { workerId: "w1" }) // actions: spawn
     expect(actions.map((a) => a.type)).toContain("spawn")
+    // The example shows each step's actions in a comment; the test checks the last step's.
+    // eslint-disable-next-line no-useless-assignment
     ;[s, actions] = transition(workerMachine, s, { type: "SPAWNED", pid: 4242 }) // armInitTimeout
     ;[s, actions] = transition(workerMachine, s, { type: "READY", handlers: ["add"] }) // disarmInitTimeout, announceReady
     expect(s.value).toBe("ready")
