@@ -1,5 +1,5 @@
 /**
- * The msgpack codec: a writer of its own, decoding with msgpackr.
+ * The msgpack writer, pyvisor's own (msgpack-read.ts decodes, with msgpackr).
  *
  * The writer applies the value model of values.ts while it writes, in one pass: no walk before
  * encoding, no copy of the arguments. It writes the shortest form of every header and integer (as
@@ -14,10 +14,9 @@
  * moved again; so a binary is kept inline where the writer may still shift what precedes it (inside
  * a map of 16 or more entries, whose header may grow, or an OBJECT_EXT).
  */
-import { addExtension, Unpackr } from "msgpackr"
 import {
-  along, BIG_MIN, checkBigInt, checkString, classify, INT_LIMIT, INT_MIN, loneSurrogate, MAX_DEPTH, NDARRAY_EXT, ndarrayFromBytes,
-  OBJECT_EXT, objectFromFlat, refuse, TIMESTAMP_EXT, tooDeep, TYPED_EXT, unserializable
+  along, BIG_MIN, checkBigInt, checkString, classify, INT_LIMIT, INT_MIN, loneSurrogate, MAX_DEPTH, NDARRAY_EXT, OBJECT_EXT,
+  refuse, TIMESTAMP_EXT, tooDeep, TYPED_EXT, unserializable
 } from "./values.ts"
 
 const INITIAL_BYTES = 64 * 1024
@@ -320,7 +319,10 @@ const writeArrayHeader = (count: number): void => {
 // The map whose 1 byte header was left free at `offset` from the message start (an offset: the
 // buffer may have moved since), opened when `cutsAtOpen` parts had been cut. A map cut across (it
 // was not pinned, so it has fewer than 16 entries) finds its header where the first cut left it.
-const closeMap = (offset: number, count: number, cutsAtOpen: number): void => {
+// `pin` is what the map added to `pinned` when it opened (see pinFor). An exception on the way
+// leaves `pinned` raised: packParts resets it, so no writer needs a finally.
+const closeMap = (offset: number, count: number, cutsAtOpen: number, pin: number): void => {
+  pinned -= pin
   if (cuts.length > cutsAtOpen) {
     const at = cuts[cutsAtOpen]!
     at.buf[at.start + offset] = 0x80 | count
@@ -333,6 +335,13 @@ const closeMap = (offset: number, count: number, cutsAtOpen: number): void => {
     pos += size - 1
   }
   putHeader(start + offset, count, size, 0x80, 0xde)
+}
+
+// A map of PIN_ENTRIES or more may need a longer header, moving its contents: it pins until closed.
+const pinFor = (entries: number): number => {
+  const pin = entries >= PIN_ENTRIES ? 1 : 0
+  pinned += pin
+  return pin
 }
 
 // One entry of a map: its key, then its value.
@@ -422,21 +431,16 @@ const writePlain = (value: Record<string, unknown>, depth: number): void => {
   if (pos + 1 > end) grow(1)
   const offset = pos++ - start
   const opened = cuts.length
-  const pin = keys.length >= PIN_ENTRIES ? 1 : 0
-  pinned += pin
+  const pin = pinFor(keys.length)
   let count = 0
-  try {
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!
-      const item = value[k]
-      if (item === undefined) continue
-      writeEntry(k, item, depth)
-      count++
-    }
-  } finally {
-    pinned -= pin
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!
+    const item = value[k]
+    if (item === undefined) continue
+    writeEntry(k, item, depth)
+    count++
   }
-  closeMap(offset, count, opened)
+  closeMap(offset, count, opened, pin)
 }
 
 const writeMap = (map: Map<string, unknown>, depth: number): void => {
@@ -444,19 +448,14 @@ const writeMap = (map: Map<string, unknown>, depth: number): void => {
   if (pos + 1 > end) grow(1)
   const offset = pos++ - start
   const opened = cuts.length
-  const pin = map.size >= PIN_ENTRIES ? 1 : 0
-  pinned += pin
+  const pin = pinFor(map.size)
   let count = 0
-  try {
-    for (const [k, item] of map) {
-      if (item === undefined) continue
-      writeEntry(k, item, depth)
-      count++
-    }
-  } finally {
-    pinned -= pin
+  for (const [k, item] of map) {
+    if (item === undefined) continue
+    writeEntry(k, item, depth)
+    count++
   }
-  closeMap(offset, count, opened)
+  closeMap(offset, count, opened, pin)
 }
 
 // OBJECT_EXT: the keys and values, flat, in one array inside the extension.
@@ -467,12 +466,9 @@ const writeProtoObject = (entries: Iterable<[string, unknown]>, depth: number): 
   const offset = pos - start
   pos += 6 // the longest extension header; moved back below
   writeArrayHeader(flat.length)
-  pinned++
-  try {
-    for (let i = 0; i < flat.length; i += 2) writeEntry(flat[i] as string, flat[i + 1], depth)
-  } finally {
-    pinned--
-  }
+  pinned++ // its header is written last and may move what follows: no part is cut inside it
+  for (let i = 0; i < flat.length; i += 2) writeEntry(flat[i] as string, flat[i + 1], depth)
+  pinned--
   const at = start + offset
   const length = pos - at - 6
   const size = extHeaderSize(length)
@@ -537,39 +533,3 @@ const packNested = (message: unknown, reserve: number): Buffer | Array<Uint8Arra
     busy = true
   }
 }
-
-// ── decoding ─────────────────────────────────────────────────────────────────
-
-const unpackr = new Unpackr({
-  useRecords: false,
-  mapsAsObjects: true,
-  // exact: number up to 2^53, bigint beyond ("auto" is supported at run time, missing from the typings)
-  int64AsType: "auto" as "number"
-})
-
-addExtension({
-  type: OBJECT_EXT,
-  unpack(data: Uint8Array): unknown {
-    const flat = unpackr.unpack(data) as unknown
-    if (!Array.isArray(flat) || flat.length % 2 !== 0) throw new Error("malformed object extension")
-    const object = objectFromFlat(flat)
-    if (object === undefined) throw new Error("malformed object extension: a key is not a string")
-    return object
-  }
-})
-
-// The data is a view of the payload: the NdArray's elements stay there when aligned.
-addExtension({
-  type: NDARRAY_EXT,
-  unpack(data: Uint8Array): unknown {
-    const ndim = data.length >= 2 ? data[1]! : 0
-    const start = 2 + 4 * ndim
-    if (data.length < start) throw new Error("malformed ndarray extension: shorter than its header")
-    const dims = new DataView(data.buffer, data.byteOffset + 2, 4 * ndim)
-    const shape = Array.from({ length: ndim }, (_, i) => dims.getUint32(4 * i, true))
-    return ndarrayFromBytes(data[0]!, shape, data.subarray(start))
-  }
-})
-
-/** Decodes one msgpack payload. Throws on malformed input. */
-export const unpackMessage = (payload: Uint8Array): unknown => unpackr.unpack(payload)
