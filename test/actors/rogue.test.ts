@@ -137,7 +137,10 @@ describe.each(INTERPRETERS)("a rogue real worker on $python", ({ python }) => {
       worker: { module: "rogue", cwd: FIXTURES, python, prefetch: 0 },
       size: 2,
       heartbeat: { intervalMs: 100, misses: 3 },
-      restart: { maxRestarts: 1_000, withinMs: 1_000 }
+      restart: { maxRestarts: 1_000, withinMs: 1_000 },
+      // fast-check may draw the same hostile frame twice; its second kill would make the call a
+      // poison call and refuse it unsent, which is the poison rule's job, not what this tests.
+      poison: false
     })
     try {
       await fc.assert(fc.asyncProperty(hostileFrame(python === "python3" ? jsonCodec : msgpackCodec), async (frame) => {
