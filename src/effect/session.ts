@@ -30,12 +30,14 @@ export type PythonSessionCallOptions = Omit<CallOptions, "signal" | "session" | 
  *
  * @example
  * ```ts
- * const options: PythonSessionOptions = { affinity: "strict" }
+ * const options: PythonSessionOptions = { affinity: "strict", timeoutMs: 5_000 }
  * ```
  */
 export interface PythonSessionOptions {
   /** `prefer` (default): the session's last worker when idle; `strict`: only that worker. */
   readonly affinity?: "prefer" | "strict"
+  /** The `timeoutMs` of the session's calls and streams that give none; a call's own wins. Default: none. */
+  readonly timeoutMs?: number
 }
 
 /**
@@ -78,7 +80,7 @@ type SessionOpener = (id: string, options: PythonSessionOptions) => EngineSessio
 
 /**
  * Opens a session on `engine` for the current scope; it is closed when the scope closes
- * (close errors are ignored: the pool may already be gone). A bad id or affinity fails the
+ * (close errors are ignored: the pool may already be gone). A bad id or option fails the
  * Effect; an engine without `session` is a defect.
  *
  * @example

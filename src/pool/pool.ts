@@ -20,7 +20,7 @@ import type { SupervisorEscalation } from "../supervisors/supervisor.ts"
 import type { CallTrace, PoolTelemetry } from "../telemetry/types.ts"
 import { Affinity, affinityError } from "./affinity.ts"
 import { NO_OPTIONS, validateCall } from "./call-options.ts"
-import { abortError, armDeadlines, enqueueWithDeadline } from "./deadlines.ts"
+import { abortError, armDeadlines, armProgramDeadline, enqueueWithDeadline } from "./deadlines.ts"
 import type { Capacity } from "./capacity.ts"
 import { Emitter } from "./events.ts"
 import type { PoolEvents } from "./events.ts"
@@ -163,12 +163,13 @@ export class Pool {
   }
 
   /**
-   * A session: its calls share `ctx.store`'s session scope and, with affinity, a worker.
-   * Throws `InvalidSessionIdError` for a bad id. See docs/sessions.md.
+   * A session: its calls share `ctx.store`'s session scope and, with affinity, a worker; with
+   * `timeoutMs`, that is the timeout of its calls that give none. Throws `InvalidSessionIdError` for
+   * a bad id, `InvalidOptionError` for a bad option. See docs/sessions.md.
    *
    * @example
    * ```ts
-   * const s = pool.session("user-42", { affinity: "strict" })
+   * const s = pool.session("user-42", { affinity: "strict", timeoutMs: 30_000 })
    * await s.call("remember", { fact: "likes tea" })
    * await s.close()
    * ```
@@ -311,6 +312,17 @@ export class Pool {
     const error = new PoolFailedError({ message: `pool failed: ${escalation.message}`, cause: escalation.lastReason.cause ?? escalation })
     this.#send({ type: "FAIL", reason: escalation.message, error })
     for (const job of [...this.#queue.drain(), ...this.#affinity.drain()]) job.fail(error)
+  }
+
+  /**
+   * @internal `pyvisor.deadline` from worker `workerId`: its running call `callId` runs a program
+   * with a default timeout of `ms`. A call with a `timeoutMs` of its own (its session's included)
+   * keeps it (null); one without gets this deadline, enforced like a timeout. Returns the ms left.
+   */
+  programDeadline(workerId: string, callId: number, ms: number): number | null {
+    const job = this.#slots.all.find((s) => s.id === workerId)?.worker?.sinkOf(callId)
+    if (!(job instanceof Job) || job.phase !== "running" || job.options.timeoutMs !== undefined) return null
+    return armProgramDeadline(job, ms, (error) => this.#interrupt(job, error), this.#parts.after, this.#parts.now)
   }
 
   /** @internal calls waiting for a worker. */

@@ -3,7 +3,7 @@
  * its worker. Created with `pool.session(id, options)`.
  */
 import { CallTimeoutError } from "../errors.ts"
-import { invalid, keysOf, section } from "../options/kit.ts"
+import { invalid, keysOf, section, timerMs } from "../options/kit.ts"
 import type { CallArgs } from "../protocol/index.ts"
 import { SessionNotFoundError } from "../store/index.ts"
 import type { SessionStore } from "../store/index.ts"
@@ -21,9 +21,23 @@ export interface SessionOptions {
    * `SessionAffinityError` if it died.
    */
   readonly affinity?: "prefer" | "strict"
+  /**
+   * The `timeoutMs` of every call and stream made through the session that gives none of its own
+   * (whole milliseconds, 1 to 2^31 − 1). A call's own `timeoutMs` wins, larger or smaller: the
+   * default is for the calls that would otherwise run unbounded. Python sees it as `ctx.deadline`
+   * and `ctx.time_left()`, like any call's timeout. Default: none.
+   *
+   * @example
+   * ```ts
+   * const s = pool.session("user-42", { timeoutMs: 5_000 })
+   * await s.call("slow")                            // CallTimeoutError after 5 s
+   * await s.call("slow", {}, { timeoutMs: 60_000 }) // this one may take a minute
+   * ```
+   */
+  readonly timeoutMs?: number
 }
 
-const SESSION_KEYS = keysOf<SessionOptions>({ affinity: true })
+const SESSION_KEYS = keysOf<SessionOptions>({ affinity: true, timeoutMs: true })
 
 /** What a session needs from its pool. @internal */
 export interface SessionHost {
@@ -38,10 +52,11 @@ export interface SessionHost {
  */
 export const makeSession = (host: SessionHost, id: string, options: SessionOptions): PoolSession => {
   checkSessionId(id)
-  const o = section("session", options, SESSION_KEYS, "an object like { affinity: 'prefer' }")
+  const o = section("session", options, SESSION_KEYS, "an object like { affinity: 'prefer', timeoutMs: 5000 }")
   const affinity = o["affinity"] ?? "prefer"
   if (affinity !== "prefer" && affinity !== "strict") throw invalid("session.affinity", affinity, "'prefer' or 'strict'")
-  return new PoolSession(host, id, affinity)
+  const timeoutMs = o["timeoutMs"] === undefined ? undefined : timerMs("session.timeoutMs", o["timeoutMs"], { min: 1 })
+  return new PoolSession(host, id, affinity, timeoutMs)
 }
 
 /** Most sessions whose last touch is remembered; the least recently used is forgotten first. */
@@ -142,7 +157,8 @@ type SessionCallOptions = Omit<CallOptions, "session" | "affinity">
 
 /**
  * A session handle. Its calls see `ctx.session == id` in Python, and `ctx.store` is the
- * session's own scope. Closing it deletes the session's keys.
+ * session's own scope. Closing it deletes the session's keys. Its calls and streams that give no
+ * `timeoutMs` get the session's (`timeoutMs` option), if it has one.
  *
  * @example
  * ```ts
@@ -155,36 +171,46 @@ type SessionCallOptions = Omit<CallOptions, "session" | "affinity">
 export class PoolSession {
   readonly id: string
   readonly affinity: "prefer" | "strict"
+  /** The `timeoutMs` of this session's calls that give none; undefined: no default. */
+  readonly timeoutMs: number | undefined
   readonly #host: SessionHost
   #closed = false
 
   /** @internal use `pool.session` */
-  constructor(host: SessionHost, id: string, affinity: "prefer" | "strict") {
+  constructor(host: SessionHost, id: string, affinity: "prefer" | "strict", timeoutMs?: number) {
     this.#host = host
     this.id = id
     this.affinity = affinity
+    this.timeoutMs = timeoutMs
   }
 
-  /** Runs handler `name` in this session. */
+  /** Runs handler `name` in this session; without `options.timeoutMs`, the session's applies. */
   call(name: string, args?: CallArgs, options: SessionCallOptions = {}): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closedError())
-    return this.#host.call(name, args, { ...options, session: this.id, affinity: this.affinity })
+    return this.#host.call(name, args, this.#options(options))
   }
 
-  /** Streams generator handler `name` in this session. */
+  /** Streams generator handler `name` in this session; without `options.timeoutMs`, the session's bounds the whole stream. */
   stream(name: string, args?: CallArgs, options: SessionCallOptions & { readonly window?: number } = {}): AsyncIterableIterator<unknown> {
     if (this.#closed) {
       const error = this.#closedError()
       const it: AsyncIterableIterator<unknown> = { next: () => Promise.reject(error), [Symbol.asyncIterator]: () => it }
       return it
     }
-    return this.#host.stream(name, args, { ...options, session: this.id, affinity: this.affinity })
+    return this.#host.stream(name, args, this.#options(options))
   }
 
   /** Ends the session: its keys are deleted; further calls on this handle reject. */
   close(): Promise<void> {
     this.#closed = true
     return this.#host.closeSession(this.id)
+  }
+
+  /** The call's options with the session's id, affinity and, unless the call gives one, timeout. */
+  #options<O extends SessionCallOptions>(options: O): O & { session: string; affinity: "prefer" | "strict" } {
+    const o = { ...options, session: this.id, affinity: this.affinity }
+    // Not by spread order: a caller's explicit `timeoutMs: undefined` still gets the default.
+    return this.timeoutMs === undefined || options?.timeoutMs !== undefined ? o : { ...o, timeoutMs: this.timeoutMs }
   }
 
   #closedError(): SessionNotFoundError {

@@ -33,6 +33,18 @@ describe.each(START_METHODS)("startMethod %s", (startMethod) => {
         assert.strictEqual(error._tag, "SessionNotFoundError")
       }).pipe(Effect.provide(basic)))
 
+    it.live("a session's timeoutMs bounds its calls that give none; a bad one fails with InvalidOptionError", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const session = yield* PythonPool.session("bounded", { timeoutMs: 100 })
+        const error = yield* Effect.flip(session.call("wait_cancel", { ms: 60_000 }))
+        assert.strictEqual(error._tag, "CallTimeoutError")
+        assert.strictEqual((error as { readonly timeoutMs?: number }).timeoutMs, 100)
+        assert.strictEqual(yield* session.call("wait_cancel", { ms: 1 }, { timeoutMs: 60_000 }), "timeout")
+        const bad = yield* Effect.flip(PythonPool.session("s", { timeoutMs: -1 }))
+        assert.strictEqual(bad._tag, "InvalidOptionError")
+        assert.match(bad.message, /^session\.timeoutMs must be an integer from 1, .* got -1$/)
+      })).pipe(Effect.provide(basic)))
+
     it.live("a bad session id fails with InvalidSessionIdError in the error channel", () =>
       Effect.scoped(Effect.gen(function*() {
         const error = yield* Effect.flip(PythonPool.session("not a valid id"))

@@ -110,7 +110,7 @@ describe("options", () => {
       expect(near.message).toBe("unknown option session.affinty; did you mean session.affinity?")
       const far = rejection(() => makeSession(host, "s1", { sticky: true } as never))
       expect(far.option).toBe("session.sticky")
-      expect(far.message).toBe("unknown option session.sticky; valid options are affinity")
+      expect(far.message).toBe("unknown option session.sticky; valid options are affinity, timeoutMs")
       expect(rejection(() => makeSession(host, "s1", null as never)).option).toBe("session")
       expect(makeSession(host, "s1", { affinity: "strict" }).affinity).toBe("strict")
     })
@@ -153,6 +153,19 @@ describe("options", () => {
       expect(error?.message).toBe("options.timeoutMs must be an integer from 1, at most 2147483647 ms (~24.8 days), got 2147483648")
       expect(validateCall("f", undefined, { timeoutMs: MAX })).toBeUndefined()
       expect(validateCall("f", undefined, { timeoutMs: 0 })).toMatchObject({ option: "options.timeoutMs" })
+    })
+
+    it.each([0, -5, 1.5, MAX + 1, "5000", NaN, Infinity, null])("session timeoutMs %s is refused, naming the option and the value", (bad) => {
+      const error = rejection(() => makeSession(host, "s1", { timeoutMs: bad as number }))
+      expect(error).toMatchObject({ option: "session.timeoutMs", value: bad })
+      expect(error.message).toMatch(/^session\.timeoutMs must be an integer from 1, at most 2147483647 ms \(~24\.8 days\), got /)
+    })
+
+    it("session timeoutMs: 1 and 2^31 - 1 are accepted; none means no default", () => {
+      expect(makeSession(host, "s1", { timeoutMs: 1 }).timeoutMs).toBe(1)
+      expect(makeSession(host, "s1", { timeoutMs: MAX }).timeoutMs).toBe(MAX)
+      expect(makeSession(host, "s1", {}).timeoutMs).toBeUndefined()
+      expect(makeSession(host, "s1", { timeoutMs: undefined } as never).timeoutMs).toBeUndefined()
     })
   })
 
