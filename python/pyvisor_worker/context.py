@@ -28,8 +28,9 @@ class HostCallTimeout(TimeoutError):
 class Context:
     """What a handler knows about its call: ids, deadline, cancellation, and a line to the host.
 
-    `deadline` is when the host gives up on the call (its `timeoutMs`), as a `time.monotonic()`
-    value, or None without a timeout; `time_left()` is what remains of it, in seconds.
+    `deadline` is when the host gives up on the call (its `timeoutMs`, or its session's default), as
+    a `time.monotonic()` value, or None without a timeout; `time_left()` is what remains of it, in
+    seconds. A call without one gets one from `ctx.programs.get` of a program with a default timeout.
 
     Stream flow control lives here too: a stream call with a `window` may send that many items,
     each `credit {n}` from the host allows n more, and a producer without credit blocks until the
@@ -39,7 +40,7 @@ class Context:
     """
 
     __slots__ = ("id", "name", "args", "session", "deadline", "stream", "_cancelled", "_link", "_window", "_credit",
-                 "_lock", "_cond", "_task", "_sender", "_traceparent", "_trace")
+                 "_lock", "_cond", "_task", "_sender", "_traceparent", "_trace", "_program_deadline")
 
     def __init__(self, link, msg):
         self._link = link
@@ -49,6 +50,7 @@ class Context:
         self.session = msg.get("session")
         budget = msg.get("deadline")  # ms left when the host sent it (dispatch.py checked it)
         self.deadline = None if budget is None else monotonic() + budget / 1000
+        self._program_deadline = False  # deadline was set by a program's default (programs.py), not the host
         self._cancelled = False
         self.stream = msg.get("stream") is True
         window = msg.get("window") if self.stream else None

@@ -9,9 +9,18 @@ deleted or replaced program is noticed on the next call on every worker.
 
 Built objects are shared between calls on purpose (building is what the cache saves); at most
 `MAX_BUILT` (256) are kept per worker, least recently used first out.
+
+Default timeouts: a program may carry one, `ctx.programs.create(kind, spec, timeout_ms=...)` (stored
+with its spec, so every worker applies it) or, for every program of a kind without its own,
+`@program("kind", timeout_ms=...)`. A call that gets such a program and has no deadline of its own
+(no `timeoutMs`, no session default) gets one from `get`: the host arms it like a `timeoutMs`
+(`pyvisor.deadline`; `CallTimeoutError` on the host, `cancel` here, the worker killed past
+`cancelGraceMs`), and `ctx.deadline` / `ctx.time_left()` show it. A call that has a deadline keeps
+it, longer or shorter: the caller's word wins. Of several programs in one call, the earliest end wins.
 """
 import threading
 from collections import OrderedDict
+from time import monotonic
 
 from .store import UNCHANGED, Store
 
@@ -20,9 +29,13 @@ KEY_PREFIX = "program:"
 
 # kind -> factory(spec) -> object. Module-level: user modules register while being imported.
 PROGRAM_KINDS = {}
+# kind -> default timeout in ms of its programs (`@program(..., timeout_ms=)`); absent: none.
+PROGRAM_TIMEOUTS = {}
+DEADLINE = "pyvisor.deadline"
+MAX_TIMEOUT_MS = 2**31 - 1  # the host's timers cap (MAX_TIMER_MS)
 
 _lock = threading.Lock()
-_built = OrderedDict()  # (session, program id) -> (version, object)
+_built = OrderedDict()  # (session, program id) -> (version, object, default timeout ms or None)
 _builds = [0]  # factory calls in this worker; read by tests through build_count()
 
 
@@ -41,7 +54,13 @@ for _cls in (ProgramNotFound, UnknownProgramKind):
     _cls.__module__ = "pyvisor_worker"
 
 
-def _register(factory, kind):
+def _check_timeout(timeout_ms):
+    if timeout_ms is not None and (type(timeout_ms) is not int or not 1 <= timeout_ms <= MAX_TIMEOUT_MS):
+        raise ValueError(f"timeout_ms must be an int from 1 to {MAX_TIMEOUT_MS} (ms), or None, got {timeout_ms!r}")
+    return timeout_ms
+
+
+def _register(factory, kind, timeout_ms=None):
     if not callable(factory):
         raise TypeError(f"@program needs a callable factory(spec), got {factory!r}")
     if not isinstance(kind, str) or not kind:
@@ -50,21 +69,29 @@ def _register(factory, kind):
         raise ValueError(f"duplicate program kind {kind!r}: {getattr(factory, '__qualname__', factory)} and "
                          f"{getattr(PROGRAM_KINDS[kind], '__qualname__', PROGRAM_KINDS[kind])}")
     PROGRAM_KINDS[kind] = factory
+    if timeout_ms is not None:
+        PROGRAM_TIMEOUTS[kind] = timeout_ms
     return factory
 
 
-def program(arg=None):
+def program(arg=None, *, timeout_ms=None):
     """Register factory(spec) -> object: `@program("kind")`, or bare `@program` (kind = its name).
 
-    A class works as a factory. Returns the factory unchanged.
+    A class works as a factory. Returns the factory unchanged. `timeout_ms` (an int of ms) is the
+    default timeout of the kind's programs created without one of their own: a call that runs such
+    a program with no `timeoutMs` of its own times out after it (see the module's docstring).
+
+        @program("predict", timeout_ms=30_000)
+        class Predict: ...
     """
+    _check_timeout(timeout_ms)
     if callable(arg):
-        return _register(arg, getattr(arg, "__name__", None))
+        return _register(arg, getattr(arg, "__name__", None), timeout_ms)
     if arg is not None and not isinstance(arg, str):
         raise TypeError("@program takes a kind name or a factory")
 
     def deco(factory):
-        return _register(factory, arg if arg is not None else getattr(factory, "__name__", None))
+        return _register(factory, arg if arg is not None else getattr(factory, "__name__", None), timeout_ms)
 
     return deco
 
@@ -93,12 +120,26 @@ def _build(factory, spec):
     return obj
 
 
-def _remember(ck, version, obj):
+def _remember(ck, version, obj, timeout_ms):
     with _lock:
         _built.pop(ck, None)
-        _built[ck] = (version, obj)
+        _built[ck] = (version, obj, timeout_ms)
         while len(_built) > MAX_BUILT:
             _built.popitem(last=False)
+
+
+def _bound(ctx, timeout_ms):
+    """Give the running call the program's default deadline, unless it has a deadline of its own."""
+    if timeout_ms is None:
+        return
+    deadline = ctx.deadline
+    if deadline is not None and (not ctx._program_deadline or monotonic() + timeout_ms / 1000 >= deadline):
+        return
+    start = monotonic()  # Python's deadline ends no later than the host's, which counts from later
+    left = ctx.call_host(DEADLINE, {"ms": timeout_ms})
+    if left is not None:
+        ctx.deadline = start + left / 1000
+        ctx._program_deadline = True
 
 
 def _check_id(program_id):
@@ -114,14 +155,17 @@ class Programs:
     def __init__(self, ctx):
         self._ctx = ctx
 
-    def create(self, kind, spec=None):
+    def create(self, kind, spec=None, *, timeout_ms=None):
         """Build a `kind` program from spec, store the spec, return the new id ("prog_" + 32 hex).
 
         The program is built here first, so an unknown kind or a spec its factory rejects fails
-        before anything is stored; this worker then keeps the object it built.
+        before anything is stored; this worker then keeps the object it built. `timeout_ms` (an
+        int of ms) is stored with the spec: the default timeout of calls that run the program
+        (it replaces the kind's, `@program(timeout_ms=...)`). Creating does not start it.
         """
         import uuid  # noqa: PLC0415 (only programs pay its import)
 
+        _check_timeout(timeout_ms)
         factory = _factory(kind)
         ctx = self._ctx
         codec = ctx._link.codec
@@ -129,14 +173,18 @@ class Programs:
         # worker's object cannot differ from theirs; also refuses an unserializable spec early.
         obj = _build(factory, codec.decode(codec.encode(spec)))
         program_id = "prog_" + uuid.uuid4().hex
-        version = Store(ctx).put(KEY_PREFIX + program_id, {"kind": kind, "spec": spec})
-        _remember((ctx.session, program_id), version, obj)
+        record = {"kind": kind, "spec": spec}
+        if timeout_ms is not None:
+            record["timeout_ms"] = timeout_ms
+        version = Store(ctx).put(KEY_PREFIX + program_id, record)
+        _remember((ctx.session, program_id), version, obj, PROGRAM_TIMEOUTS.get(kind) if timeout_ms is None else timeout_ms)
         return program_id
 
     def get(self, program_id):
         """The built program; built at most once per worker for each stored version of the spec.
 
-        Raises ProgramNotFound when no such program exists in this call's scope.
+        Raises ProgramNotFound when no such program exists in this call's scope. A program with a
+        default timeout gives a call without a deadline one, from now (see the module's docstring).
         """
         _check_id(program_id)
         ctx = self._ctx
@@ -153,11 +201,16 @@ class Programs:
             raise ProgramNotFound(f"no program {program_id!r} in {scope}")
         version, record = got
         if record is UNCHANGED:
+            _bound(ctx, held[2])
             return held[1]
         if type(record) is not dict or "kind" not in record:
             raise TypeError(f"store key {KEY_PREFIX + program_id!r} does not hold a program spec")
         obj = _build(_factory(record["kind"]), record.get("spec"))
-        _remember(ck, version, obj)
+        # A stored value is not trusted to be valid: a bad one is ignored, as an absent one.
+        stored = record.get("timeout_ms")
+        timeout_ms = stored if type(stored) is int and 1 <= stored <= MAX_TIMEOUT_MS else PROGRAM_TIMEOUTS.get(record["kind"])
+        _remember(ck, version, obj, timeout_ms)
+        _bound(ctx, timeout_ms)
         return obj
 
     def delete(self, program_id):

@@ -116,6 +116,11 @@ export class Channel {
     return this.#pending.has(id)
   }
 
+  /** The sink of call `id` while it is in flight. */
+  sink(id: number): CallSink | undefined {
+    return this.#pending.get(id)
+  }
+
   /** The session of call `id` while it is in flight; null when it is not in flight. */
   callSession(id: number): { readonly session: string | undefined } | null {
     const sink = this.#pending.get(id)

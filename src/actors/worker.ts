@@ -244,6 +244,11 @@ export class Worker {
     }
   }
 
+  /** The sink of call `id` while it is in flight on this incarnation (a host call names its call by this id). */
+  sinkOf(id: number): CallSink | undefined {
+    return this.#channel?.sink(id)
+  }
+
   /** The error an `error` frame for a call to `name` becomes. */
   answerError(name: string, message: ErrorMessage): Error {
     return answerError(this.id, name, message, this.handlers)

@@ -35,6 +35,27 @@ export const armDeadlines = (job: Job, interrupt: (error: InterruptError) => voi
   }
 }
 
+/**
+ * A deadline `ms` from `now()` for a running job without a timeout of its own, set by the program it
+ * runs (`ctx.programs.get` of a program with a default timeout). An earlier one it already has is
+ * kept (a call may run several programs). Returns the ms left of the job's deadline.
+ *
+ * @example
+ * ```ts
+ * armProgramDeadline(job, 30_000, (error) => pool.interrupt(job, error), after, now) // 30000, or less if it had an earlier one
+ * ```
+ */
+export const armProgramDeadline = (job: Job, ms: number, interrupt: (error: InterruptError) => void, after: After, now: () => number): number => {
+  const at = now() + ms
+  const current = job.programDeadlineAt
+  if (current !== null && current <= at) return Math.max(0, Math.floor(current - now()))
+  job.programDeadlineAt = at
+  job.onSettle(after(ms, () => interrupt((ended) => new CallTimeoutError({
+    message: `'${job.name}' did not finish within ${ms} ms, the default timeout of the program it ran${HOW[ended]}`, handler: job.name, timeoutMs: ms, ended
+  }))))
+  return ms
+}
+
 /** Puts `job` in `queue` (first, for a retry) with a fresh checkout deadline. */
 export const enqueueWithDeadline = (job: Job, queue: Queue<Job>, first: boolean, checkoutTimeoutMs: number, after: After): void => {
   const node = first ? queue.unshift(job) : queue.push(job)

@@ -97,6 +97,8 @@ export class Job implements CallSink {
   dispatchedAt = 0
   /** Times the call was started on a worker (a call requeued before Python began it does not count). */
   attempts = 0
+  /** When (pool clock) the deadline its program set ends (`ctx.programs.get` in a call without a timeout); null: none. */
+  programDeadlineAt: number | null = null
   /** Cancels the current checkout deadline (a retried call gets a fresh one). */
   checkoutTimer: (() => void) | null = null
   /** Its span and metrics, when the pool has telemetry on (read by the connection as a `CallSink`). */

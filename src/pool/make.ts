@@ -100,7 +100,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
     const tasks = yield* Scope.provide(FiberSet.make(), scope)
     const run = (yield* Scope.provide(FiberSet.runtime(tasks)<never>(), scope)) as <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
     const starts = yield* Semaphore.make(o.startConcurrency)
-    const onHostCall = hostRouter(store, o.hostHandlers)
+    const onHostCall = hostRouter(store, o.hostHandlers, (workerId, callId, ms) => pool.programDeadline(workerId, callId, ms))
     const incarnationOf = (slot: Slot) => incarnation({
       workerId: slot.id,
       spec,

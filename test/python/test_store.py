@@ -188,6 +188,72 @@ class ProgramTest(WorkerTest):
         self.assertEqual(got["output"], {"answer": "Tokyo"})
 
 
+class ProgramTimeoutTest(WorkerTest):
+    """Default timeouts of programs: stored with the spec, or the kind's; asked of the host by `get`."""
+
+    def setUp(self):
+        self.host = FakeStore()
+        self.a = self.spawn(STORE_WORKER)
+        self.b = self.spawn(STORE_WORKER)
+
+    def deadline_after(self, worker, *program_ids, **extra):
+        return self.host.value_of(worker, "program_deadline", {"program_ids": list(program_ids)}, **extra)
+
+    def deadline_requests(self):
+        return [args for _, name, args in self.host.requests if name == "pyvisor.deadline"]
+
+    def test_a_timeout_given_at_creation_is_stored_and_applies_on_any_worker(self):
+        pid = self.host.value_of(self.a, "create_program", {"kind": "echo", "spec": 1, "timeout_ms": 20_000})
+        self.assertEqual(self.host.value(f"program:{pid}"), {"kind": "echo", "spec": 1, "timeout_ms": 20_000})
+        self.assertEqual(self.deadline_requests(), [])  # creating a program does not start its clock
+        for worker in (self.b, self.a, self.b):  # b builds it from the store; a and b again from their caches
+            seen = self.deadline_after(worker, pid)
+            self.assertIsNone(seen["before"])
+            self.assertGreater(seen["left"], 15)
+            self.assertLessEqual(seen["left"], 20)
+        self.assertEqual(self.deadline_requests(), [{"ms": 20_000}] * 3)
+
+    def test_the_kinds_default_applies_unless_the_program_has_its_own(self):
+        kind_default = self.host.value_of(self.a, "create_program", {"kind": "bounded"})
+        own = self.host.value_of(self.a, "create_program", {"kind": "bounded", "timeout_ms": 5_000})
+        none = self.host.value_of(self.a, "create_program", {"kind": "echo"})
+        self.assertNotIn("timeout_ms", self.host.value(f"program:{kind_default}"))  # the kind's is not copied
+        self.assertGreater(self.deadline_after(self.b, kind_default)["left"], 25)
+        self.assertLessEqual(self.deadline_after(self.b, own)["left"], 5)
+        self.assertIsNone(self.deadline_after(self.b, none)["left"])
+        self.assertEqual(self.deadline_requests(), [{"ms": 30_000}, {"ms": 5_000}])
+
+    def test_a_call_with_a_deadline_keeps_it_and_asks_nothing(self):
+        pid = self.host.value_of(self.a, "create_program", {"kind": "echo", "timeout_ms": 1_000})
+        for budget in (60_000, 500):  # longer or shorter than the program's: the caller's word wins
+            seen = self.deadline_after(self.b, pid, deadline=budget)
+            self.assertLessEqual(seen["left"], budget / 1000)
+            self.assertGreater(seen["left"], budget / 1000 - 1)
+        self.assertEqual(self.deadline_requests(), [])
+
+    def test_of_several_programs_the_earliest_end_wins(self):
+        long = self.host.value_of(self.a, "create_program", {"kind": "echo", "timeout_ms": 60_000})
+        short = self.host.value_of(self.a, "create_program", {"kind": "echo", "timeout_ms": 10_000})
+        self.assertLessEqual(self.deadline_after(self.b, long, short)["left"], 10)
+        self.assertLessEqual(self.deadline_after(self.b, short, long)["left"], 10)
+        # long, short: both asked; short, long: long would end later, so it is not asked for.
+        self.assertEqual(self.deadline_requests(), [{"ms": 60_000}, {"ms": 10_000}, {"ms": 10_000}])
+
+    def test_a_stored_timeout_that_is_not_valid_is_ignored(self):
+        pid = self.host.value_of(self.a, "create_program", {"kind": "bounded"})
+        self.host.set(f"program:{pid}", {"kind": "bounded", "spec": None, "timeout_ms": "soon"})
+        self.assertGreater(self.deadline_after(self.b, pid)["left"], 25)  # the kind's default
+        self.assertEqual(self.deadline_requests(), [{"ms": 30_000}])
+
+    def test_bad_timeouts_are_refused_before_anything_is_stored(self):
+        for bad in (0, -1, 1.5, "1000", True, 2**31):
+            err = self.host.call(self.a, "create_program", {"kind": "echo", "timeout_ms": bad})
+            self.assertEqual(err["type"], "ValueError")
+            self.assertIn("timeout_ms must be an int from 1 to 2147483647", err["message"])
+            self.assertIn(f"got {bad!r}", err["message"])
+        self.assertEqual(self.host.requests, [])
+
+
 class ExampleWorkerTest(WorkerTest):
     def test_qa_workers_from_pool_style_calls(self):
         host = FakeStore()
@@ -232,6 +298,33 @@ class UnitTest(unittest.TestCase):
         self.assertLessEqual(cache.size_bytes, 100)
         cache.clear()
         self.assertEqual((len(cache), cache.size_bytes), (0, 0))
+
+    def test_program_decorator_timeouts(self):
+        from pyvisor_worker.programs import PROGRAM_KINDS, PROGRAM_TIMEOUTS, program
+
+        try:
+            @program("ut_timed", timeout_ms=1_500)
+            def timed(spec):
+                return spec
+
+            @program(timeout_ms=7)
+            def ut_bare(spec):
+                return spec
+
+            @program("ut_untimed")
+            def untimed(spec):
+                return spec
+
+            self.assertEqual((PROGRAM_TIMEOUTS["ut_timed"], PROGRAM_TIMEOUTS["ut_bare"]), (1_500, 7))
+            self.assertNotIn("ut_untimed", PROGRAM_TIMEOUTS)
+            for bad in (0, 2.5, "10", False):
+                with self.assertRaisesRegex(ValueError, rf"timeout_ms must be an int from 1 to 2147483647 \(ms\), or None, got {bad!r}"):
+                    program("ut_bad", timeout_ms=bad)
+            self.assertNotIn("ut_bad", PROGRAM_KINDS)
+        finally:
+            for kind in ("ut_timed", "ut_bare", "ut_untimed"):
+                PROGRAM_KINDS.pop(kind, None)
+                PROGRAM_TIMEOUTS.pop(kind, None)
 
     def test_predictor(self):
         if EXAMPLE not in sys.path:
