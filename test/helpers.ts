@@ -14,6 +14,15 @@ export const INTERPRETERS: ReadonlyArray<{ readonly python: string; readonly cod
 ]
 
 /**
+ * Interpreters older than 3.11, which ignore PYTHONSAFEPATH: the runtime keeps the user's cwd off
+ * sys.path itself there. pyenv builds, at the same paths on CI machines as on the development ones.
+ */
+export const PRE_SAFEPATH_INTERPRETERS: ReadonlyArray<string> = [
+  "/root/.pyenv/versions/3.9.18/bin/python3",
+  "/root/.pyenv/versions/3.10.13/bin/python3"
+]
+
+/**
  * How workers start (`worker.startMethod`): suites that hold for both run once per method. Fork
  * exists only on Linux/macOS; elsewhere a forkserver pool spawns (with a warning), so the second
  * run repeats the first.

@@ -13,11 +13,22 @@ factories, and open child spans of the host's call span with `ctx.trace.span(nam
 cancels gets `Cancelled` raised where it runs. Only the names below are public; the rest of the
 package is the runtime behind `python -m pyvisor_worker` and may change.
 """
-from .cancel import Cancelled
-from .context import Context, HostCallError, HostCallTimeout
-from .protocol import UnserializableError
-from .registry import handler
-from .values import NdArray
+import os as _os
+import sys as _sys
+
+# The first of the runtime's code that runs: keep the user's cwd off sys.path while the runtime
+# imports what it needs (a user file named platform.py or json.py must not replace the stdlib
+# module). The host asks for that with PYTHONSAFEPATH; Python before 3.11 ignores it and has put
+# cwd ("" under -c) first, so take it off here. bootstrap.put_cwd_on_path puts it back after.
+if _os.environ.get("PYVISOR_SAFEPATH") and not getattr(_sys.flags, "safe_path", False) \
+        and _sys.path[:1] in ([""], [_os.getcwd()]):
+    del _sys.path[0]
+
+from .cancel import Cancelled  # noqa: E402 (after sys.path is safe)
+from .context import Context, HostCallError, HostCallTimeout  # noqa: E402
+from .protocol import UnserializableError  # noqa: E402
+from .registry import handler  # noqa: E402
+from .values import NdArray  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Cancelled", "Context", "HostCallError", "HostCallTimeout", "NdArray", "ProgramNotFound", "UnknownProgramKind",

@@ -183,13 +183,14 @@ def import_user_code(imports, preloads):
 def put_cwd_on_path():
     """The host starts Python with PYTHONSAFEPATH (and PYVISOR_SAFEPATH to say so), so that the
     working directory, the user's, is not on sys.path while the runtime imports what it needs: a
-    user file named platform.py or argparse.py would replace the stdlib module. From here on the
-    user's modules are found there as usual, and the user's own subprocesses get the usual path."""
+    user file named platform.py or argparse.py would replace the stdlib module (Python before 3.11
+    ignores the variable: the package's __init__ takes cwd off instead). From here on the user's
+    modules are found there as usual, and the user's own subprocesses get the usual path."""
     if os.environ.pop("PYVISOR_SAFEPATH", None) is None:
         return
     os.environ.pop("PYTHONSAFEPATH", None)
     cwd = os.getcwd()
-    if sys.path[:1] != [cwd]:  # Python before 3.11 ignores PYTHONSAFEPATH and put it there already
+    if sys.path[:1] != [cwd]:
         sys.path.insert(0, cwd)
 
 

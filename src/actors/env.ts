@@ -72,7 +72,8 @@ export const buildEnv = (
   env["PYTHONUNBUFFERED"] = "1"
   env["PYVISOR_PARENT_PID"] = String(process.pid)
   // The user's cwd joins sys.path only after the runtime's own imports (bootstrap.put_cwd_on_path):
-  // a user file named platform.py must not replace the stdlib module the runtime imports.
+  // a user file named platform.py must not replace the stdlib module the runtime imports. Python
+  // before 3.11 ignores PYTHONSAFEPATH; PYVISOR_SAFEPATH tells the runtime to take cwd off itself.
   if (env["PYTHONSAFEPATH"] === undefined) {
     env["PYTHONSAFEPATH"] = "1"
     env["PYVISOR_SAFEPATH"] = "1"

@@ -225,8 +225,14 @@ const shadowingCheck = (cwd: string, f: PythonFacts): Check => {
   const runtime = new Set(f.runtimeModules)
   const shadowed = modulesIn(cwd).filter((name) => stdlib.has(name) && !name.startsWith("_"))
   if (shadowed.length === 0) return check("shadowing", "ok", `no file in ${cwd} shadows a standard-library module`, [], { shadowed: [] })
-  const breaking = shadowed.filter((name) => runtime.has(name))
-  const lines = shadowed.map((name) => `${name}: ${runtime.has(name) ? "the worker runtime imports it: workers cannot start correctly" : "imports of it in your code get this file"}`)
+  // The runtime imports its own modules with cwd off sys.path (PYTHONSAFEPATH, or its own guard
+  // before 3.11); only what Python imports before the runtime's first line can still be replaced.
+  const early = new Set(f.safePath ? [] : f.runtimeGuard ? f.beforeRuntime : [...f.beforeRuntime, ...f.runtimeModules])
+  const breaking = shadowed.filter((name) => early.has(name))
+  const lines = shadowed.map((name) =>
+    early.has(name) ? `${name}: Python ${f.version} imports it with cwd on sys.path before the worker runtime starts: workers cannot start`
+    : runtime.has(name) ? `${name}: the worker runtime gets the standard library's (it imports it before cwd joins sys.path); imports of it in your code get this file`
+    : `${name}: imports of it in your code get this file`)
   return check("shadowing", breaking.length > 0 ? "fail" : "warn", `${shadowed.map((n) => `${n}.py`).join(", ")} in ${cwd} shadow${shadowed.length === 1 ? "s" : ""} the standard library`, [...lines, "rename them, or move the module into a package"], { shadowed, breaking })
 }
 

@@ -59,9 +59,15 @@ export const runPython = (python: string, args: ReadonlyArray<string>, o: { read
 export const FACTS_SCRIPT = `
 import sys
 sys.path[:] = [p for p in sys.path if p not in ("", ".")]
-import json, importlib.util
+loaded = {name.split(".")[0] for name in sys.modules}
+import runpy
+# What \`python -m\` imports after Python put cwd on sys.path, before any of the runtime's code runs.
+before_runtime = sorted({name.split(".")[0] for name in sys.modules} - loaded)
+import json, importlib.util, os
 out = {"version": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable,
-       "stdlib": sorted(getattr(sys, "stdlib_module_names", ())) or None}
+       "stdlib": sorted(getattr(sys, "stdlib_module_names", ())) or None,
+       "safePath": bool(getattr(sys.flags, "safe_path", False)), "runtimeGuard": "PYVISOR_SAFEPATH" in os.environ,
+       "beforeRuntime": before_runtime}
 from pyvisor_worker.protocol import load_msgpack
 m = load_msgpack()
 out["msgpack"] = None if m is None else ".".join(str(p) for p in m.version)
@@ -128,7 +134,7 @@ report({"stage": "ok", "runtimeMs": (t1 - t0) * 1000, "importMs": (t2 - t1) * 10
  *
  * @example
  * ```ts
- * const f: PythonFacts = { version: "3.11.2", executable: "/usr/bin/python3", stdlib: ["os"], msgpack: "1.0.3", numpy: null, runtimeModules: ["os"] }
+ * const f: PythonFacts = { version: "3.11.2", executable: "/usr/bin/python3", stdlib: ["os"], msgpack: "1.0.3", numpy: null, runtimeModules: ["os"], safePath: true, runtimeGuard: true, beforeRuntime: [] }
  * ```
  */
 export interface PythonFacts {
@@ -138,6 +144,12 @@ export interface PythonFacts {
   readonly msgpack: string | null
   readonly numpy: string | null
   readonly runtimeModules: ReadonlyArray<string>
+  /** Python honoured PYTHONSAFEPATH (3.11+): cwd was never on `sys.path` before the runtime put it there. */
+  readonly safePath: boolean
+  /** PYVISOR_SAFEPATH is set: the runtime takes cwd off `sys.path` itself when Python did not (before 3.11). */
+  readonly runtimeGuard: boolean
+  /** Top-level modules `python -m` imports before the runtime's first line: cwd shadows them when Python put it on `sys.path`. */
+  readonly beforeRuntime: ReadonlyArray<string>
 }
 
 /**

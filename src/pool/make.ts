@@ -135,7 +135,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       now
     })
     pool.attach(capacity)
-    yield* Scope.provide(workers.start(capacity.startPermanent("lazy")), scope)
+    yield* Scope.provide(workers.start(capacity.startPermanent("lazy"), o.lazy), scope)
     if (telemetry !== undefined) {
       const detach = telemetry.attach({
         on: (event, listener) => pool.on(event, listener as never),

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest"
 import { resolvePython } from "../../src/actors/resolve-python.ts"
 import { forkServerCheck, modulesIn, nodeCheck } from "../../src/cli/doctor-checks.ts"
 import { renderText, reportOf } from "../../src/cli/doctor-report.ts"
-import { FIXTURES } from "../helpers.ts"
+import { FIXTURES, PRE_SAFEPATH_INTERPRETERS } from "../helpers.ts"
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
 const DOCTOR = join(FIXTURES, "doctor")
@@ -47,7 +47,8 @@ describe("pyvisor doctor (golden outputs)", () => {
   it.each([
     ["a healthy module on an interpreter with msgpack: exit 0", ["--module", "doctor_ok", "--cwd", "ok", "--python", "/usr/bin/python3"], 0, "ok.txt"],
     ["python3 without msgpack, through pyenv's shim: the JSON fallback and its cost, a warning only", ["--module", "doctor_ok", "--cwd", "ok"], 0, "no-msgpack.txt"],
-    ["a file shadowing a module the runtime imports (platform.py) blocks; another (statistics.py) warns", ["--module", "doctor_shadowed", "--cwd", "shadow", "--python", "/usr/bin/python3"], 1, "shadow.txt"],
+    ["files shadowing the standard library warn, whether the runtime imports them (platform.py) or not (statistics.py)", ["--module", "doctor_shadowed", "--cwd", "shadow", "--python", "/usr/bin/python3"], 0, "shadow.txt"],
+    ["before 3.11, a file shadowing what `python -m` imports before the runtime (runpy.py) blocks", ["--module", "doctor_shadowed", "--cwd", "shadow-early", "--python", PRE_SAFEPATH_INTERPRETERS[1]!], 1, "shadow-early.txt"],
     ["a missing module blocks, with Python's error", ["--module", "no_such_module", "--cwd", "ok", "--python", "/usr/bin/python3"], 1, "missing-module.txt"],
     ["a slow import warns that every worker start pays it", ["--module", "doctor_slow", "--cwd", "slow", "--python", "/usr/bin/python3"], 0, "slow.txt"],
     ["an interpreter that is not there blocks", ["--python", "python9.99", "--cwd", "ok"], 1, "no-python.txt"]

@@ -5,15 +5,21 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { createPool, WorkerCrashedError } from "../../src/index.ts"
+import { createPool, PoolFailedError, WorkerCrashedError } from "../../src/index.ts"
 import type { Pool, PoolEvents } from "../../src/index.ts"
-import { FIXTURES, INTERPRETERS, isAlive } from "../helpers.ts"
+import { FIXTURES, INTERPRETERS, isAlive, zygotes } from "../helpers.ts"
 
 let pool: Pool | undefined
 afterEach(async () => {
   await pool?.close()
   pool = undefined
 })
+
+/** The parent pid of `pid`, from /proc (the 4th field of stat). */
+const parentOf = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+}
 
 const start = async (python: string, extra: Record<string, unknown> = {}, worker: Record<string, unknown> = {}): Promise<Pool> =>
   (pool = await createPool({ worker: { module: "zygote_probe", cwd: FIXTURES, python, startMethod: "forkserver", ...worker }, size: 2, ...extra }))
@@ -84,6 +90,28 @@ describe.each(INTERPRETERS)("forkserver on $python ($codec)", ({ python }) => {
     const error = await createPool({ worker: { module: ["zygote_probe", "import_error"], cwd: FIXTURES, python, startMethod: "forkserver" }, size: 1 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(WorkerCrashedError)
     expect((error as Error).message).toMatch(/failed to start: ImportError: this fixture cannot be imported on purpose/)
+  })
+})
+
+describe("a lazy forkserver pool", () => {
+  it.each(INTERPRETERS)("$python: starts no zygote before its first call; the first call starts one, whose fork serves it", async ({ python }) => {
+    const before = new Set(zygotes())
+    const mine = (): Array<number> => zygotes().filter((pid) => !before.has(pid))
+    const p = await start(python, { lazy: true, size: 1 })
+    expect(mine()).toEqual([])
+    expect(p.snapshot().workers.map((w) => w.pid)).toEqual([null])
+    const importer = await p.call("imported_in") as number
+    expect(mine()).toEqual([importer])
+    expect(parentOf(await p.call("pid") as number)).toBe(importer)
+  })
+
+  it("a zygote that cannot start fails the pool: the first call rejects naming the interpreter, it does not wait", async () => {
+    const p = await start("/nonexistent/python9", { lazy: true, size: 1 })
+    const error = await p.call("pid").catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PoolFailedError)
+    expect((error as Error).message).toMatch(/the zygote did not start: .*\/nonexistent\/python9/)
+    expect((error as PoolFailedError).cause).toMatchObject({ reason: "spawn_failed" })
+    expect(p.snapshot().state).toBe("failed")
   })
 })
 

@@ -1,11 +1,11 @@
 // Regression tests for faults found by using the public API as a new user would (issue 13).
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { createPool, PoolFailedError, PythonError, WorkerCrashedError } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
-import { eventually, FIXTURES, isAlive } from "../helpers.ts"
+import { eventually, FIXTURES, INTERPRETERS, isAlive, PRE_SAFEPATH_INTERPRETERS, START_METHODS } from "../helpers.ts"
 
 let pool: Pool | undefined
 afterEach(async () => {
@@ -67,14 +67,19 @@ describe("the worker's own pipes and processes", () => {
 })
 
 describe("the user's cwd on sys.path", () => {
-  it("a user file named like a stdlib module the runtime uses (platform.py) does not break start", async () => {
+  // 3.9 and 3.10 ignore PYTHONSAFEPATH: there the runtime takes cwd off sys.path itself.
+  const cases = [...INTERPRETERS.map((i) => i.python), ...PRE_SAFEPATH_INTERPRETERS].flatMap((python) => START_METHODS.map((startMethod) => ({ python, startMethod })))
+  it.each(cases)("$python, $startMethod: a user file named like a stdlib module the runtime uses (platform.py) does not break start", async ({ python, startMethod }) => {
+    if (python.startsWith("/")) expect(existsSync(python), `${python} is missing (test/helpers.ts lists it)`).toBe(true)
     const dir = mkdtempSync(join(tmpdir(), "pyvisor-cwd-"))
-    for (const name of ["platform", "argparse", "struct", "signal"]) {
+    for (const name of ["platform", "argparse", "struct", "signal", "json", "traceback"]) {
       writeFileSync(join(dir, `${name}.py`), `raise RuntimeError("the user's ${name}.py was imported by the runtime")\n`)
     }
-    writeFileSync(join(dir, "mine.py"), "from pyvisor_worker import handler\n\n\n@handler\ndef hello():\n    return 'hi'\n")
-    const p = pool = await createPool({ worker: { module: "mine", cwd: dir }, size: 1 })
-    expect(await p.call("hello")).toBe("hi")
+    writeFileSync(join(dir, "helper.py"), "WHERE = 'cwd'\n")
+    writeFileSync(join(dir, "mine.py"), "import sys\nfrom pyvisor_worker import handler\nimport helper\n\n\n@handler\ndef hello():\n    return [helper.WHERE, sys.path[0]]\n")
+    const p = pool = await createPool({ worker: { module: "mine", cwd: dir, python, startMethod }, size: 1 })
+    // The user's own modules are still found in cwd, first on sys.path as Python puts it.
+    expect(await p.call("hello")).toEqual(["cwd", dir])
   })
 })
 

@@ -8,8 +8,8 @@ import { randomBytes, timingSafeEqual } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import type { Server, Socket } from "node:net"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { rendezvousTemplate, sweepStaleRendezvous } from "./stale-rendezvous.ts"
 
 /**
  * The three connections of one forked worker.
@@ -52,9 +52,14 @@ export class Rendezvous {
     server.on("connection", (socket) => this.#greet(socket))
   }
 
-  /** Listens in a new private folder (mkdtemp makes it 0700: no other user can connect). */
+  /**
+   * Listens in a new private folder (mkdtemp makes it 0700: no other user can connect), named
+   * after this host's pid; meanwhile sweeps the folders of dead hosts (not awaited: a zygote's
+   * start does not wait for it).
+   */
   static async open(): Promise<Rendezvous> {
-    const dir = mkdtempSync(join(tmpdir(), "pyvisor-fs-"))
+    void sweepStaleRendezvous()
+    const dir = mkdtempSync(rendezvousTemplate(process.pid))
     const server = createServer()
     const rendezvous = new Rendezvous(dir, server)
     try {

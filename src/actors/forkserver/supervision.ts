@@ -19,12 +19,13 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { ProtocolError, WorkerCrashedError } from "../../errors.ts"
 import { makeDynamic } from "../../supervisors/dynamic.ts"
 import type { DynamicChildSpec, DynamicOptions, DynamicSupervisor } from "../../supervisors/dynamic.ts"
 import { make as makeSupervisor } from "../../supervisors/supervisor.ts"
-import type { Child, SupervisorEscalation } from "../../supervisors/supervisor.ts"
+import { SupervisorEscalation } from "../../supervisors/supervisor.ts"
+import type { Child } from "../../supervisors/supervisor.ts"
 import type { ProcessSpec, SpawnedProcess } from "../python-process.ts"
 import { ForkedProcess } from "./forked.ts"
 import { zygoteResource } from "./zygote.ts"
@@ -50,6 +51,19 @@ export type StartMethod = "spawn" | "forkserver"
  * ```
  */
 export const forkAvailable = (platform: NodeJS.Platform = process.platform): boolean => platform === "linux" || platform === "darwin"
+
+/** A lazy pool's zygote that did not start: the pool gives up on it, as createPool would. */
+const notStarted = (error: unknown): SupervisorEscalation => {
+  const message = error instanceof Error ? error.message : String(error)
+  return new SupervisorEscalation({
+    message: `supervisor forkserver: the zygote did not start: ${message}`,
+    supervisorId: "forkserver",
+    restarts: 0,
+    withinMs: 0,
+    childId: "zygote",
+    lastReason: { normal: false, reason: message, cause: error }
+  })
+}
 
 /**
  * Wraps a child's start; see {@link CurrentDynamic.make}.
@@ -78,6 +92,8 @@ export class CurrentDynamic implements DynamicSupervisor<unknown> {
   current: DynamicSupervisor<unknown> | undefined = undefined
   /** A child was started once: after a zygote restart, the permanent workers come back. */
   started = false
+  /** A lazy pool's tree, not started yet: the first child's start starts it (see {@link deferStart}). */
+  #pending: Effect.Effect<void, unknown> | undefined = undefined
   readonly #escalated: Deferred.Deferred<never, SupervisorEscalation>
   readonly #guard: ChildGuard
 
@@ -92,8 +108,36 @@ export class CurrentDynamic implements DynamicSupervisor<unknown> {
     return Effect.map(Deferred.make<never, SupervisorEscalation>(), (d) => new CurrentDynamic(id, d, guard))
   }
 
+  /**
+   * Leaves `start` (the tree: zygote, then workers' supervisor) for the first child's start, which
+   * waits for it. It runs once, in `scope` (not in the fiber that asked, so no caller's interruption
+   * can abandon it halfway); every start meanwhile waits for that one. A failed start is the
+   * pool's failure, as it fails `createPool` for an eager pool: the calls waiting for it are not
+   * left waiting for a zygote that will not come.
+   */
+  deferStart(start: Effect.Effect<void, unknown, Scope.Scope>, scope: Scope.Scope): void {
+    let done: Deferred.Deferred<void, unknown> | undefined
+    this.#pending = Effect.uninterruptibleMask((restore) => Effect.suspend(() => {
+      if (done === undefined) {
+        done = Deferred.makeUnsafe<void, unknown>()
+        const failed = (error: unknown) => Effect.andThen(this.escalate(notStarted(error)), Effect.fail(error))
+        return Effect.andThen(
+          Effect.forkIn(Deferred.into(Effect.catch(Scope.provide(start, scope), failed), done), scope),
+          restore(Deferred.await(done))
+        )
+      }
+      return restore(Deferred.await(done))
+    }))
+  }
+
   readonly startChild = (id: string, spec: DynamicChildSpec<unknown>): Effect.Effect<void, unknown> =>
     Effect.suspend(() => {
+      if (this.#pending !== undefined) {
+        const pending = this.#pending
+        return Effect.andThen(Effect.tap(pending, () => Effect.sync(() => {
+          if (this.#pending === pending) this.#pending = undefined
+        })), this.startChild(id, spec))
+      }
       if (this.current === undefined) return Effect.fail(new Error(`${this.id}: the zygote is restarting; ${id} starts with it`))
       this.started = true
       return this.current.startChild(id, { ...spec, start: this.#guard(spec.start) })
@@ -147,8 +191,9 @@ export interface Forkserver {
   /**
    * Starts the tree in the current Scope: the zygote (ready), then the workers' supervisor.
    * `restartWorkers` runs each time the workers' supervisor comes back after a zygote restart.
+   * `lazy`: the tree starts with the first worker instead (a lazy pool runs no process before its first call).
    */
-  readonly start: (restartWorkers: Effect.Effect<void, unknown>) => Effect.Effect<void, WorkerCrashedError | ProtocolError, Scope.Scope>
+  readonly start: (restartWorkers: Effect.Effect<void, unknown>, lazy?: boolean) => Effect.Effect<void, WorkerCrashedError | ProtocolError, Scope.Scope>
 }
 
 const threadWarning = (ready: ZygoteReady): string =>
@@ -209,21 +254,23 @@ export const forkserverTree = (options: ForkserverOptions): Effect.Effect<Forkse
       if (generation++ > 0 && supervisor.started) yield* Effect.forkScoped(Effect.ignore(restartWorkers))
       return { exit: Effect.never }
     })
+    const startTree = (restartWorkers: Effect.Effect<void, unknown>): Effect.Effect<void, WorkerCrashedError | ProtocolError, Scope.Scope> => Effect.gen(function*() {
+      const tree = yield* makeSupervisor<WorkerCrashedError | ProtocolError, never>({
+        id: "forkserver",
+        strategy: "rest_for_one",
+        ...options.restart,
+        children: [
+          { id: "zygote", start: zygoteChild, restart: "permanent" },
+          { id: "workers", start: workersChild(restartWorkers), restart: "permanent" }
+        ]
+      })
+      yield* Effect.forkScoped(Effect.catch(tree.await, (escalation) => supervisor.escalate(escalation)))
+    })
     return {
       supervisor,
       spawn,
-      start: (restartWorkers) => Effect.gen(function*() {
-        const tree = yield* makeSupervisor<WorkerCrashedError | ProtocolError, never>({
-          id: "forkserver",
-          strategy: "rest_for_one",
-          ...options.restart,
-          children: [
-            { id: "zygote", start: zygoteChild, restart: "permanent" },
-            { id: "workers", start: workersChild(restartWorkers), restart: "permanent" }
-          ]
-        })
-        yield* Effect.forkScoped(Effect.catch(tree.await, (escalation) => supervisor.escalate(escalation)))
-      })
+      start: (restartWorkers, lazy = false) =>
+        lazy ? Effect.map(Effect.scope, (scope) => supervisor.deferStart(startTree(restartWorkers), scope)) : startTree(restartWorkers)
     }
   })
 
@@ -239,8 +286,8 @@ export interface PoolWorkers {
   readonly supervisor: DynamicSupervisor<unknown>
   /** The `spawn` option of each worker; undefined: a new interpreter each (spawnPython). */
   readonly spawn: ((spec: ProcessSpec) => SpawnedProcess) | undefined
-  /** Starts what must run before the first worker (the fork-server tree); see {@link Forkserver}. */
-  readonly start: (restartWorkers: Effect.Effect<void, unknown>) => Effect.Effect<void, WorkerCrashedError | ProtocolError, Scope.Scope>
+  /** Starts what must run before the first worker (the fork-server tree), now or, `lazy`, with the first worker; see {@link Forkserver}. */
+  readonly start: (restartWorkers: Effect.Effect<void, unknown>, lazy?: boolean) => Effect.Effect<void, WorkerCrashedError | ProtocolError, Scope.Scope>
 }
 
 /**
