@@ -36,7 +36,7 @@ class Dispatcher:
     def dispatch(self, payload):
         codec = self.writer.codec
         try:
-            msg = codec.decode(payload)
+            msg = codec.decode_frame(payload)
         except Exception as exc:  # noqa: BLE001 (any decoder failure is corruption)
             raise ProtocolViolation(f"undecodable {codec.name} payload: {exc}") from None
         if type(msg) is not dict:

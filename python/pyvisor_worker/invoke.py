@@ -112,8 +112,19 @@ class Invoker:
                     self._fail_with(ctx, exc)
                     return
             self._finish(ctx, {"kind": "end", "id": ctx.id})
+        elif ctx._trace is None:
+            self._result(ctx, value)
         else:
             self._finish(ctx, {"kind": "result", "id": ctx.id, "value": value})
+
+    def _result(self, ctx, value):
+        """_finish for a plain result without spans: the frame most calls end with, on its short path."""
+        self.active.pop(ctx.id, None)
+        try:
+            self.writer.send_result(ctx.id, value)
+        except UnserializableError as exc:
+            self.fail(ctx, exc.pyvisor_type,
+                      f"cannot send the result of {ctx.name!r} with {self.writer.codec.name}: {exc}", "")
 
     def fail(self, ctx, type_, message, tb, full_tb=None, detail=None):
         """Answer ctx with an `error` frame; it always goes out, even with unencodable text.

@@ -431,6 +431,7 @@ class MsgpackValues:
 
 
 _SCALARS = frozenset((str, int, float, bool, type(None), bytes))
+SCALAR_TYPES = _SCALARS  # values both codecs' fast paths pass as they are (ints still range-checked by the packer)
 
 
 # --- JSON ---------------------------------------------------------------------------------------

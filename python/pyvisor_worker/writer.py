@@ -47,10 +47,15 @@ class FrameWriter:
     def set_codec(self, codec):
         self.codec = codec
         self.encode = codec.encode
+        self.encode_result = codec.encode_result
 
     def send(self, msg):
         """Encode and write one frame. Raises UnserializableError (before anything is written)."""
         self.write_payload(self.encode(msg))
+
+    def send_result(self, call_id, value):
+        """The `result` frame of a call: the most common frame, encoded on the codec's short path."""
+        self.write_payload(self.encode_result(call_id, value))
 
     def write_payload(self, payload):
         n = len(payload)

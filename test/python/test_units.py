@@ -99,6 +99,39 @@ class CodecTest(unittest.TestCase):
             with self.subTest(value=value):
                 self.assertEqual(codec.decode(codec.encode({"v": value})), {"v": value} if value == value else {"v": mock.ANY})
 
+    def test_encode_result_is_encode_of_the_envelope(self):
+        # The short path must give the very bytes, and refuse the very values, that encode() does.
+        import collections  # noqa: PLC0415
+
+        point = collections.namedtuple("point", "x y")
+        values = (None, True, 0, -1, 2 ** 63, 2 ** 64 - 1, 1.5, float("nan"), "é", b"\x00", [1, (2, 3)], {"a": {"b": [None]}},
+                  {1: "int key"}, {"__proto__": 1}, point(1, 2), [b"x" * 20] * 20)
+        refused = (object(), "\udc80", {(1, 2): "a"}, {b"k": 1}, 2 ** 64, -(2 ** 63) - 1, [object()])
+        for codec in available_codecs():
+            for value in values:
+                with self.subTest(codec=codec.name, value=value):
+                    self.assertEqual(codec.encode_result(7, value), codec.encode({"kind": "result", "id": 7, "value": value}))
+            for value in refused:
+                with self.subTest(codec=codec.name, refused=value), self.assertRaises(UnserializableError):
+                    codec.encode_result(7, value)
+
+    def test_decode_frame_is_decode(self):
+        # decode_frame keeps state between payloads (msgpack's Unpacker): a bad payload must be refused
+        # as decode() refuses it, and must leave nothing behind for the next one.
+        for codec in available_codecs():
+            good = codec.encode({"kind": "call", "id": 1, "args": {"b": b"\x00" * 70000, "s": "é"}})
+            small = codec.encode({"kind": "ping", "id": 2})
+            bad = (small[:-1], small + small, b"\xc1", good[:100], b"")
+            for payload in (small, good, bytearray(small), *bad, small):
+                with self.subTest(codec=codec.name, payload=bytes(payload[:20])):
+                    try:
+                        expected = codec.decode(payload)
+                    except Exception as exc:  # noqa: BLE001
+                        with self.assertRaises(type(exc) if codec.name == "json" else Exception):
+                            codec.decode_frame(payload)
+                    else:
+                        self.assertEqual(codec.decode_frame(payload), expected)
+
     def test_json_is_compact_utf8(self):
         self.assertEqual(JsonCodec().encode({"a": [1, "é"]}), '{"a":[1,"é"]}'.encode("utf-8"))
 
