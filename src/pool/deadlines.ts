@@ -7,7 +7,7 @@ import { AbortError, CallTimeoutError, CheckoutTimeoutError } from "../errors.ts
 import type { CallEnd } from "../errors.ts"
 import type { InterruptError, Job } from "./job.ts"
 import type { Queue } from "./queue.ts"
-import type { After } from "./timers.ts"
+import type { After } from "./after.ts"
 
 const HOW: Record<CallEnd, string> = {
   "never-started": "",

@@ -38,7 +38,7 @@ import type { PoolSnapshot } from "./snapshot.ts"
 import type { Slot, Slots } from "./slots.ts"
 import { causedByCall, PoisonTable } from "./poison.ts"
 import { failingIterator, MAX_WINDOW, openStream } from "./stream.ts"
-import type { After } from "./timers.ts"
+import type { After } from "./after.ts"
 
 /** A call's settle functions, ending its span and recording its metrics first. */
 const traced = (trace: CallTrace, resolve: (v: unknown) => void, reject: (e: unknown) => void) => ({

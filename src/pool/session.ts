@@ -10,8 +10,8 @@ import type { SessionStore } from "../store/index.ts"
 import { checkSessionId } from "../store/validate.ts"
 import { abortError } from "./deadlines.ts"
 import type { CallOptions } from "./job.ts"
-import { after as liveAfter } from "./timers.ts"
-import type { After } from "./timers.ts"
+import { after as liveAfter } from "./after.ts"
+import type { After } from "./after.ts"
 
 /** Options of `pool.session`. */
 export interface SessionOptions {

@@ -2,7 +2,8 @@ import { it as effectIt } from "@effect/vitest"
 import { Context, Effect, Exit, FiberSet, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
-import { after, clockAfter, clockNow } from "../../src/pool/timers.ts"
+import { after } from "../../src/pool/after.ts"
+import { clockAfter, clockNow } from "../../src/pool/timers.ts"
 
 const MAX = 2 ** 31 - 1
 
