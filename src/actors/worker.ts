@@ -145,8 +145,13 @@ export class Worker {
   #oomBaseline: number | null = null
   /** faulthandler's dump, read once the process is gone. */
   #stack: string | undefined
-  /** The last RSS sample (set by the pool's sampler), for crash reports. */
+  /**
+   * This incarnation's memory at the pool's last sampling (null until sampled): the one record of
+   * it, read by recycling, `snapshot()` and the crash report.
+   */
   lastRssBytes: number | null = null
+  /** Proportional set size at the same sampling (shared pages split among their sharers), or null. */
+  lastPssBytes: number | null = null
   /** Every answer the worker wrote before it exited has been read. */
   #drainedFully = false
   /** The owner is refilling this worker after an answer freed a slot: edges wait for the outcome. */

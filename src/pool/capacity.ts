@@ -88,7 +88,7 @@ export class Capacity {
     if (slot.recycle !== null || slot.worker !== worker) return
     const o = this.#o
     if (o.workerTtlMs !== Infinity && this.#tooOld(slot)) return this.recycle(slot, this.#ageReason())
-    if (slot.rss !== null && slot.rss > rssLimit(slot, o.maxWorkerRssBytes)) this.recycle(slot, rssReason(slot, o.maxWorkerRssBytes))
+    if (overLimit(slot, worker, o.maxWorkerRssBytes)) this.recycle(slot, rssReason(slot, worker, o.maxWorkerRssBytes))
   }
 
   /**
@@ -130,11 +130,10 @@ export class Capacity {
       const pid = worker?.pid
       if (!worker || pid == null || !isServing(worker.state)) return
       const [rss, pss] = await Promise.all([readRssBytes(pid), readPssBytes(pid)])
-      worker.lastRssBytes = rss // for its crash report
+      worker.lastRssBytes = rss
+      worker.lastPssBytes = pss
       if (slot.worker !== worker) return
-      slot.rss = rss
-      slot.pss = pss
-      if (slot.rss !== null && slot.rss > rssLimit(slot, this.#o.maxWorkerRssBytes)) this.recycle(slot, rssReason(slot, this.#o.maxWorkerRssBytes))
+      if (overLimit(slot, worker, this.#o.maxWorkerRssBytes)) this.recycle(slot, rssReason(slot, worker, this.#o.maxWorkerRssBytes))
       else if (worker.served > 0 && this.#tooOld(slot)) this.recycle(slot, this.#ageReason())
     }))
   }
@@ -153,5 +152,8 @@ export const rssLimit = (slot: Slot, max: number): number =>
 
 const mib = (bytes: number): string => (bytes / 1048576).toFixed(0)
 
-const rssReason = (slot: Slot, max: number): string =>
-  `resident memory ${mib(slot.rss ?? 0)} MiB over maxWorkerRssMb (${mib(max)} MiB; this worker's limit, jittered by ${RSS_JITTER * 100} % so workers do not recycle together: ${mib(rssLimit(slot, max))} MiB)`
+const overLimit = (slot: Slot, worker: Worker, max: number): boolean =>
+  worker.lastRssBytes !== null && worker.lastRssBytes > rssLimit(slot, max)
+
+const rssReason = (slot: Slot, worker: Worker, max: number): string =>
+  `resident memory ${mib(worker.lastRssBytes ?? 0)} MiB over maxWorkerRssMb (${mib(max)} MiB; this worker's limit, jittered by ${RSS_JITTER * 100} % so workers do not recycle together: ${mib(rssLimit(slot, max))} MiB)`

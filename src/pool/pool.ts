@@ -347,10 +347,8 @@ export class Pool {
     slot.worker = worker
     slot.readyAt = null
     slot.recycle = null
-    // A reading of the previous incarnation would recycle this one at once.
-    slot.rss = null
+    // Each incarnation draws its own jittered limit (its memory readings are its own: Worker).
     slot.rssLimit = null
-    slot.pss = null
   }
 
   /** @internal `worker` finished its handshake. */

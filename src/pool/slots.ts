@@ -18,11 +18,8 @@ export interface Slot {
   readyAt: number | null
   /** Recycle the current incarnation as soon as it has no call in flight. */
   recycle: string | null
-  rss: number | null
   /** The current incarnation's RSS limit: maxWorkerRssMb less a random share of RSS_JITTER (null: not drawn yet). */
   rssLimit: number | null
-  /** Proportional set size at the last reading (shared pages split among their sharers), or null. */
-  pss: number | null
   /** An overflow slot's idle deadline: armed while it is in the idle set, cancelled when it leaves. */
   idleTimer: (() => void) | null
 }
@@ -108,5 +105,5 @@ export class Slots {
 }
 
 const newSlot = (id: string, overflow: boolean): Slot => ({
-  id, overflow, restarts: 0, recycled: 0, worker: null, readyAt: null, recycle: null, rss: null, rssLimit: null, pss: null, idleTimer: null
+  id, overflow, restarts: 0, recycled: 0, worker: null, readyAt: null, recycle: null, rssLimit: null, idleTimer: null
 })

@@ -64,8 +64,8 @@ export const snapshotOf = (slots: ReadonlyArray<Slot>, queued: number, state: Po
     inFlight: s.worker?.inFlight ?? 0,
     restarts: s.restarts,
     recycled: s.recycled,
-    rss: s.worker ? s.rss : null,
-    pss: s.worker ? s.pss : null,
+    rss: s.worker?.lastRssBytes ?? null,
+    pss: s.worker?.lastPssBytes ?? null,
     overflow: s.overflow
   })),
   queued,

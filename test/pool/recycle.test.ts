@@ -6,7 +6,7 @@ import type { Slot } from "../../src/pool/slots.ts"
 import { FIXTURES, isAlive, pythonChildren, START_METHODS } from "../helpers.ts"
 
 describe("the RSS limit of one incarnation", () => {
-  const slot = (): Slot => ({ id: "w1", overflow: false, restarts: 0, recycled: 0, worker: null, readyAt: null, recycle: null, rss: null, rssLimit: null, pss: null, idleTimer: null })
+  const slot = (): Slot => ({ id: "w1", overflow: false, restarts: 0, recycled: 0, worker: null, readyAt: null, recycle: null, rssLimit: null, idleTimer: null })
   const MAX = 100 * 1024 * 1024
 
   it("is drawn once between (1 - RSS_JITTER) and 1 times maxWorkerRssMb, so workers do not recycle together", () => {
