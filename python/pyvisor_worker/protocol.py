@@ -4,11 +4,12 @@ Kept free of threads and handlers so the test vectors can exercise it in isolati
 host-facing byte layout lives in exactly one place.
 """
 import json
+import json.encoder
 import os
 import struct
 import threading
 
-from .values import SCALAR_TYPES, JsonValues, MsgpackValues, NeedsWalk
+from .values import EXACT, SCALAR_TYPES, JsonValues, MsgpackValues, NeedsWalk
 
 PROTOCOL_VERSION = 1
 DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
@@ -97,8 +98,28 @@ class JsonCodec:
         """decode() for the frames read from fd 3 (MsgpackCodec has a faster one)."""
         return self.decode(payload)
 
-    def encode_result(self, call_id, value):
-        """The `result` frame of call_id (JSON's encoder has no cheaper path for it)."""
+    def encode_result(self, call_id, value, _quote=json.encoder.encode_basestring):
+        """The `result` frame of call_id: what encode() would give. A scalar value is written
+        directly (no encoder setup, no scan of the text for things to tag: a scalar within
+        +-2**53 has none); anything else, or what may be refused, takes encode()."""
+        kind = type(value)
+        if type(call_id) is not int:
+            text = None
+        elif value is None:
+            text = "null"
+        elif kind is bool:
+            text = "true" if value else "false"
+        elif kind is int and -EXACT <= value <= EXACT:
+            text = int.__repr__(value)
+        elif kind is str:
+            text = _quote(value)
+        else:
+            text = None
+        if text is not None:
+            try:
+                return f'{{"kind":"result","id":{call_id},"value":{text}}}'.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: refused by encode(), below, with its message
+                pass
         return self.encode({"kind": "result", "id": call_id, "value": value})
 
     def decode(self, payload, _dec=_decode):

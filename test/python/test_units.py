@@ -105,7 +105,9 @@ class CodecTest(unittest.TestCase):
 
         point = collections.namedtuple("point", "x y")
         values = (None, True, 0, -1, 2 ** 63, 2 ** 64 - 1, 1.5, float("nan"), "é", b"\x00", [1, (2, 3)], {"a": {"b": [None]}},
-                  {1: "int key"}, {"__proto__": 1}, point(1, 2), [b"x" * 20] * 20)
+                  {1: "int key"}, {"__proto__": 1}, point(1, 2), [b"x" * 20] * 20,
+                  2 ** 53, -(2 ** 53), 2 ** 53 + 1, -(2 ** 53) - 1, 10 ** 15, 'say "__pyvisor__": 1234567890123456789',
+                  "quote \" back \\ nl \n nul \x00 \u2028", "", float("inf"))
         refused = (object(), "\udc80", {(1, 2): "a"}, {b"k": 1}, 2 ** 64, -(2 ** 63) - 1, [object()])
         for codec in available_codecs():
             for value in values:
