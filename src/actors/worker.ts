@@ -350,8 +350,11 @@ export class Worker {
       else if (this.pid === null && proc.pid > 0) this.#send({ type: "SPAWNED", pid: proc.pid })
     })
     void proc.exited.then(async (exit) => {
-      // Answers written before the exit are still in the pipe: read them first.
-      this.#drainedFully = await drained(proc.fromWorker)
+      // Answers written before the exit are still in the pipe: read them first. Its last stderr
+      // lines too: a forked worker's stderr is a socket of its own, whose bytes may still be on
+      // their way when the zygote reports the exit, and the crash report quotes them.
+      const [answers] = await Promise.all([drained(proc.fromWorker), drained(proc.stderr)])
+      this.#drainedFully = answers
       if (proc.faultFile !== undefined) this.#stack = takeFaultDump(proc.faultFile)
       out.end()
       err.end()
