@@ -155,31 +155,24 @@ class MsgpackCodec:
         return self._unpackb(data, raw=False, timestamp=3, ext_hook=self._values.ext_hook)
 
     def encode(self, obj):
-        local = self._local
-        try:
-            packer = local.packer
-        except AttributeError:
-            packer = local.packer = self._packer()
-        try:
-            data = packer.pack(self._values.ready(obj))  # autoreset: returns bytes and empties the buffer, also on error
-        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            raise UnserializableError(str(exc)) from None
-        if len(data) >= self._KEEP_PACKER_BELOW:
-            del local.packer
-        return data
+        return self._pack(obj, self._values.ready)
 
     def encode_result(self, call_id, value, _scalars=SCALAR_TYPES):
-        """The `result` frame of call_id: what encode() would give, without checking the envelope
-        (its keys are ours) or a scalar value (the Packer refuses what it cannot write)."""
+        """The `result` frame of call_id: what encode() would give. With a scalar value nothing
+        needs checking (the envelope's keys are ours; the Packer refuses an int it cannot write)."""
+        if type(value) not in _scalars:
+            return self.encode({"kind": "result", "id": call_id, "value": value})
+        return self._pack({"kind": "result", "id": call_id, "value": value}, None)
+
+    def _pack(self, obj, ready):
+        """obj packed, after ready(obj) unless ready is None; whatever fails is UnserializableError."""
         local = self._local
         try:
             packer = local.packer
         except AttributeError:
             packer = local.packer = self._packer()
         try:
-            if type(value) not in _scalars:
-                value = self._values.ready(value)
-            data = packer.pack({"kind": "result", "id": call_id, "value": value})
+            data = packer.pack(obj if ready is None else ready(obj))  # autoreset: returns bytes and empties the buffer, also on error
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise UnserializableError(str(exc)) from None
         if len(data) >= self._KEEP_PACKER_BELOW:
