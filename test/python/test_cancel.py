@@ -78,6 +78,20 @@ class GentleCancelTest(WorkerTest):
         self.assertEqual(self.w.call("counters")["value"]["finally"], 1)
 
 
+    def test_an_async_handler_spinning_without_an_await_is_interrupted_in_its_step(self):
+        for args in ([], ["--concurrency", "4"]):
+            with self.subTest(args=args):
+                w = self.spawn(imports=IMPORTS, args=args)
+                pid = w.call("pid")["value"]
+                call_id = w.start_call("spin_async_and_clean")
+                self.assertEqual(w.recv_kind("log")["message"], "spinning async")
+                w.send({"kind": "cancel", "id": call_id})
+                self.assertEqual(w.answer(call_id), [cancelled_error(call_id)])
+                counters = w.call("counters")["value"]
+                self.assertEqual((counters["async_caught"], counters["async_finally"]), (1, 1))
+                self.assertEqual(w.call("pid")["value"], pid)
+
+
 class GuardTest(unittest.TestCase):
     """The Guard's bookkeeping, with the raise recorded instead of sent to CPython."""
 
