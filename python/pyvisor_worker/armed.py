@@ -24,7 +24,7 @@ from .cancel import Cancelled
 
 
 class Armed(Coroutine):
-    """Wraps `inner` (a coroutine, or an async generator's `__anext__()` awaitable) for `ctx`."""
+    """Wraps coroutine `inner` (a handler's, or one async generator step's) for `ctx`."""
 
     __slots__ = ("_inner", "_ctx", "_guard", "_exc")
 

@@ -265,7 +265,7 @@ class Invoker:
             try:
                 while not ctx._cancelled:
                     if is_async:
-                        step = self._ensure_future(self._armed(ctx, gen.__anext__()), loop=loop)
+                        step = self._ensure_future(self._armed(ctx, _anext(gen)), loop=loop)
                         if sender is not None and sender.items:
                             loop.call_soon(sender.flush_if_suspended, step)
                         try:
@@ -345,6 +345,11 @@ class Invoker:
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
         return self.loop
+
+
+async def _anext(gen):
+    """An async generator's next item as a coroutine: one Armed can tell has ended or not (armed.py)."""
+    return await gen.__anext__()
 
 
 def _apply(fn, ctx, wants_ctx, args, kind):
