@@ -148,7 +148,8 @@ class Guard:
         self.sent = self.delivered = self.due = False
         self.exc = exc
         self.steps += 1
-        self.step = self.armed = ctx
+        self.step = ctx  # before `armed`: a reader that sees it armed sees it is a step (interrupt)
+        self.armed = ctx
         if ctx._cancelled and not ctx._reached:
             with self._lock:  # a late raise may be under way just now: then that one counts
                 if not ctx._reached:
@@ -207,23 +208,24 @@ class Guard:
         # The main thread reads fd 3 only while no sync handler runs; never raise in its own dispatch.
         if self._raise_in is None or threading.get_ident() == self.tid:
             return False
-        if self.step is ctx:
-            with self._lock:
-                if self.step is not ctx or ctx._reached:
-                    return False
-                step = self.steps
-            timer = self._timer(self.step_grace, self._raise_late, (ctx, step))
-            timer.daemon = True
-            timer.start()
-            return False
-        if self.armed is not ctx:
+        if self.armed is not ctx and self.step is not ctx:
             return False
         with self._lock:
-            if self.armed is not ctx or self.sent or ctx._reached:
-                return False
-            self.sent = ctx._reached = True
-            self._raise_in(self.tid, self.exc)
-            return True
+            armed = self.armed  # read before `step`, which arm_step writes first
+            if self.step is ctx:  # a coroutine's step, armed or paused: raise later, if at all
+                if ctx._reached:
+                    return False
+                step = self.steps
+            else:
+                if armed is not ctx or self.sent or ctx._reached:
+                    return False
+                self.sent = ctx._reached = True
+                self._raise_in(self.tid, self.exc)
+                return True
+        timer = self._timer(self.step_grace, self._raise_late, (ctx, step))
+        timer.daemon = True
+        timer.start()
+        return False
 
     def _raise_late(self, ctx, step):
         """`step_grace` after ctx's cancel was read during coroutine step `step`: if that step still

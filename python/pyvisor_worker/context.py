@@ -183,7 +183,7 @@ class Context:
     def _cancel_task(self):
         """On the loop's thread, between steps: cancel the call's task (the current one, for an
         async generator's steps), unless the cancel was raised in a step of it already (cancel.py);
-        nothing is armed now, so the reader cannot be raising it meanwhile."""
+        no step runs now, so no raise for this call can be under way meanwhile."""
         task = self._task
         if task is not None and not self._reached:
             self._reached = True

@@ -18,8 +18,8 @@ answered as cancelled: `end` for a stream, else `error` of type `pyvisor.Cancell
 handler, and each step of a sync generator, runs armed (cancel.py): a `cancel` raises `Cancelled`
 in its frame, answered the same way. So does each step of a coroutine (armed.py, with a guard), but
 only one still running STEP_GRACE after the `cancel` was read (cancel.py): it raises there, as a
-Cancelled that is also a CancelledError, and its task ends as cancelled. A call cancelled before it started gets that same answer
-without its handler ever running.
+Cancelled that is also a CancelledError, and its task ends as cancelled. A call cancelled before
+it started gets that same answer without its handler ever running.
 """
 import sys
 import time
