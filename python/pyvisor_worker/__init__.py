@@ -10,7 +10,9 @@ Handlers that take `ctx` reach the host store through `ctx.store` (get/put/delet
 per worker by version) and stored programs through `ctx.programs` with `@program("kind")`
 factories, and open child spans of the host's call span with `ctx.trace.span(name, attributes)`
 (reported to the host, which exports them: see trace.py). A sync handler whose call the host
-cancels gets `Cancelled` raised where it runs. Only the names below are public; the rest of the
+cancels gets `Cancelled` raised where it runs, and so does an `async def` one still running 50 ms
+later without reaching an await (otherwise asyncio's CancelledError arrives at the await). Only
+the names below are public; the rest of the
 package is the runtime behind `python -m pyvisor_worker` and may change.
 """
 import os as _os

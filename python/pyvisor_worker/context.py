@@ -4,7 +4,8 @@ One Context is created per incoming call by whichever thread reads fd 3 and doub
 main thread picks up, so a call costs a single small allocation. It reaches the host only through
 its Link (link.py), never the runtime itself; it holds no locks of its own beyond a stream's credit.
 While an `async def` handler runs, the Context also holds the asyncio task running it, so that a
-`cancel` read by either thread cancels that task on the loop's own thread.
+`cancel` read by either thread cancels that task on the loop's own thread, unless the cancel was
+raised in the coroutine's step already (armed.py, cancel.py): it reaches the coroutine once.
 """
 import threading
 from time import monotonic
@@ -40,7 +41,7 @@ class Context:
     """
 
     __slots__ = ("id", "name", "args", "session", "deadline", "stream", "_cancelled", "_link", "_window", "_credit",
-                 "_lock", "_cond", "_task", "_sender", "_traceparent", "_trace", "_program_deadline")
+                 "_lock", "_cond", "_task", "_reached", "_sender", "_traceparent", "_trace", "_program_deadline")
 
     def __init__(self, link, msg):
         self._link = link
@@ -61,6 +62,7 @@ class Context:
             self._lock = threading.Lock()
             self._cond = threading.Condition(self._lock)
         self._task = None  # the asyncio task running this call's coroutine (or async generator step), if any
+        self._reached = False  # the cancel reached that coroutine: raised in a step, or its task cancelled
         self._sender = None  # a streaming generator's StreamSender (batching.py), which may hold items
         self._traceparent = msg.get("traceparent")  # the host's call span, when its pool traces calls
         self._trace = None  # ctx.trace, made on first use; invoke.py puts its spans on the final frame
@@ -72,10 +74,13 @@ class Context:
     def cancelled(self):
         """True once the host sent `cancel` for this call; the handler decides how to stop.
 
-        An `async def` handler (or async generator) is also interrupted: asyncio.CancelledError is
-        raised at the `await` it is suspended in, so its `finally` blocks run. A sync handler (or
-        generator) running Python code gets `pyvisor_worker.Cancelled` raised where it is (cancel.py);
-        one blocked in C (time.sleep, a socket read) sees it when that returns.
+        The handler is also interrupted. A sync handler (or generator) running Python code gets
+        `pyvisor_worker.Cancelled` raised where it is (cancel.py); one blocked in C (time.sleep, a
+        socket read) sees it when that returns. An `async def` handler (or async generator) gets
+        asyncio.CancelledError at the `await` it is suspended in, or reaches next; one whose step
+        still runs Python code 50 ms after the cancel (`while True: pass` never awaits) gets it
+        where it runs, as an exception that is both a CancelledError and a Cancelled (armed.py).
+        Either way its `finally` blocks run.
         """
         return self._cancelled
 
@@ -173,7 +178,16 @@ class Context:
         # loop's thread runs it (a task already done ignores it).
         task = self._task
         if task is not None:
-            task.get_loop().call_soon_threadsafe(task.cancel)
+            task.get_loop().call_soon_threadsafe(self._cancel_task)
+
+    def _cancel_task(self):
+        """On the loop's thread, between steps: cancel the call's task (the current one, for an
+        async generator's steps), unless the cancel was raised in a step of it already (cancel.py);
+        no step runs now, so no raise for this call can be under way meanwhile."""
+        task = self._task
+        if task is not None and not self._reached:
+            self._reached = True
+            task.cancel()
 
     def log(self, level, message):
         """A line for the host's log, separate from stdout/stderr."""

@@ -28,7 +28,7 @@ class Dispatcher:
         self.host_calls = host_calls
         self.cancel_queued = cancel_queued
         self.queued = queued
-        self.interrupt = interrupt  # cancel.Guard.interrupt: raises Cancelled in a running sync handler
+        self.interrupt = interrupt  # cancel.Guard.interrupt: raises Cancelled in a running handler or coroutine step
         self._kinds = {"call": self._call if queued is None else self._call_and_tell, "ping": self._ping,
                        "cancel": self._cancel, "credit": self._credit, "host_result": self._host_answer,
                        "host_error": self._host_answer, "shutdown": self._shutdown}
@@ -76,7 +76,7 @@ class Dispatcher:
             self.calls.remove(ctx)
         except ValueError:  # started: its handler is told (ctx.cancelled, its asyncio task cancelled)
             ctx._cancel()
-            if self.interrupt is not None:  # and a sync handler running now gets Cancelled raised
+            if self.interrupt is not None:  # and a handler (or coroutine step) running now gets Cancelled raised
                 self.interrupt(ctx)
         else:  # never started and now never will: answered at once
             self.cancel_queued(ctx)

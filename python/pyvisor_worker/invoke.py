@@ -16,15 +16,18 @@ Cancelling: a coroutine, and each step of an async generator, runs as an asyncio
 `ctx._task`, which a `cancel` cancels (context.py); a CancelledError that ends a cancelled call is
 answered as cancelled: `end` for a stream, else `error` of type `pyvisor.Cancelled`. A sync
 handler, and each step of a sync generator, runs armed (cancel.py): a `cancel` raises `Cancelled`
-in its frame, answered the same way. A call cancelled before it started gets that same answer
-without its handler ever running.
+in its frame, answered the same way. So does each step of a coroutine (armed.py, with a guard), but
+only one still running STEP_GRACE after the `cancel` was read (cancel.py): it raises there, as a
+Cancelled that is also a CancelledError, and its task ends as cancelled. A call cancelled before
+it started gets that same answer without its handler ever running.
 """
 import sys
 import time
 from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
+from .armed import Armed
 from .batching import StreamSender
-from .cancel import Cancelled
+from .cancel import Cancelled, async_cancelled
 from .errors import error_type, format_tracebacks
 from .protocol import DEFAULT_MAX_FRAME_BYTES, UnserializableError
 from .registry import REGISTRY, handler_names
@@ -49,8 +52,8 @@ class Invoker:
     def __init__(self, writer, active, background=False, batching=False, max_frame_bytes=DEFAULT_MAX_FRAME_BYTES,
                  clock=time.perf_counter, guard=None):
         self.writer = writer
-        # cancel.Guard: a `cancel` raises Cancelled in a sync handler's frame while it runs. None
-        # (in-process tests): sync handlers only see ctx.cancelled.
+        # cancel.Guard: a `cancel` raises Cancelled in a sync handler's frame, or a coroutine's step
+        # (armed.py), while it runs. None (in-process tests): they see ctx.cancelled, tasks are cancelled.
         self.guard = guard
         self.active = active
         self.background = background  # coroutines outside streams run as tasks; run() returns at once
@@ -63,6 +66,7 @@ class Invoker:
         self.loop = None  # one asyncio loop for all async handlers, created on first use
         self.CancelledError = _NotImported
         self._ensure_future = None
+        self._async_cancelled = None  # cancel.async_cancelled(), once asyncio is imported
 
     def run(self, ctx):
         """Run ctx's handler and answer it. True when it goes on as a task (background), else None."""
@@ -97,7 +101,7 @@ class Invoker:
                         self._start_task(ctx, value)
                         return True
                     loop = self.loop or self._event_loop()
-                    value = self._until_done(ctx, loop.create_task(value), loop)
+                    value = self._until_done(ctx, loop.create_task(self._armed(ctx, value)), loop)
                 else:
                     self._iterate(ctx, value)
                     return
@@ -210,9 +214,15 @@ class Invoker:
     def _start_task(self, ctx, coro):
         """Background: the call goes on as a task that answers it, then frees its slot."""
         loop = self.loop or self._event_loop()
-        task = ctx._task = loop.create_task(self._settle(ctx, coro))
+        ctx._task = loop.create_task(self._settle(ctx, self._armed(ctx, coro)))
         if ctx._cancelled:  # cancelled while being started: after the task's first step, like any cancel
-            loop.call_soon(task.cancel)
+            loop.call_soon(ctx._cancel_task)
+
+    def _armed(self, ctx, awaitable):
+        """The coroutine (or async generator step) whose steps run armed (armed.py); as it is
+        without a guard."""
+        guard = self.guard
+        return awaitable if guard is None else Armed(awaitable, ctx, guard, self._async_cancelled)
 
     async def _settle(self, ctx, coro):
         try:
@@ -232,7 +242,7 @@ class Invoker:
         """Run task to its end on the loop, where a `cancel` can reach it through ctx._task."""
         ctx._task = task
         if ctx._cancelled:
-            loop.call_soon(task.cancel)
+            loop.call_soon(ctx._cancel_task)
         try:
             return loop.run_until_complete(task)
         finally:
@@ -240,7 +250,7 @@ class Invoker:
 
     def _iterate(self, ctx, gen):
         """Generators: chunks when streaming, else one list. Checks ctx.cancelled between items;
-        a cancel also interrupts an async generator at its current await.
+        a cancel also interrupts an async generator at its current await, or in its running step.
 
         Streaming with `batching` on, items go through a StreamSender, which may hold some while
         the generator is ahead (batching.py); whatever ends the stream, held items go out first.
@@ -255,7 +265,7 @@ class Invoker:
             try:
                 while not ctx._cancelled:
                     if is_async:
-                        step = self._ensure_future(gen.__anext__(), loop=loop)
+                        step = self._ensure_future(self._armed(ctx, _anext(gen)), loop=loop)
                         if sender is not None and sender.items:
                             loop.call_soon(sender.flush_if_suspended, step)
                         try:
@@ -331,9 +341,15 @@ class Invoker:
 
             self.CancelledError = asyncio.CancelledError
             self._ensure_future = asyncio.ensure_future
+            self._async_cancelled = async_cancelled()
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
         return self.loop
+
+
+async def _anext(gen):
+    """An async generator's next item as a coroutine: one Armed can tell has ended or not (armed.py)."""
+    return await gen.__anext__()
 
 
 def _apply(fn, ctx, wants_ctx, args, kind):

@@ -71,6 +71,27 @@ describe.each(INTERPRETERS)("gentle cancellation on $python ($codec)", ({ python
     expect(await p.call("pid")).toBe(pid)
   })
 
+  // An `async def` that never awaits: its task's cancel alone would never reach it, so its running
+  // step gets the exception, with one call at a time and with tasks interleaving.
+  it.each([1, 4])("an `async def` spinning in `while True: pass` is stopped by timeoutMs (concurrency %i)", async (concurrency) => {
+    pool = await createPool({ worker: { module: "gentle", cwd: FIXTURES, python, concurrency }, size: 1, cancelGraceMs: 60_000 })
+    const pid = await pool.call("pid") as number
+    const error = await pool.call("spin_async", undefined, { timeoutMs: 200 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CallTimeoutError)
+    expect(error).toMatchObject({ code: "CALL_TIMEOUT", handler: "spin_async", timeoutMs: 200, ended: "cancelled-in-python" })
+    expect(await pool.call("pid")).toBe(pid)
+    expect(pool.snapshot().workers[0]).toMatchObject({ pid, restarts: 0, inFlight: 0 })
+  })
+
+  it("an abort stops a spinning `async def`: `except asyncio.CancelledError` and `finally` run", async () => {
+    const p = await start(60_000)
+    const pid = await p.call("pid") as number
+    const error = await abortWhenLogged(p, "spin_async_and_clean", undefined, "spinning async")
+    expect(error).toMatchObject({ _tag: "AbortError", ended: "cancelled-in-python" })
+    expect(await p.call("counters")).toMatchObject({ async_caught: 1, async_finally: 1 })
+    expect(await p.call("pid")).toBe(pid)
+  })
+
   it("a handler that swallows Cancelled and returns: its result is dropped, ended is 'returned'", async () => {
     const p = await start(60_000)
     const pid = await p.call("pid") as number

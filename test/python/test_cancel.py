@@ -10,7 +10,7 @@ import unittest
 import harness
 from harness import WorkerTest
 
-from pyvisor_worker.cancel import Cancelled, Guard
+from pyvisor_worker.cancel import Cancelled, Guard, async_cancelled
 
 IMPORTS = ("gentle",)
 
@@ -78,6 +78,20 @@ class GentleCancelTest(WorkerTest):
         self.assertEqual(self.w.call("counters")["value"]["finally"], 1)
 
 
+    def test_an_async_handler_spinning_without_an_await_is_interrupted_in_its_step(self):
+        for args in ([], ["--concurrency", "4"]):
+            with self.subTest(args=args):
+                w = self.spawn(imports=IMPORTS, args=args)
+                pid = w.call("pid")["value"]
+                call_id = w.start_call("spin_async_and_clean")
+                self.assertEqual(w.recv_kind("log")["message"], "spinning async")
+                w.send({"kind": "cancel", "id": call_id})
+                self.assertEqual(w.answer(call_id), [cancelled_error(call_id)])
+                counters = w.call("counters")["value"]
+                self.assertEqual((counters["async_caught"], counters["async_finally"]), (1, 1))
+                self.assertEqual(w.call("pid")["value"], pid)
+
+
 class GuardTest(unittest.TestCase):
     """The Guard's bookkeeping, with the raise recorded instead of sent to CPython."""
 
@@ -135,6 +149,94 @@ class GuardTest(unittest.TestCase):
         self.ctx._cancelled = True
         with self.assertRaises(Cancelled):
             self.guard.arm(self.ctx)
+
+
+class StepGuardTest(unittest.TestCase):
+    """The Guard around coroutine steps (armed.py): a cancel read while a step runs is raised only
+    if that same step still runs `step_grace` later; the timer is recorded, and fired by the test."""
+
+    interrupt = GuardTest.interrupt
+
+    def setUp(self):
+        self.raised = []
+        self.timers = []
+        self.guard = Guard(main_thread_id=threading.get_ident(), raise_in=lambda tid, exc: self.raised.append(exc),
+                           timer=self.timer)
+        self.ctx = harness.Context(None, {"kind": "call", "id": 1, "name": "h"})
+        self.exc = async_cancelled()
+
+    def timer(self, grace, fn, args):
+        test = self
+
+        class Timer:
+            daemon = False
+
+            def start(self):
+                test.timers.append((grace, fn, args))
+
+        return Timer()
+
+    def fire(self):
+        grace, fn, args = self.timers.pop()
+        self.assertEqual(grace, self.guard.step_grace)
+        return fn(*args)
+
+    def test_a_step_still_running_after_the_grace_gets_the_cancel_raised_once(self):
+        self.assertFalse(self.guard.arm_step(self.ctx, self.exc))
+        self.ctx._cancelled = True
+        self.assertFalse(self.interrupt(self.ctx))  # not at once: its next await may come first
+        self.assertEqual(self.raised, [])
+        self.assertTrue(self.fire())
+        self.assertEqual(self.raised, [self.exc])
+        self.assertTrue(self.ctx._reached)  # its task is not cancelled on top (context.py)
+        self.assertFalse(self.interrupt(self.ctx))
+        self.assertEqual(self.timers, [])
+
+    def test_a_step_that_ended_within_the_grace_is_left_to_its_task(self):
+        self.guard.arm_step(self.ctx, self.exc)
+        self.ctx._cancelled = True
+        self.interrupt(self.ctx)
+        self.guard.disarm()
+        self.assertFalse(self.fire())  # the step awaited: the task's cancel reaches it there
+        self.assertTrue(self.guard.arm_step(self.ctx, self.exc))  # ... or its next step, at its start
+        self.assertFalse(self.guard.arm_step(self.ctx, self.exc))  # and only once
+        self.assertEqual(self.raised, [])
+
+    def test_a_late_raise_for_an_earlier_step_does_not_land_in_a_later_one(self):
+        self.guard.arm_step(self.ctx, self.exc)
+        self.ctx._cancelled = True
+        self.interrupt(self.ctx)
+        self.guard.disarm()
+        self.ctx._reached = True  # the task's cancel reached the await between the steps
+        self.guard.arm_step(self.ctx, self.exc)
+        self.assertFalse(self.fire())
+        self.assertEqual(self.raised, [])
+
+    def test_a_late_raise_while_paused_is_raised_when_the_step_resumes(self):
+        self.guard.arm_step(self.ctx, self.exc)
+        owed = self.guard.pause(self.ctx)
+        self.ctx._cancelled = True
+        self.interrupt(self.ctx)
+        self.assertTrue(self.fire())
+        self.assertEqual(self.raised, [])  # never in runtime code
+        with self.assertRaises(self.exc):
+            self.guard.resume(self.ctx, owed)
+
+    def test_a_cancel_for_another_call_than_the_stepping_one_is_not_raised(self):
+        other = harness.Context(None, {"kind": "call", "id": 2, "name": "h"})
+        self.guard.arm_step(self.ctx, self.exc)
+        other._cancelled = True
+        self.assertFalse(self.interrupt(other))
+        self.assertEqual((self.timers, self.raised), ([], []))
+
+    def test_a_raise_taken_back_at_disarm_leaves_the_cancel_to_the_task(self):
+        self.guard.arm_step(self.ctx, self.exc)
+        self.ctx._cancelled = True
+        self.interrupt(self.ctx)
+        self.fire()
+        self.guard.disarm()  # the step ended before CPython delivered it
+        self.assertEqual(len(self.raised), 2)
+        self.assertFalse(self.ctx._reached)
 
 
 if __name__ == "__main__":
