@@ -55,6 +55,23 @@ def call_message(call_id, name, args=None, **extra):
     return msg
 
 
+class Hung(Exception):
+    """Raised by a watchdog: a test waited for something that never came."""
+
+
+def watchdog(test, why, seconds=None):
+    """For the rest of `test`, SIGALRM raises Hung(why) in it; armed now for `seconds` if given (a
+    test may re-arm it with signal.setitimer), and undone at cleanup."""
+    def hung(signum, frame):
+        raise Hung(why)
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    if seconds is not None:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    test.addCleanup(signal.signal, signal.SIGALRM, previous)
+    test.addCleanup(signal.setitimer, signal.ITIMER_REAL, 0)
+
+
 class RecordingWriter:
     """FrameWriter's stand-in for in-process tests: encodes with the codec this suite runs on (so
     what cannot be encoded fails as on the wire, before anything counts as sent) and keeps the

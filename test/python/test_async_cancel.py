@@ -12,7 +12,7 @@ import signal
 import threading
 import unittest
 
-from harness import HandlersTest, RecordingWriter, call_message
+from harness import HandlersTest, RecordingWriter, call_message, watchdog
 
 from pyvisor_worker import Cancelled, Context, handler
 from pyvisor_worker.armed import Armed
@@ -24,10 +24,6 @@ from pyvisor_worker.link import Link
 
 PREFIX = "acx_"
 RIG = None  # the Rig of the running test, for the handlers below
-
-
-class Hung(Exception):
-    pass
 
 
 def _register():
@@ -147,12 +143,7 @@ class AsyncCancelTest(HandlersTest):
     register = staticmethod(_register)
 
     def setUp(self):
-        def hung(signum, frame):
-            raise Hung("the spinning coroutine was never interrupted")
-
-        previous = signal.signal(signal.SIGALRM, hung)
-        self.addCleanup(signal.signal, signal.SIGALRM, previous)
-        self.addCleanup(signal.setitimer, signal.ITIMER_REAL, 0)
+        watchdog(self, "the spinning coroutine was never interrupted")
 
     def rig(self, background=False):
         signal.setitimer(signal.ITIMER_REAL, 10)  # each run of a spinning handler gets its own alarm

@@ -9,10 +9,9 @@ written before the call that waited for its slot starts.
 """
 import asyncio
 import collections
-import signal
 import unittest
 
-from harness import HandlersTest, RecordingWriter, call_message
+from harness import HandlersTest, RecordingWriter, call_message, watchdog
 
 from pyvisor_worker import handler
 from pyvisor_worker.dispatch import Dispatcher
@@ -28,10 +27,6 @@ RIG = None  # the Rig of the running test, for the handlers below
 
 class Done(Exception):
     """The scripted reads are used up while nothing runs: the test's run is over."""
-
-
-class Hung(Exception):
-    pass
 
 
 def _register():
@@ -202,13 +197,7 @@ class ScheduleTest(HandlersTest):
     register = staticmethod(_register)
 
     def setUp(self):
-        def hung(signum, frame):
-            raise Hung("the scheduler waited for something that never came (a lost wake-up?)")
-
-        previous = signal.signal(signal.SIGALRM, hung)
-        signal.setitimer(signal.ITIMER_REAL, 10)
-        self.addCleanup(signal.signal, signal.SIGALRM, previous)
-        self.addCleanup(signal.setitimer, signal.ITIMER_REAL, 0)
+        watchdog(self, "the scheduler waited for something that never came (a lost wake-up?)", 10)
 
     def rig(self, limit, *reads, **kwargs):
         rig = Rig(limit, *reads, **kwargs)
