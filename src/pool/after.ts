@@ -1,6 +1,6 @@
 /**
- * The live timer, apart from the Clock seam (timers.ts) so that what `import "pyvisor"` loads
- * eagerly (sessions use it) does not pull in Effect's runtime.
+ * The `After` type and the live timer, in plain Node: the Clock seam (timers.ts) loads Effect's
+ * runtime, and what takes an `After` (deadlines, sessions, the pool) should not have to.
  */
 import { MAX_TIMER_MS } from "../options/kit.ts"
 

@@ -10,7 +10,6 @@ import type { SessionStore } from "../store/index.ts"
 import { checkSessionId } from "../store/validate.ts"
 import { abortError } from "./deadlines.ts"
 import type { CallOptions } from "./job.ts"
-import { after as liveAfter } from "./after.ts"
 import type { After } from "./after.ts"
 
 /** Options of `pool.session`. */
@@ -79,8 +78,8 @@ export class SessionTouches {
   /** Session id → the store time after which the next call touches the store again. */
   readonly #next = new Map<string, number>()
 
-  /** `after` arms the call deadlines that cover the touch (the pool's timers, on its Clock). */
-  constructor(store: SessionStore, after: After = liveAfter, clock: () => number = () => performance.now()) {
+  /** `after` and `clock` are the pool's timers and time (its Clock): they bound the touch by the call's deadline. */
+  constructor(store: SessionStore, after: After, clock: () => number) {
     this.#store = store
     this.#now = store.now ?? Date.now
     this.#after = after
