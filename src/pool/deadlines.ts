@@ -20,14 +20,17 @@ const HOW: Record<CallEnd, string> = {
 export const abortError = (name: string, signal: AbortSignal, ended: CallEnd = "never-started"): AbortError =>
   new AbortError({ message: `'${name}' was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ""}${HOW[ended]}`, reason: signal.reason, ended })
 
+/** Interrupts `job` with `CallTimeoutError` after `ms`; `why` follows "within `ms` ms" in its message. */
+const armTimeout = (job: Job, ms: number, why: string, interrupt: (error: InterruptError) => void, after: After): void => {
+  job.onSettle(after(ms, () => interrupt((ended) => new CallTimeoutError({
+    message: `'${job.name}' did not finish within ${ms} ms${why}${HOW[ended]}`, handler: job.name, timeoutMs: ms, ended
+  }))))
+}
+
 /** Arms the call's own deadline (on the pool's timers) and abort signal; `interrupt` stops the call and settles it. */
 export const armDeadlines = (job: Job, interrupt: (error: InterruptError) => void, after: After): void => {
   const { timeoutMs, signal } = job.options
-  if (timeoutMs !== undefined) {
-    job.onSettle(after(timeoutMs, () => interrupt((ended) => new CallTimeoutError({
-      message: `'${job.name}' did not finish within ${timeoutMs} ms${HOW[ended]}`, handler: job.name, timeoutMs, ended
-    }))))
-  }
+  if (timeoutMs !== undefined) armTimeout(job, timeoutMs, "", interrupt, after)
   if (signal) {
     const onAbort = (): void => interrupt((ended) => abortError(job.name, signal, ended))
     signal.addEventListener("abort", onAbort, { once: true })
@@ -50,9 +53,7 @@ export const armProgramDeadline = (job: Job, ms: number, interrupt: (error: Inte
   const current = job.programDeadlineAt
   if (current !== null && current <= at) return Math.max(0, Math.floor(current - now()))
   job.programDeadlineAt = at
-  job.onSettle(after(ms, () => interrupt((ended) => new CallTimeoutError({
-    message: `'${job.name}' did not finish within ${ms} ms, the default timeout of the program it ran${HOW[ended]}`, handler: job.name, timeoutMs: ms, ended
-  }))))
+  armTimeout(job, ms, ", the default timeout of the program it ran", interrupt, after)
   return ms
 }
 
