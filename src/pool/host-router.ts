@@ -54,13 +54,13 @@ const objectArgs = (name: string, args: CallArgs | undefined): Record<string, un
  * const onHostCall = hostRouter(memoryStore(), { now: () => Date.now() }, (workerId, callId, ms) => pool.programDeadline(workerId, callId, ms))
  * ```
  */
-export const hostRouter = (store: SessionStore, handlers: Readonly<Record<string, HostHandler>>, deadline?: ProgramDeadline): HostCallHandler =>
+export const hostRouter = (store: SessionStore, handlers: Readonly<Record<string, HostHandler>>, deadline: ProgramDeadline): HostCallHandler =>
   async (name, args, context) => {
     if (name === DEADLINE) {
       if (context.callId === null) throw new NoHostHandler("a deadline is only available while a call is running")
       const ms = objectArgs(name, args)["ms"]
       if (typeof ms !== "number" || !Number.isInteger(ms) || ms < 1 || ms > MAX_TIMER_MS) throw new TypeError(`${name} takes ms, an integer from 1 to ${MAX_TIMER_MS}, got ${String(ms)}`)
-      return deadline?.(context.workerId, context.callId, ms) ?? null
+      return deadline(context.workerId, context.callId, ms)
     }
     if (name.startsWith("pyvisor.store.")) {
       const scope = scopeOf(context)
