@@ -44,6 +44,10 @@ const loadTelemetry = (o: ResolvedTelemetry, python: string): Effect.Effect<Pool
     })
   })
 
+/** The interpreter as given, not looked up (`why` says so in the snapshot). */
+const unresolved = (python: string, why: string): Promise<PythonResolution> =>
+  Promise.resolve({ requested: python, executable: python, env: {}, unresolved: why })
+
 /** Why a pool could not start: bad options, or a worker that could not start. */
 export type PoolStartError = InvalidOptionError | WorkerCrashedError | ProtocolError
 
@@ -56,11 +60,12 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
   Effect.gen(function*() {
     const o = yield* Effect.try({ try: () => resolveOptions(options), catch: (error) => error as InvalidOptionError })
     // A spawner of the user's (pyvisor/testing's fakeWorker…) runs no interpreter: nothing to load or ask.
+    const spawnsPython = o.spawner === undefined
     const [, python] = yield* Effect.promise(() => Promise.all([
-      o.spawner === undefined ? loadSpawner() : undefined,
-      o.resolvePython && o.spawner === undefined
+      spawnsPython ? loadSpawner() : undefined,
+      spawnsPython && o.resolvePython
         ? resolvePython(o.spec)
-        : Promise.resolve<PythonResolution>({ requested: o.spec.python ?? "python3", executable: o.spec.python ?? "python3", env: {}, unresolved: o.spawner === undefined ? "worker.resolvePython is false" : "a spawner of the user's starts the workers" })
+        : unresolved(o.spec.python ?? "python3", spawnsPython ? "worker.resolvePython is false" : "a spawner of the user's starts the workers")
     ]))
     const spec = resolvedSpec(o.spec, python)
     const telemetry = o.telemetry === undefined ? undefined : yield* loadTelemetry(o.telemetry, spec.python ?? "python3")
@@ -89,7 +94,7 @@ export const makePoolIn = (options: PoolOptions, scope: Scope.Closeable): Effect
       pool.endClose()
     }))
     // With worker.startMethod "forkserver", the workers' supervisor sits under the zygote's (rest_for_one).
-    const workers = yield* Scope.provide(poolWorkers(o.spawner === undefined ? o.startMethod : "spawn", {
+    const workers = yield* Scope.provide(poolWorkers(spawnsPython ? o.startMethod : "spawn", {
       spec,
       restart: o.restart,
       readyTimeoutMs: o.initTimeoutMs,
