@@ -301,7 +301,7 @@ const spawner = (value: unknown): ProcessSpawner | undefined => {
 
 const MODULE = /^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)*$/
 
-const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
+const worker = (value: unknown, maxFrameBytes: number, validate: boolean): ProcessSpec => {
   const w = section("worker", value, WORKER_KEYS, "an object like { module: 'my_workers' }")
   const modules = typeof w["module"] === "string" ? [w["module"]] : strings("worker.module", w["module"])
   if (modules === undefined || modules.length === 0) throw invalid("worker.module", w["module"], "a module name or a .py path")
@@ -323,7 +323,8 @@ const worker = (value: unknown, maxFrameBytes: number): ProcessSpec => {
     ...opt("preload", strings("worker.preload", w["preload"])),
     concurrency: integer("worker.concurrency", w["concurrency"], { min: 1, max: 1024, fallback: 1 }),
     prefetch: integer("worker.prefetch", w["prefetch"], { min: 0, max: 1024, fallback: 2 }),
-    ...opt("maxMemoryMb", w["maxMemoryMb"] === undefined ? undefined : integer("worker.maxMemoryMb", w["maxMemoryMb"], { min: 32, max: 16 * 1024 * 1024, fallback: 0 }))
+    ...opt("maxMemoryMb", w["maxMemoryMb"] === undefined ? undefined : integer("worker.maxMemoryMb", w["maxMemoryMb"], { min: 32, max: 16 * 1024 * 1024, fallback: 0 })),
+    ...opt("validate", validate ? true : undefined)
   }
 }
 
@@ -349,7 +350,7 @@ export const resolveOptions = (options: PoolOptions): ResolvedOptions => {
   if (options.validate !== undefined && typeof options.validate !== "boolean") throw invalid("validate", options.validate, "a boolean")
   const never = Number.POSITIVE_INFINITY
   return {
-    spec: options.validate === true ? { ...worker(options.worker, maxFrameBytes), validate: true } : worker(options.worker, maxFrameBytes),
+    spec: worker(options.worker, maxFrameBytes, options.validate === true),
     resolvePython: (options.worker as { resolvePython?: boolean } | undefined)?.resolvePython ?? true,
     startMethod: startMethod(options.worker),
     size: integer("size", options.size, { min: 1, max: 1024, fallback: availableParallelism() }),
