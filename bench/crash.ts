@@ -4,7 +4,7 @@
 import { fileURLToPath } from "node:url"
 import { createPool } from "../src/index.ts"
 import type { PoolEvents, PoolOptions } from "../src/index.ts"
-import { median, ms, table } from "./stats.ts"
+import { median, ms, quantiles, table } from "./stats.ts"
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url))
 const SIZE = 4
@@ -19,11 +19,9 @@ export interface CrashSummary {
   readonly max: number
 }
 
-// Same rank rule as stats.ts `summarise`.
 const summary = (samples: ReadonlyArray<number>): CrashSummary => {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! }
+  const at = quantiles(samples)
+  return { p50: at(0.5), p99: at(0.99), max: at(1) }
 }
 
 const coldStart = async (python: string): Promise<number> => {

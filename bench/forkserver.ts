@@ -5,7 +5,7 @@
 import { fileURLToPath } from "node:url"
 import { createPool } from "../src/index.ts"
 import type { Pool, PoolOptions } from "../src/index.ts"
-import { interleaved, median, ms, spread, table } from "./stats.ts"
+import { interleaved, median, ms, quantiles, spread, table } from "./stats.ts"
 import type { Target } from "./stats.ts"
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url))
@@ -78,7 +78,7 @@ const memory = async (startMethod: Method): Promise<{ pss: number; rss: number }
   }
 }
 
-const p50 = (samples: ReadonlyArray<number>): number => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!
+const p50 = (samples: ReadonlyArray<number>): number => quantiles(samples)(0.5)
 
 /** Runs the fork-server bench, prints its tables, and returns its targets. */
 export const forkserverBench = async (): Promise<Array<Target>> => {

@@ -9,10 +9,19 @@ export interface Summary {
   readonly perSecond: number
 }
 
+/**
+ * A non-empty list sorted once, read at quantile `q` by the rank rule every bench uses: the value at
+ * index floor(q * n), capped at the last (so q = 1 is the maximum).
+ * @example const at = quantiles(samples); console.log(at(0.5), at(0.99))
+ */
+export const quantiles = (values: ReadonlyArray<number>): ((q: number) => number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+}
+
 /** Summarises samples (ns) taken back to back over `wallNs`. */
 export const summarise = (samples: Array<number>, wallNs: number): Summary => {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+  const at = quantiles(samples)
   return { p50: at(0.5), p99: at(0.99), perSecond: samples.length / (wallNs / 1e9) }
 }
 

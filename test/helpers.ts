@@ -1,4 +1,4 @@
-// Shared test helpers: fixture paths, the two interpreters, process liveness, option errors.
+// Shared test helpers: fixture paths, the two interpreters, process liveness and parentage, option errors.
 import { execFileSync } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
@@ -49,6 +49,28 @@ for (const { python, codec } of INTERPRETERS) {
   }
 }
 
+/**
+ * The fields of /proc/<pid>/stat after "pid (comm) ": [0] the state letter, [1] the parent pid,
+ * [2] the process group. The name may hold spaces and parentheses, so the fields follow the last ')'.
+ * Throws when the process is gone (or on a system without /proc).
+ */
+const statFields = (pid: number | string): Array<string> => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+}
+
+/**
+ * The parent pid of `pid`, from /proc.
+ * @example expect(parentOf(workerPid)).toBe(zygotePid)
+ */
+export const parentOf = (pid: number): number => Number(statFields(pid)[1])
+
+/**
+ * The process group of `pid`, from /proc.
+ * @example expect(processGroupOf(workerPid)).toBe(workerPid)
+ */
+export const processGroupOf = (pid: number): number => Number(statFields(pid)[2])
+
 /** True while a process with this pid exists and is not a zombie waiting to be reaped. */
 export const isAlive = (pid: number): boolean => {
   try {
@@ -57,9 +79,7 @@ export const isAlive = (pid: number): boolean => {
     return false
   }
   try {
-    // "pid (comm) S ...": the state letter follows the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z"
+    return statFields(pid)[0] !== "Z"
   } catch {
     return process.platform !== "linux"
   }
@@ -91,8 +111,7 @@ const pyvisorProcesses = (): Map<number, number> => {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      const fields = statFields(entry)
       if (fields[0] === "Z") continue
       if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("pyvisor_worker")) out.set(Number(entry), Number(fields[1]))
     } catch {

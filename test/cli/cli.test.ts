@@ -1,21 +1,9 @@
-import { execFile, spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
-import { promisify } from "node:util"
+import { spawn } from "node:child_process"
 import { describe, expect, it } from "vitest"
 import { poolMachine, toMermaid, workerMachine } from "../../src/machines/index.ts"
-import { runCli } from "../../src/cli/program.ts"
 import { FIXTURES } from "../helpers.ts"
 import { descendants, parseXml } from "../machines/xml.ts"
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
-
-/** Runs the command line in this process, capturing what it writes. */
-const cli = async (...args: Array<string>) => {
-  let out = ""
-  let err = ""
-  const code = await runCli(args, { out: (s) => (out += s), err: (s) => (err += s) })
-  return { code, out, err }
-}
+import { cli, MAIN, runMain } from "./helpers.ts"
 
 describe("pyvisor diagram", () => {
   it("prints the worker machine as Mermaid by default", async () => {
@@ -74,26 +62,20 @@ describe("pyvisor demo flags", () => {
 })
 
 describe("the pyvisor executable", () => {
-  const run = (...args: Array<string>) =>
-    promisify(execFile)(process.execPath, [MAIN, ...args]).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr })
-    )
-
   it("exits 0 with the diagram on stdout", async () => {
-    const r = await run("diagram", "pool")
+    const r = await runMain("diagram", "pool")
     expect(r).toEqual({ code: 0, stdout: toMermaid(poolMachine), stderr: "" })
   })
 
   it("exits 2 on a usage error, with the message on stderr", async () => {
-    const r = await run("diagram", "--format", "gif")
+    const r = await runMain("diagram", "--format", "gif")
     expect(r.code).toBe(2)
     expect(r.stdout).toBe("")
     expect(r.stderr).toContain("argument 'gif' is invalid. Allowed choices are mermaid, json, svg.")
   })
 
   it("runs the demo end to end on a real pool", async () => {
-    const r = await run("demo", "--workers", "2", "--calls", "40")
+    const r = await runMain("demo", "--workers", "2", "--calls", "40")
     expect(r.stderr).toBe("")
     expect(r.stdout).toContain("pool ready: 2 workers")
     expect(r.stdout).toContain("ok: every error above was intentional")

@@ -4,14 +4,13 @@
 import { execFile } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { resolvePython } from "../../src/actors/resolve-python.ts"
 import { forkServerCheck, modulesIn, nodeCheck } from "../../src/cli/doctor-checks.ts"
 import { renderText, reportOf } from "../../src/cli/doctor-report.ts"
 import { FIXTURES, PRE_SAFEPATH_INTERPRETERS } from "../helpers.ts"
+import { MAIN } from "./helpers.ts"
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
 const DOCTOR = join(FIXTURES, "doctor")
 const GOLDEN = join(DOCTOR, "golden")
 

@@ -1,26 +1,15 @@
 // `pyvisor types`: printing, -o, --check (the CI drift check), and its errors, on a real interpreter.
-import { execFile } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
-import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
-import { runCli } from "../../src/cli/program.ts"
 import { FIXTURES } from "../helpers.ts"
+import { cli, runMain } from "./helpers.ts"
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
 const TYPED = `${FIXTURES}typed`
 const GOLDEN = join(TYPED, "typed_modern.d.ts")
 const tmp = mkdtempSync(join(tmpdir(), "pyvisor-types-"))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
-
-const cli = async (...args: Array<string>) => {
-  let out = ""
-  let err = ""
-  const code = await runCli(args, { out: (s) => (out += s), err: (s) => (err += s) })
-  return { code, out, err }
-}
 
 describe("pyvisor types", () => {
   it("prints the .d.ts of the module's handlers on stdout", async () => {
@@ -90,10 +79,9 @@ describe("pyvisor types", () => {
   })
 
   it("as an executable, --check's exit status is what CI sees", async () => {
-    const run = (...args: Array<string>) => promisify(execFile)(process.execPath, [MAIN, ...args]).then(() => 0, (e: { code: number }) => e.code)
-    expect(await run("types", "--module", "typed_modern", "--cwd", TYPED, "-o", GOLDEN, "--check")).toBe(0)
+    expect((await runMain("types", "--module", "typed_modern", "--cwd", TYPED, "-o", GOLDEN, "--check")).code).toBe(0)
     const stale = join(tmp, "stale-exec.d.ts")
     writeFileSync(stale, "// old\n")
-    expect(await run("types", "--module", "typed_modern", "--cwd", TYPED, "-o", stale, "--check")).toBe(1)
+    expect((await runMain("types", "--module", "typed_modern", "--cwd", TYPED, "-o", stale, "--check")).code).toBe(1)
   })
 })

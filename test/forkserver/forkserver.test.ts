@@ -7,19 +7,13 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { createPool, PoolFailedError, WorkerCrashedError } from "../../src/index.ts"
 import type { Pool, PoolEvents } from "../../src/index.ts"
-import { FIXTURES, INTERPRETERS, isAlive, zygotes } from "../helpers.ts"
+import { FIXTURES, INTERPRETERS, isAlive, parentOf, zygotes } from "../helpers.ts"
 
 let pool: Pool | undefined
 afterEach(async () => {
   await pool?.close()
   pool = undefined
 })
-
-/** The parent pid of `pid`, from /proc (the 4th field of stat). */
-const parentOf = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
-}
 
 const start = async (python: string, extra: Record<string, unknown> = {}, worker: Record<string, unknown> = {}): Promise<Pool> =>
   (pool = await createPool({ worker: { module: "zygote_probe", cwd: FIXTURES, python, startMethod: "forkserver", ...worker }, size: 2, ...extra }))

@@ -6,18 +6,13 @@ import { readFileSync } from "node:fs"
 import { afterEach, expect, it } from "vitest"
 import { createPool, WorkerCrashedError } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
-import { eventually, FIXTURES, isAlive } from "../helpers.ts"
+import { eventually, FIXTURES, isAlive, parentOf } from "../helpers.ts"
 
 let pool: Pool | undefined
 afterEach(async () => {
   await pool?.close()
   pool = undefined
 })
-
-const parentOf = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
-}
 
 const pids = (p: Pool): Array<number> => p.snapshot().workers.map((w) => w.pid).filter((pid): pid is number => pid !== null)
 

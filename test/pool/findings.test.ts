@@ -1,23 +1,17 @@
 // Regression tests for faults found by using the public API as a new user would (issue 13).
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { createPool, PoolFailedError, PythonError, WorkerCrashedError } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
-import { eventually, FIXTURES, INTERPRETERS, isAlive, PRE_SAFEPATH_INTERPRETERS, START_METHODS } from "../helpers.ts"
+import { eventually, FIXTURES, INTERPRETERS, isAlive, PRE_SAFEPATH_INTERPRETERS, processGroupOf, START_METHODS } from "../helpers.ts"
 
 let pool: Pool | undefined
 afterEach(async () => {
   await pool?.close({ timeoutMs: 0 })
   pool = undefined
 })
-
-/** The process group of `pid`, from /proc (the 5th field of stat). */
-const groupOf = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2])
-}
 
 describe("worker.cwd that cannot host a process", () => {
   it("a regular file: createPool rejects with WorkerCrashedError spawn_failed naming ENOTDIR and the cwd", async () => {
@@ -51,9 +45,9 @@ describe("the worker's own pipes and processes", () => {
   it("each worker leads its own process group; what a handler Popens does not survive close()", async () => {
     const p = pool = await createPool({ worker: { module: "gentle", cwd: FIXTURES }, size: 1 })
     const pid = await p.call("pid") as number
-    expect(groupOf(pid)).toBe(pid)
+    expect(processGroupOf(pid)).toBe(pid)
     const child = await p.call("spawn_child") as number
-    expect(groupOf(child)).toBe(pid)
+    expect(processGroupOf(child)).toBe(pid)
     await p.close()
     expect(await eventually(() => !isAlive(child))).toBe(true)
   })
