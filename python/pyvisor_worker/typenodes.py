@@ -29,7 +29,8 @@ _SCALARS = {int: {"t": "int"}, float: {"t": "float"}, str: {"t": "str"}, bool: {
 _LISTS = (list, set, frozenset, collections.abc.Sequence, collections.abc.MutableSequence,
           collections.abc.Set, collections.abc.MutableSet, collections.abc.Collection, collections.abc.Iterable)
 _DICTS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
-_ITERATORS = (collections.abc.Iterator, collections.abc.Generator, collections.abc.Iterable,
+# Iterator-like origins: a parameter of one travels as a list; a return annotation of one is a stream.
+ITERATORS = (collections.abc.Iterator, collections.abc.Generator, collections.abc.Iterable,
               collections.abc.AsyncIterator, collections.abc.AsyncGenerator, collections.abc.AsyncIterable)
 _WRAPPERS = frozenset(n for n in ("Required", "NotRequired", "ReadOnly", "Final", "ClassVar")
                       if hasattr(typing, n))
@@ -112,7 +113,7 @@ class Types:
             return {"t": "tuple", "items": [self._node(a) for a in args]}
         if origin in _DICTS:
             return {"t": "dict", "of": self._node(args[1]) if len(args) == 2 else _ANY}
-        if origin in _LISTS or origin in _ITERATORS:
+        if origin in _LISTS or origin in ITERATORS:
             return {"t": "list", "of": self._node(args[0]) if args else _ANY}
         if tp in (list, set, frozenset, tuple):
             return {"t": "list", "of": _ANY}
