@@ -325,7 +325,12 @@ def _check_int(value):
 
 # --- msgpack ------------------------------------------------------------------------------------
 
-def _clean(value, depth, _scalars=frozenset((str, int, float, bool, type(None), bytes)), _containers=(dict, list, tuple)):
+# Types msgpack's Packer writes as they are (an int out of range it refuses itself): ready() and
+# MsgpackCodec.encode_result pass them without a look.
+SCALAR_TYPES = frozenset((str, int, float, bool, type(None), bytes))
+
+
+def _clean(value, depth, _scalars=SCALAR_TYPES, _containers=(dict, list, tuple)):
     """True when msgpack's Packer may write value (a dict, list or tuple) as it is: str keys only, no
     `__proto__` key, no container subclass or ExtType (a namedtuple) anywhere inside."""
     if depth >= MAX_DEPTH:
@@ -373,7 +378,7 @@ class MsgpackValues:
             if _clean(value, 0):
                 return value
             return self._convert(value, 0)
-        if kind in _SCALARS:
+        if kind in SCALAR_TYPES:
             return value
         return self._convert(value, 0)
 
@@ -381,7 +386,7 @@ class MsgpackValues:
         if depth >= MAX_DEPTH:
             _too_deep()
         kind = type(value)
-        if kind in _SCALARS:
+        if kind in SCALAR_TYPES:
             return value
         if isinstance(value, self.ExtType):
             raise Refused("a msgpack ExtType, which the host cannot read")
@@ -428,10 +433,6 @@ class MsgpackValues:
                 raise ValueError("malformed object extension")
             return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
         raise ValueError(f"unknown msgpack extension type {code}")
-
-
-_SCALARS = frozenset((str, int, float, bool, type(None), bytes))
-SCALAR_TYPES = _SCALARS  # values both codecs' fast paths pass as they are (ints still range-checked by the packer)
 
 
 # --- JSON ---------------------------------------------------------------------------------------
