@@ -206,6 +206,20 @@ def is_array(obj):
     return np is not None and isinstance(obj, np.ndarray)
 
 
+def array_dtype(obj):
+    """(dtype name, ndim) of an array value (numpy array, NdArray, array.array), None for other
+    objects. An array.array's name is its typed array's ("int32"), else its typecode."""
+    if isinstance(obj, NdArray):
+        return obj.dtype, len(obj.shape)
+    if isinstance(obj, array.array):
+        code = _ARRAY_CODES.get(obj.typecode)
+        return (obj.typecode if code is None else TYPED_NAMES[code]), 1
+    np = _numpy()
+    if np is not None and isinstance(obj, np.ndarray):
+        return str(obj.dtype), obj.ndim
+    return None
+
+
 _numpy_for_typed = None
 
 
