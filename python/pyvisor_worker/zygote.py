@@ -24,6 +24,7 @@ socket pair, and Node has no SCM_RIGHTS outside its own IPC channel; a connectio
 itself needs nothing from the zygote but the path and the token.
 """
 import gc
+import importlib
 import json
 import os
 import random
@@ -69,18 +70,16 @@ def preimport(imports, preloads):
     Returns (imports left, preloads left, error): after a failure, the failed module and everything
     after it are left for each forked worker to import, so it reports the error itself.
     """
-    done = 0
-    targets = [(True, t) for t in imports] + [(False, p) for p in preloads]
+    imported = preloaded = 0
     try:
-        for is_import, name in targets:
-            if is_import:
-                import_target(name)
-            else:
-                __import__(name)
-            done += 1
+        for target in imports:
+            import_target(target)
+            imported += 1
+        for name in preloads:
+            importlib.import_module(name)
+            preloaded += 1
     except BaseException as exc:  # noqa: BLE001 (SystemExit at import time is a failed import too)
-        left = targets[done:]
-        return ([n for i, n in left if i], [n for i, n in left if not i], f"{error_type(exc)}: {exc}")
+        return list(imports[imported:]), list(preloads[preloaded:]), f"{error_type(exc)}: {exc}"
     return [], [], None
 
 
