@@ -39,6 +39,7 @@ from .bootstrap import IN_FD, OUT_FD, check_fds, put_cwd_on_path, run_worker, se
 from .errors import error_type
 from .protocol import pack_header, read_frame
 from .registry import import_target
+from .runtime import SIGNALS as RUNTIME_SIGNALS
 from .writer import flush_and_exit
 
 CONTROL_MAX_FRAME_BYTES = 1 << 20
@@ -47,8 +48,6 @@ CONTROL_MAX_FRAME_BYTES = 1 << 20
 # so the host sets them in the zygote's environment, before anything imports numpy.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 STREAMS = ("protocol", "stdout", "stderr")
-# Signals the worker runtime installs handlers for (runtime.install_signals).
-RUNTIME_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # A forked worker that failed before the runtime took over (could not reach the host, ...).
 EXIT_SETUP_FAILED = 70
 
