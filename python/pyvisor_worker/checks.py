@@ -24,16 +24,15 @@ class InvalidArguments(TypeError):
         self.pyvisor_detail = {"parameter": parameter, "expected": expected}
 
 
+_SPELLED = {"int": "int", "float": "float", "str": "str", "bool": "bool", "bytes": "bytes", "none": "None",
+            "date": "datetime", "any": "Any", "unknown": "Any"}
+
+
 def spell(node, defs):
     """A node in Python's spelling, as the user annotated it (for messages)."""
     t = node["t"]
-    if t in ("int", "float", "str", "bool", "bytes"):
-        return t
-    simple = {"none": "None", "date": "datetime", "any": "Any"}
-    if t in simple:
-        return simple[t]
-    if t == "unknown":
-        return "Any"
+    if t in _SPELLED:
+        return _SPELLED[t]
     if t == "list":
         return f"list[{spell(node['of'], defs)}]"
     if t == "dict":
