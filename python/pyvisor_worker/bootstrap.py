@@ -180,6 +180,8 @@ def import_user_code(imports, preloads):
         import_target(target)
     for name in preloads:
         importlib.import_module(name)
+
+
 def put_cwd_on_path():
     """The host starts Python with PYTHONSAFEPATH (and PYVISOR_SAFEPATH to say so), so that the
     working directory, the user's, is not on sys.path while the runtime imports what it needs: a

@@ -8,10 +8,10 @@ first call (from the same type nodes `--describe` prints) and kept. A mismatch r
 """
 import datetime
 import functools
-import sys
 
 from .registry import REGISTRY
 from .typenodes import Types
+from .values import array_dtype
 
 
 class InvalidArguments(TypeError):
@@ -24,16 +24,15 @@ class InvalidArguments(TypeError):
         self.pyvisor_detail = {"parameter": parameter, "expected": expected}
 
 
+_SPELLED = {"int": "int", "float": "float", "str": "str", "bool": "bool", "bytes": "bytes", "none": "None",
+            "date": "datetime", "any": "Any", "unknown": "Any"}
+
+
 def spell(node, defs):
     """A node in Python's spelling, as the user annotated it (for messages)."""
     t = node["t"]
-    if t in ("int", "float", "str", "bool", "bytes"):
-        return t
-    simple = {"none": "None", "date": "datetime", "any": "Any"}
-    if t in simple:
-        return simple[t]
-    if t == "unknown":
-        return "Any"
+    if t in _SPELLED:
+        return _SPELLED[t]
     if t == "list":
         return f"list[{spell(node['of'], defs)}]"
     if t == "dict":
@@ -160,22 +159,10 @@ def _object_check(node, defs, cache):
 
 
 def _array_mismatch(node, value):
-    numpy = sys.modules.get("numpy")
-    if numpy is not None and isinstance(value, numpy.ndarray):
-        dtype, ndim = str(value.dtype), value.ndim
-    else:
-        from .values import NdArray  # noqa: PLC0415
-        import array  # noqa: PLC0415
-
-        if isinstance(value, NdArray):
-            dtype, ndim = value.dtype, len(value.shape)
-        elif isinstance(value, array.array):
-            from .values import _ARRAY_CODES, TYPED_NAMES  # noqa: PLC0415
-
-            code = _ARRAY_CODES.get(value.typecode)
-            dtype, ndim = (TYPED_NAMES[code] if code is not None else value.typecode), 1
-        else:
-            return ""
+    found = array_dtype(value)
+    if found is None:
+        return ""
+    dtype, ndim = found
     if node["dtype"] is not None and dtype != node["dtype"]:
         return f"dtype {dtype}"
     if node["ndim"] is not None and ndim != node["ndim"]:

@@ -1,7 +1,7 @@
 """`python -m pyvisor_worker --describe --import MODULE`: every @handler and @program, as JSON.
 
 The host (`pyvisor types`) turns this into a `.d.ts`; `--validate` checks calls against the same
-signatures (signatures.py). The modules are imported exactly as a worker imports them; what they
+signatures (checks.py). The modules are imported exactly as a worker imports them; what they
 print while importing goes to stderr, so stdout holds the JSON alone.
 """
 import inspect
@@ -10,9 +10,8 @@ import sys
 import typing
 
 from .registry import REGISTRY, import_target
-from .typenodes import Types, doc_of, resolve_hints, union, unknown
+from .typenodes import ITERATORS, Types, doc_of, resolve_hints, union, unknown
 
-_ITERATOR_NAMES = frozenset(("Iterator", "Generator", "Iterable", "AsyncIterator", "AsyncGenerator", "AsyncIterable"))
 # Parameter kinds as the host reads them: which call form (object, array) can pass each.
 _KINDS = {inspect.Parameter.POSITIONAL_ONLY: "positional", inspect.Parameter.POSITIONAL_OR_KEYWORD: "both",
           inspect.Parameter.KEYWORD_ONLY: "keyword", inspect.Parameter.VAR_POSITIONAL: "varargs",
@@ -21,10 +20,7 @@ _KINDS = {inspect.Parameter.POSITIONAL_ONLY: "positional", inspect.Parameter.POS
 
 def _yield_annotation(ret):
     """The item type of an Iterator[...]/Generator[...]/AsyncIterator[...] return annotation, or None."""
-    origin = typing.get_origin(ret)
-    if origin is None or getattr(origin, "__name__", "") not in _ITERATOR_NAMES:
-        return None
-    if getattr(origin, "__module__", "") not in ("collections.abc", "typing"):
+    if typing.get_origin(ret) not in ITERATORS:  # typing.Iterator[...]'s origin is collections.abc's too
         return None
     args = typing.get_args(ret)
     return args[0] if args else typing.Any

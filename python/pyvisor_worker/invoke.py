@@ -21,7 +21,6 @@ only one still running STEP_GRACE after the `cancel` was read (cancel.py): it ra
 Cancelled that is also a CancelledError, and its task ends as cancelled. A call cancelled before
 it started gets that same answer without its handler ever running.
 """
-import sys
 import time
 from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
@@ -31,7 +30,6 @@ from .cancel import Cancelled, async_cancelled
 from .errors import error_type, format_tracebacks
 from .protocol import DEFAULT_MAX_FRAME_BYTES, UnserializableError
 from .registry import REGISTRY, handler_names
-from .writer import flush_and_exit
 
 _SPECIAL = frozenset((GeneratorType, CoroutineType, AsyncGeneratorType))
 CANCELLED = "pyvisor.Cancelled"
@@ -358,18 +356,3 @@ def _apply(fn, ctx, wants_ctx, args, kind):
     if kind is list:
         return fn(ctx, *args) if wants_ctx else fn(*args)
     return fn(ctx) if wants_ctx else fn()
-
-
-EXIT_USER_SYSTEM_EXIT = 4  # docs/protocol.md: SystemExit outside any call (a task the user started)
-
-
-def exit_from_task(exc):
-    """SystemExit raised outside any call (in an asyncio task of the user's own) ends the worker
-    with exit code 4, whatever its code: codes 1-3 mean start-up and protocol failures to the
-    host. The code or text it carried goes to stderr."""
-    try:
-        print(f"pyvisor_worker: SystemExit({exc.code!r}) outside any call ends the worker (exit code "
-              f"{EXIT_USER_SYSTEM_EXIT})", file=sys.stderr)
-    except Exception:  # noqa: BLE001
-        pass
-    flush_and_exit(EXIT_USER_SYSTEM_EXIT)

@@ -54,8 +54,12 @@ for _cls in (ProgramNotFound, UnknownProgramKind):
     _cls.__module__ = "pyvisor_worker"
 
 
+def _is_timeout(timeout_ms):
+    return type(timeout_ms) is int and 1 <= timeout_ms <= MAX_TIMEOUT_MS
+
+
 def _check_timeout(timeout_ms):
-    if timeout_ms is not None and (type(timeout_ms) is not int or not 1 <= timeout_ms <= MAX_TIMEOUT_MS):
+    if timeout_ms is not None and not _is_timeout(timeout_ms):
         raise ValueError(f"timeout_ms must be an int from 1 to {MAX_TIMEOUT_MS} (ms), or None, got {timeout_ms!r}")
     return timeout_ms
 
@@ -208,7 +212,7 @@ class Programs:
         obj = _build(_factory(record["kind"]), record.get("spec"))
         # A stored value is not trusted to be valid: a bad one is ignored, as an absent one.
         stored = record.get("timeout_ms")
-        timeout_ms = stored if type(stored) is int and 1 <= stored <= MAX_TIMEOUT_MS else PROGRAM_TIMEOUTS.get(record["kind"])
+        timeout_ms = stored if _is_timeout(stored) else PROGRAM_TIMEOUTS.get(record["kind"])
         _remember(ck, version, obj, timeout_ms)
         _bound(ctx, timeout_ms)
         return obj

@@ -40,6 +40,9 @@ from .protocol import FrameReader, ProtocolViolation
 from .schedule import Scheduler
 from .writer import FrameWriter, flush_and_exit
 
+# The signals install_signals handles; a fork-server's user imports may install their own (zygote.py).
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 class Runtime:
     """One worker process: created before the handshake, served after the user's imports."""

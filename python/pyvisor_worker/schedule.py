@@ -37,8 +37,10 @@ once while a slot is free, through `cover`), and a call it queues wakes the loop
 a task that answers lowers `running` and only then looks at the queue, the reader looks at
 `running` only after appending. test/python/test_schedule.py drives all of this in process.
 """
+import sys
+
 from .dispatch import STOP
-from .invoke import exit_from_task
+from .writer import flush_and_exit
 
 
 class Scheduler:
@@ -152,3 +154,18 @@ class Scheduler:
     def _check(self):
         if self.waiting and self._can_go():
             self.invoker.loop.stop()
+
+
+EXIT_USER_SYSTEM_EXIT = 4  # docs/protocol.md: SystemExit outside any call (a task the user started)
+
+
+def exit_from_task(exc):
+    """SystemExit raised outside any call (in an asyncio task of the user's own) ends the worker
+    with exit code 4, whatever its code: codes 1-3 mean start-up and protocol failures to the
+    host. The code or text it carried goes to stderr."""
+    try:
+        print(f"pyvisor_worker: SystemExit({exc.code!r}) outside any call ends the worker (exit code "
+              f"{EXIT_USER_SYSTEM_EXIT})", file=sys.stderr)
+    except Exception:  # noqa: BLE001
+        pass
+    flush_and_exit(EXIT_USER_SYSTEM_EXIT)

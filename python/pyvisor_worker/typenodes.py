@@ -29,7 +29,8 @@ _SCALARS = {int: {"t": "int"}, float: {"t": "float"}, str: {"t": "str"}, bool: {
 _LISTS = (list, set, frozenset, collections.abc.Sequence, collections.abc.MutableSequence,
           collections.abc.Set, collections.abc.MutableSet, collections.abc.Collection, collections.abc.Iterable)
 _DICTS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
-_ITERATORS = (collections.abc.Iterator, collections.abc.Generator, collections.abc.Iterable,
+# Iterator-like origins: a parameter of one travels as a list; a return annotation of one is a stream.
+ITERATORS = (collections.abc.Iterator, collections.abc.Generator, collections.abc.Iterable,
               collections.abc.AsyncIterator, collections.abc.AsyncGenerator, collections.abc.AsyncIterable)
 _WRAPPERS = frozenset(n for n in ("Required", "NotRequired", "ReadOnly", "Final", "ClassVar")
                       if hasattr(typing, n))
@@ -112,7 +113,7 @@ class Types:
             return {"t": "tuple", "items": [self._node(a) for a in args]}
         if origin in _DICTS:
             return {"t": "dict", "of": self._node(args[1]) if len(args) == 2 else _ANY}
-        if origin in _LISTS or origin in _ITERATORS:
+        if origin in _LISTS or origin in ITERATORS:
             return {"t": "list", "of": self._node(args[0]) if args else _ANY}
         if tp in (list, set, frozenset, tuple):
             return {"t": "list", "of": _ANY}
@@ -193,7 +194,7 @@ class Types:
                 name = f"{base}{n}"
                 n += 1
             self._names[key] = name
-        return self.named(self._names[key], _doc(cls), build)
+        return self.named(self._names[key], doc_of(cls), build)
 
     def _dataclass(self, cls):
         hints = resolve_hints(cls)
@@ -239,7 +240,8 @@ def _describe(tp):
         return type(tp).__name__
 
 
-def _doc(obj):
+def doc_of(obj):
+    """The cleaned docstring of obj, or None."""
     if isinstance(obj, type):
         doc = obj.__dict__.get("__doc__")
         # dataclass and namedtuple write "Name(field, ...)" when the class has no docstring.
@@ -283,20 +285,12 @@ def _split_top(text, sep):
     return parts
 
 
-def _eval_deep(value, globalns, localns):
-    """A string annotation, or one holding strings (a ForwardRef in List['X']), evaluated."""
-    if isinstance(value, str):
-        value = _eval_annotation(value, globalns, localns)
-    return value
-
-
 def resolve_hints(obj):
     """Annotations of a function or class with strings resolved: `typing.get_type_hints` first,
     then, if it fails (a name it cannot see, `X | Y` on 3.9), each annotation on its own; one that
     still fails stays a string (later an `unknown` node)."""
-    kwargs = {"include_extras": True}
     try:
-        return typing.get_type_hints(obj, **kwargs)
+        return typing.get_type_hints(obj, include_extras=True)
     except Exception:  # noqa: BLE001
         pass
     if isinstance(obj, type):
@@ -312,12 +306,7 @@ def resolve_hints(obj):
     hints = {}
     for key, value in raw.items():
         try:
-            hints[key] = _eval_deep(value, globalns, localns)
+            hints[key] = _eval_annotation(value, globalns, localns) if isinstance(value, str) else value
         except Exception:  # noqa: BLE001
             hints[key] = value if isinstance(value, str) else _describe(value)
     return hints
-
-
-def doc_of(obj):
-    """The cleaned docstring of obj, or None."""
-    return _doc(obj)

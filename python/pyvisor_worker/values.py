@@ -206,6 +206,20 @@ def is_array(obj):
     return np is not None and isinstance(obj, np.ndarray)
 
 
+def array_dtype(obj):
+    """(dtype name, ndim) of an array value (numpy array, NdArray, array.array), None for other
+    objects. An array.array's name is its typed array's ("int32"), else its typecode."""
+    if isinstance(obj, NdArray):
+        return obj.dtype, len(obj.shape)
+    if isinstance(obj, array.array):
+        code = _ARRAY_CODES.get(obj.typecode)
+        return (obj.typecode if code is None else TYPED_NAMES[code]), 1
+    np = _numpy()
+    if np is not None and isinstance(obj, np.ndarray):
+        return str(obj.dtype), obj.ndim
+    return None
+
+
 _numpy_for_typed = None
 
 
@@ -325,7 +339,12 @@ def _check_int(value):
 
 # --- msgpack ------------------------------------------------------------------------------------
 
-def _clean(value, depth, _scalars=frozenset((str, int, float, bool, type(None), bytes)), _containers=(dict, list, tuple)):
+# Types msgpack's Packer writes as they are (an int out of range it refuses itself): ready() and
+# MsgpackCodec.encode_result pass them without a look.
+SCALAR_TYPES = frozenset((str, int, float, bool, type(None), bytes))
+
+
+def _clean(value, depth, _scalars=SCALAR_TYPES, _containers=(dict, list, tuple)):
     """True when msgpack's Packer may write value (a dict, list or tuple) as it is: str keys only, no
     `__proto__` key, no container subclass or ExtType (a namedtuple) anywhere inside."""
     if depth >= MAX_DEPTH:
@@ -373,7 +392,7 @@ class MsgpackValues:
             if _clean(value, 0):
                 return value
             return self._convert(value, 0)
-        if kind in _SCALARS:
+        if kind in SCALAR_TYPES:
             return value
         return self._convert(value, 0)
 
@@ -381,7 +400,7 @@ class MsgpackValues:
         if depth >= MAX_DEPTH:
             _too_deep()
         kind = type(value)
-        if kind in _SCALARS:
+        if kind in SCALAR_TYPES:
             return value
         if isinstance(value, self.ExtType):
             raise Refused("a msgpack ExtType, which the host cannot read")
@@ -428,10 +447,6 @@ class MsgpackValues:
                 raise ValueError("malformed object extension")
             return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
         raise ValueError(f"unknown msgpack extension type {code}")
-
-
-_SCALARS = frozenset((str, int, float, bool, type(None), bytes))
-SCALAR_TYPES = _SCALARS  # values both codecs' fast paths pass as they are (ints still range-checked by the packer)
 
 
 # --- JSON ---------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ socket pair, and Node has no SCM_RIGHTS outside its own IPC channel; a connectio
 itself needs nothing from the zygote but the path and the token.
 """
 import gc
+import importlib
 import json
 import os
 import random
@@ -38,6 +39,7 @@ from .bootstrap import IN_FD, OUT_FD, check_fds, put_cwd_on_path, run_worker, se
 from .errors import error_type
 from .protocol import pack_header, read_frame
 from .registry import import_target
+from .runtime import SIGNALS as RUNTIME_SIGNALS
 from .writer import flush_and_exit
 
 CONTROL_MAX_FRAME_BYTES = 1 << 20
@@ -46,8 +48,6 @@ CONTROL_MAX_FRAME_BYTES = 1 << 20
 # so the host sets them in the zygote's environment, before anything imports numpy.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 STREAMS = ("protocol", "stdout", "stderr")
-# Signals the worker runtime installs handlers for (runtime.install_signals).
-RUNTIME_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # A forked worker that failed before the runtime took over (could not reach the host, ...).
 EXIT_SETUP_FAILED = 70
 
@@ -69,18 +69,16 @@ def preimport(imports, preloads):
     Returns (imports left, preloads left, error): after a failure, the failed module and everything
     after it are left for each forked worker to import, so it reports the error itself.
     """
-    done = 0
-    targets = [(True, t) for t in imports] + [(False, p) for p in preloads]
+    imported = preloaded = 0
     try:
-        for is_import, name in targets:
-            if is_import:
-                import_target(name)
-            else:
-                __import__(name)
-            done += 1
+        for target in imports:
+            import_target(target)
+            imported += 1
+        for name in preloads:
+            importlib.import_module(name)
+            preloaded += 1
     except BaseException as exc:  # noqa: BLE001 (SystemExit at import time is a failed import too)
-        left = targets[done:]
-        return ([n for i, n in left if i], [n for i, n in left if not i], f"{error_type(exc)}: {exc}")
+        return list(imports[imported:]), list(preloads[preloaded:]), f"{error_type(exc)}: {exc}"
     return [], [], None
 
 
