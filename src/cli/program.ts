@@ -33,6 +33,9 @@ const nonEmpty = (raw: string): string => {
   return raw
 }
 
+/** `--module a,b`: the module names, blanks dropped (every command taking modules reads them so). */
+const moduleList = (raw: string): ReadonlyArray<string> => nonEmpty(raw).split(",").map((m) => m.trim()).filter((m) => m.length > 0)
+
 const failure = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /** Builds the program; each action resolves to the exit code it wants. */
@@ -77,7 +80,7 @@ const build = (io: CliIo, exit: (code: number) => void): Command => {
 
   program.command("dashboard")
     .description("start a pool and serve its live dashboard on 127.0.0.1; prints the URL")
-    .requiredOption("--module <module>", "the Python module(s) to serve, comma-separated", nonEmpty)
+    .requiredOption("--module <module>", "the Python module(s) to serve, comma-separated", moduleList)
     .addOption(new Option("--size <n>", "permanent workers").argParser(integer(1, 256)).default(4))
     .addOption(new Option("--cwd <dir>", "where the module is looked up").argParser(nonEmpty))
     .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty))
@@ -88,7 +91,7 @@ const build = (io: CliIo, exit: (code: number) => void): Command => {
 
   program.command("doctor")
     .description("check what workers need: Node, the interpreter (through shims), msgpack, numpy, the module's import, shadowed stdlib names, env, Redis")
-    .addOption(new Option("--module <module>", "the Python module(s) to import, comma-separated").argParser(nonEmpty))
+    .addOption(new Option("--module <module>", "the Python module(s) to import, comma-separated").argParser(moduleList))
     .addOption(new Option("--cwd <dir>", "where the module is looked up (the workers' directory)").argParser(nonEmpty))
     .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty).default("python3"))
     .addOption(new Option("--redis <url>", "a Redis URL to check (redis://host:port)").argParser(nonEmpty))
@@ -97,7 +100,7 @@ const build = (io: CliIo, exit: (code: number) => void): Command => {
 
   program.command("types")
     .description("write the TypeScript types of a Python module's handlers (a .d.ts), or check the committed one")
-    .requiredOption("--module <module>", "the Python module(s), comma-separated, imported as a worker imports them", nonEmpty)
+    .requiredOption("--module <module>", "the Python module(s), comma-separated, imported as a worker imports them", moduleList)
     .addOption(new Option("--cwd <dir>", "where the module is looked up").argParser(nonEmpty))
     .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty))
     .addOption(new Option("-o, --out <file>", "write the .d.ts here instead of printing it").argParser(nonEmpty))
@@ -111,11 +114,12 @@ const build = (io: CliIo, exit: (code: number) => void): Command => {
  *
  * @example
  * ```ts
- * const o: DoctorCommandOptions = { module: "my_workers", cwd: "./py", python: "python3", json: false }
+ * const o: DoctorCommandOptions = { module: ["my_workers"], cwd: "./py", python: "python3", json: false }
  * ```
  */
 export interface DoctorCommandOptions {
-  readonly module?: string
+  /** `--module`, split at commas. */
+  readonly module?: ReadonlyArray<string>
   readonly cwd?: string
   readonly python: string
   readonly redis?: string
@@ -127,11 +131,12 @@ export interface DoctorCommandOptions {
  *
  * @example
  * ```ts
- * const o: DashboardCommandOptions = { module: "my_workers", size: 4, host: "127.0.0.1", port: 0, controls: false }
+ * const o: DashboardCommandOptions = { module: ["my_workers"], size: 4, host: "127.0.0.1", port: 0, controls: false }
  * ```
  */
 export interface DashboardCommandOptions {
-  readonly module: string
+  /** `--module`, split at commas. */
+  readonly module: ReadonlyArray<string>
   readonly size: number
   readonly cwd?: string
   readonly python?: string
