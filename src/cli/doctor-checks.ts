@@ -149,7 +149,7 @@ export const pythonChecks = async (o: PythonCheckOptions): Promise<Array<Check>>
   const envCheck = environmentCheck(process.env, env, resolution)
   if (!facts.ok) {
     const why = facts.failure ?? "no answer"
-    const summary = why.startsWith("cannot run") ? `interpreter not found: ${why}` : `${o.python} failed to report its version and modules (${why})`
+    const summary = facts.stopped === "spawn" ? `interpreter not found: ${why}` : `${o.python} failed to report its version and modules (${why})`
     return [check("python", "fail", summary, tail(facts.stderr), { requested: o.python, executable: resolution.executable, error: why }), envCheck]
   }
   const f = JSON.parse(facts.stdout) as PythonFacts
@@ -208,7 +208,7 @@ const moduleCheck = async (modules: ReadonlyArray<string>, python: string, run: 
   const r = await run(python, ["-c", IMPORT_SCRIPT, JSON.stringify(modules)])
   const outcome = importOutcome(r.stdout)
   if (outcome === undefined) {
-    return check("module", "fail", `${name}: the import ${r.failure?.startsWith("timed out") === true ? `did not finish within ${ms(INIT_TIMEOUT_MS)} (the pool's default initTimeoutMs): workers would be killed` : `failed (${r.failure ?? "no answer"})`}`, tail(r.stderr), { modules, error: r.failure ?? null })
+    return check("module", "fail", `${name}: the import ${r.stopped === "timeout" ? `did not finish within ${ms(INIT_TIMEOUT_MS)} (the pool's default initTimeoutMs): workers would be killed` : `failed (${r.failure ?? "no answer"})`}`, tail(r.stderr), { modules, error: r.failure ?? null })
   }
   if (outcome.stage !== "ok") {
     const where = outcome.stage === "runtime" ? "the worker runtime cannot be imported here" : "cannot be imported"
