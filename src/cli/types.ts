@@ -27,12 +27,12 @@ export interface TypesCommandOptions {
   readonly check: boolean
 }
 
-/** The first line where `actual` and `expected` differ, for the drift message. */
-const firstDifference = (actual: string, expected: string): string => {
-  const a = actual.split("\n")
-  const e = expected.split("\n")
-  for (let i = 0; i < Math.max(a.length, e.length); i++) {
-    if (a[i] !== e[i]) return `line ${i + 1}:\n  committed: ${a[i] ?? "(end of file)"}\n  generated: ${e[i] ?? "(end of file)"}`
+/** The first line where `committed` and `generated` differ, for the drift message. */
+const firstDifference = (committed: string, generated: string): string => {
+  const c = committed.split("\n")
+  const g = generated.split("\n")
+  for (let i = 0; i < Math.max(c.length, g.length); i++) {
+    if (c[i] !== g[i]) return `line ${i + 1}:\n  committed: ${c[i] ?? "(end of file)"}\n  generated: ${g[i] ?? "(end of file)"}`
   }
   return "(no difference)"
 }
