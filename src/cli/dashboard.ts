@@ -11,19 +11,18 @@ import type { CliIo, DashboardCommandOptions } from "./program.ts"
  *
  * @example
  * ```ts
- * await runDashboard({ module: "my_workers", size: 4, host: "127.0.0.1", port: 0, controls: false }, io)
+ * await runDashboard({ module: ["my_workers"], size: 4, host: "127.0.0.1", port: 0, controls: false }, io)
  * ```
  */
 export const runDashboard = async (options: DashboardCommandOptions, io: CliIo): Promise<void> => {
-  const modules = options.module.split(",").map((m) => m.trim()).filter((m) => m.length > 0)
   const pool = await createPool({
-    worker: { module: modules, ...(options.cwd === undefined ? {} : { cwd: options.cwd }), ...(options.python === undefined ? {} : { python: options.python }) },
+    worker: { module: options.module, ...(options.cwd === undefined ? {} : { cwd: options.cwd }), ...(options.python === undefined ? {} : { python: options.python }) },
     size: options.size
   })
   try {
     const dashboard = await pool.dashboard({ host: options.host, port: options.port, controls: options.controls })
     io.out(`${dashboard.url}\n`)
-    io.err(`pyvisor dashboard: ${options.size} workers of ${modules.join(", ")}${options.controls ? ", controls on" : ""}; Ctrl-C stops\n`)
+    io.err(`pyvisor dashboard: ${options.size} workers of ${options.module.join(", ")}${options.controls ? ", controls on" : ""}; Ctrl-C stops\n`)
     await new Promise<void>((resolve) => {
       const stop = (): void => {
         process.off("SIGINT", stop)

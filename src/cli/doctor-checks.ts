@@ -16,7 +16,7 @@ import { MINIMUM_NODE, nodeVersionAtLeast } from "../node-version.ts"
 import { check } from "./doctor-report.ts"
 import type { Check } from "./doctor-report.ts"
 import { FACTS_SCRIPT, IMPORT_SCRIPT, importOutcome, runPython } from "./doctor-python.ts"
-import type { PythonFacts } from "./doctor-python.ts"
+import type { PythonFacts, PythonRun } from "./doctor-python.ts"
 
 /** An import slower than this is worth a warning: every worker start (and restart) pays it. */
 const SLOW_IMPORT_MS = 1_000
@@ -26,6 +26,9 @@ const INIT_TIMEOUT_MS = 10_000
 const JSON_COST = "about 3-4x msgpack's encode+decode time for ordinary values (microseconds on a small call), ~100x for binary data, which travels base64 (+33% bytes)"
 
 const ms = (n: number): string => `${Math.round(n)} ms`
+
+/** Runs the interpreter given with the workers' directory and environment (pythonChecks binds them). */
+type Run = (python: string, args: ReadonlyArray<string>) => Promise<PythonRun>
 
 /**
  * Node against the `engines` minimum.
@@ -141,12 +144,12 @@ export const pythonChecks = async (o: PythonCheckOptions): Promise<Array<Check>>
   // resolvePython reads process.env: the environment diagnosed is this process's.
   const resolution = await resolvePython(spec)
   const env = buildEnv(process.env, "allowlist", resolution.env, RUNTIME_PATH)
-  const run = (python: string, args: ReadonlyArray<string>, timeoutMs = INIT_TIMEOUT_MS) => runPython(python, args, { cwd: o.cwd, env, timeoutMs })
+  const run: Run = (python, args) => runPython(python, args, { cwd: o.cwd, env, timeoutMs: INIT_TIMEOUT_MS })
   const facts = await run(resolution.executable, ["-c", FACTS_SCRIPT])
   const envCheck = environmentCheck(process.env, env, resolution)
   if (!facts.ok) {
     const why = facts.failure ?? "no answer"
-    const summary = why.startsWith("cannot run") ? `interpreter not found: ${why}` : `${o.python} failed to report its version and modules (${why})`
+    const summary = facts.stopped === "spawn" ? `interpreter not found: ${why}` : `${o.python} failed to report its version and modules (${why})`
     return [check("python", "fail", summary, tail(facts.stderr), { requested: o.python, executable: resolution.executable, error: why }), envCheck]
   }
   const f = JSON.parse(facts.stdout) as PythonFacts
@@ -179,13 +182,13 @@ const lastUserFrame = (traceback: string): Array<string> => {
 const tail = (text: string): Array<string> => text.trim().split("\n").filter((l) => l.length > 0).slice(-3)
 
 /** The fastest of `n` starts of `python -c pass`: the interpreter's own start, without a cold cache. */
-const startMs = async (python: string, run: (python: string, args: ReadonlyArray<string>) => Promise<{ ms: number }>, n: number): Promise<number> => {
+const startMs = async (python: string, run: Run, n: number): Promise<number> => {
   let best = Infinity
   for (let i = 0; i < n; i++) best = Math.min(best, (await run(python, ["-c", "pass"])).ms)
   return best
 }
 
-const interpreterCheck = async (requested: string, r: PythonResolution, f: PythonFacts, run: (python: string, args: ReadonlyArray<string>) => Promise<{ ms: number }>): Promise<Check> => {
+const interpreterCheck = async (requested: string, r: PythonResolution, f: PythonFacts, run: Run): Promise<Check> => {
   const start = await startMs(r.executable, run, 3)
   const shim = r.unresolved === undefined && r.executable !== requested
   const details = [`Python ${f.version}, starts in ${ms(start)}`]
@@ -199,13 +202,13 @@ const interpreterCheck = async (requested: string, r: PythonResolution, f: Pytho
     { requested, executable: r.executable, version: f.version, startMs: start, ...(viaShim === undefined ? {} : { shimStartMs: viaShim }), shimEnv: Object.keys(r.env).sort() })
 }
 
-const moduleCheck = async (modules: ReadonlyArray<string>, python: string, run: (python: string, args: ReadonlyArray<string>) => Promise<{ ok: boolean; stdout: string; stderr: string; failure: string | undefined }>): Promise<Check> => {
+const moduleCheck = async (modules: ReadonlyArray<string>, python: string, run: Run): Promise<Check> => {
   if (modules.length === 0) return check("module", "info", "no --module given: nothing imported", [], { modules: [] })
   const name = modules.join(", ")
   const r = await run(python, ["-c", IMPORT_SCRIPT, JSON.stringify(modules)])
   const outcome = importOutcome(r.stdout)
   if (outcome === undefined) {
-    return check("module", "fail", `${name}: the import ${r.failure?.startsWith("timed out") === true ? `did not finish within ${ms(INIT_TIMEOUT_MS)} (the pool's default initTimeoutMs): workers would be killed` : `failed (${r.failure ?? "no answer"})`}`, tail(r.stderr), { modules, error: r.failure ?? null })
+    return check("module", "fail", `${name}: the import ${r.stopped === "timeout" ? `did not finish within ${ms(INIT_TIMEOUT_MS)} (the pool's default initTimeoutMs): workers would be killed` : `failed (${r.failure ?? "no answer"})`}`, tail(r.stderr), { modules, error: r.failure ?? null })
   }
   if (outcome.stage !== "ok") {
     const where = outcome.stage === "runtime" ? "the worker runtime cannot be imported here" : "cannot be imported"

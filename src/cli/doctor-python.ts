@@ -12,12 +12,14 @@ import { execFile } from "node:child_process"
  *
  * @example
  * ```ts
- * const r: PythonRun = { ok: true, stdout: "{}", stderr: "", ms: 21, failure: undefined }
+ * const r: PythonRun = { ok: true, stopped: undefined, stdout: "{}", stderr: "", ms: 21, failure: undefined }
  * ```
  */
 export interface PythonRun {
   /** Exit code 0 within the time allowed. */
   readonly ok: boolean
+  /** Why it is not ok: it could not be spawned, was killed at the timeout, or exited non-zero. */
+  readonly stopped: "spawn" | "timeout" | "exit" | undefined
   readonly stdout: string
   readonly stderr: string
   /** Wall time from spawn to exit. */
@@ -40,11 +42,12 @@ export const runPython = (python: string, args: ReadonlyArray<string>, o: { read
     execFile(python, [...args], { cwd: o.cwd, env: o.env, timeout: o.timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 << 20, windowsHide: true }, (error, stdout, stderr) => {
       const ms = performance.now() - t0
       const e = error as (Error & { code?: unknown; killed?: boolean }) | null
-      const failure = e === null ? undefined
-        : e.killed === true ? `timed out after ${o.timeoutMs} ms`
-        : typeof e.code === "string" ? `cannot run ${python}: ${e.code}`
-        : `exit code ${String(e.code)}`
-      resolve({ ok: e === null, stdout, stderr, ms, failure })
+      const stopped = e === null ? undefined : e.killed === true ? "timeout" : typeof e.code === "string" ? "spawn" : "exit"
+      const failure = stopped === undefined ? undefined
+        : stopped === "timeout" ? `timed out after ${o.timeoutMs} ms`
+        : stopped === "spawn" ? `cannot run ${python}: ${String(e?.code)}`
+        : `exit code ${String(e?.code)}`
+      resolve({ ok: stopped === undefined, stopped, stdout, stderr, ms, failure })
     })
   })
 

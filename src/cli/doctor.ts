@@ -15,14 +15,13 @@ import type { CliIo, DoctorCommandOptions } from "./program.ts"
  *
  * @example
  * ```ts
- * const report = await diagnose({ module: "my_workers", cwd: "./py", python: "python3", json: false })
+ * const report = await diagnose({ module: ["my_workers"], cwd: "./py", python: "python3", json: false })
  * ```
  */
 export const diagnose = async (o: DoctorCommandOptions): Promise<DoctorReport> => {
-  const modules = (o.module ?? "").split(",").map((m) => m.trim()).filter((m) => m.length > 0)
   const cwd = o.cwd === undefined ? process.cwd() : resolve(o.cwd)
   const checks: Array<Check> = [nodeCheck(process.versions.node)]
-  checks.push(...await pythonChecks({ python: o.python, cwd, modules }))
+  checks.push(...await pythonChecks({ python: o.python, cwd, modules: o.module ?? [] }))
   checks.push(forkServerCheck(process.platform))
   if (o.redis !== undefined) checks.push(await redisCheck(o.redis))
   return reportOf(checks)

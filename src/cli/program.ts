@@ -7,7 +7,6 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander"
 import { FORMATS, MACHINES, renderDiagram } from "./diagram.ts"
 import type { DiagramFormat } from "./diagram.ts"
-import type { TypesCommandOptions } from "./types.ts"
 
 /**
  * Where the command line writes, and what it runs (tests replace the long-running commands).
@@ -34,6 +33,9 @@ const nonEmpty = (raw: string): string => {
   return raw
 }
 
+/** `--module a,b`: the module names, blanks dropped (every command taking modules reads them so). */
+const moduleList = (raw: string): ReadonlyArray<string> => nonEmpty(raw).split(",").map((m) => m.trim()).filter((m) => m.length > 0)
+
 const failure = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /** Builds the program; each action resolves to the exit code it wants. */
@@ -45,20 +47,27 @@ const build = (io: CliIo, exit: (code: number) => void): Command => {
     .showSuggestionAfterError()
     .allowExcessArguments(false)
 
+  /**
+   * The action of a long-running command: loads its module on first use (a plain `--help` loads
+   * none), exits with the code its run resolves to (0 when it resolves with nothing, as the
+   * dashboard does once stopped), and turns a throw into one line and exit 1.
+   */
+  const command = <O>(name: string, load: () => Promise<(options: O, io: CliIo) => Promise<number | void>>) => async (options: O): Promise<void> => {
+    const run = await load()
+    try {
+      exit((await run(options, io)) ?? 0)
+    } catch (error) {
+      io.err(`pyvisor ${name} failed: ${failure(error)}\n`)
+      exit(1)
+    }
+  }
+
   program.command("demo")
     .description("run a pool on the bundled quick-start worker and print what happened")
     .addOption(new Option("--workers <n>", "permanent workers").argParser(integer(1, 64)).default(4))
     .addOption(new Option("--calls <n>", "calls in the workload").argParser(integer(1, 100_000)).default(400))
     .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty).default("python3"))
-    .action(async (options: { workers: number; calls: number; python: string }) => {
-      const { runDemo } = await import("./demo.ts")
-      try {
-        exit(await runDemo(options))
-      } catch (error) {
-        io.err(`pyvisor demo failed: ${failure(error)}\n`)
-        exit(1)
-      }
-    })
+    .action(command("demo", async () => (await import("./demo.ts")).runDemo))
 
   program.command("diagram")
     .description("print a state machine: Mermaid source, Stately-compatible JSON, or SVG")
@@ -71,57 +80,32 @@ const build = (io: CliIo, exit: (code: number) => void): Command => {
 
   program.command("dashboard")
     .description("start a pool and serve its live dashboard on 127.0.0.1; prints the URL")
-    .requiredOption("--module <module>", "the Python module(s) to serve, comma-separated", nonEmpty)
+    .requiredOption("--module <module>", "the Python module(s) to serve, comma-separated", moduleList)
     .addOption(new Option("--size <n>", "permanent workers").argParser(integer(1, 256)).default(4))
     .addOption(new Option("--cwd <dir>", "where the module is looked up").argParser(nonEmpty))
     .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty))
     .addOption(new Option("--host <host>", "address to listen on").argParser(nonEmpty).default("127.0.0.1"))
     .addOption(new Option("--port <n>", "port (0: any free port)").argParser(integer(0, 65_535)).default(0))
     .option("--controls", "show kill and recycle buttons (and accept them)", false)
-    .action(async (options: DashboardCommandOptions) => {
-      const { runDashboard } = await import("./dashboard.ts")
-      try {
-        await runDashboard(options, io)
-        exit(0)
-      } catch (error) {
-        io.err(`pyvisor dashboard failed: ${failure(error)}\n`)
-        exit(1)
-      }
-    })
+    .action(command("dashboard", async () => (await import("./dashboard.ts")).runDashboard))
 
   program.command("doctor")
     .description("check what workers need: Node, the interpreter (through shims), msgpack, numpy, the module's import, shadowed stdlib names, env, Redis")
-    .addOption(new Option("--module <module>", "the Python module(s) to import, comma-separated").argParser(nonEmpty))
+    .addOption(new Option("--module <module>", "the Python module(s) to import, comma-separated").argParser(moduleList))
     .addOption(new Option("--cwd <dir>", "where the module is looked up (the workers' directory)").argParser(nonEmpty))
     .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty).default("python3"))
     .addOption(new Option("--redis <url>", "a Redis URL to check (redis://host:port)").argParser(nonEmpty))
     .option("--json", "print the report as JSON", false)
-    .action(async (options: DoctorCommandOptions) => {
-      const { runDoctor } = await import("./doctor.ts")
-      try {
-        exit(await runDoctor(options, io))
-      } catch (error) {
-        io.err(`pyvisor doctor failed: ${failure(error)}\n`)
-        exit(1)
-      }
-    })
+    .action(command("doctor", async () => (await import("./doctor.ts")).runDoctor))
 
   program.command("types")
     .description("write the TypeScript types of a Python module's handlers (a .d.ts), or check the committed one")
-    .requiredOption("--module <module>", "the Python module(s), comma-separated, imported as a worker imports them", nonEmpty)
+    .requiredOption("--module <module>", "the Python module(s), comma-separated, imported as a worker imports them", moduleList)
     .addOption(new Option("--cwd <dir>", "where the module is looked up").argParser(nonEmpty))
     .addOption(new Option("--python <path>", "the interpreter").argParser(nonEmpty))
     .addOption(new Option("-o, --out <file>", "write the .d.ts here instead of printing it").argParser(nonEmpty))
     .option("--check", "compare with the file of -o instead of writing it; exit 1 when it differs", false)
-    .action(async (options: TypesCommandOptions) => {
-      const { runTypes } = await import("./types.ts")
-      try {
-        exit(await runTypes(options, io))
-      } catch (error) {
-        io.err(`pyvisor types failed: ${failure(error)}\n`)
-        exit(1)
-      }
-    })
+    .action(command("types", async () => (await import("./types.ts")).runTypes))
   return program
 }
 
@@ -130,11 +114,12 @@ const build = (io: CliIo, exit: (code: number) => void): Command => {
  *
  * @example
  * ```ts
- * const o: DoctorCommandOptions = { module: "my_workers", cwd: "./py", python: "python3", json: false }
+ * const o: DoctorCommandOptions = { module: ["my_workers"], cwd: "./py", python: "python3", json: false }
  * ```
  */
 export interface DoctorCommandOptions {
-  readonly module?: string
+  /** `--module`, split at commas. */
+  readonly module?: ReadonlyArray<string>
   readonly cwd?: string
   readonly python: string
   readonly redis?: string
@@ -146,11 +131,12 @@ export interface DoctorCommandOptions {
  *
  * @example
  * ```ts
- * const o: DashboardCommandOptions = { module: "my_workers", size: 4, host: "127.0.0.1", port: 0, controls: false }
+ * const o: DashboardCommandOptions = { module: ["my_workers"], size: 4, host: "127.0.0.1", port: 0, controls: false }
  * ```
  */
 export interface DashboardCommandOptions {
-  readonly module: string
+  /** `--module`, split at commas. */
+  readonly module: ReadonlyArray<string>
   readonly size: number
   readonly cwd?: string
   readonly python?: string

@@ -15,23 +15,24 @@ import type { CliIo } from "./program.ts"
  *
  * @example
  * ```ts
- * const o: TypesCommandOptions = { module: "my_workers", cwd: "./py", out: "src/py-handlers.d.ts", check: false }
+ * const o: TypesCommandOptions = { module: ["my_workers"], cwd: "./py", out: "src/py-handlers.d.ts", check: false }
  * ```
  */
 export interface TypesCommandOptions {
-  readonly module: string
+  /** `--module`, split at commas. */
+  readonly module: ReadonlyArray<string>
   readonly cwd?: string
   readonly python?: string
   readonly out?: string
   readonly check: boolean
 }
 
-/** The first line where `actual` and `expected` differ, for the drift message. */
-const firstDifference = (actual: string, expected: string): string => {
-  const a = actual.split("\n")
-  const e = expected.split("\n")
-  for (let i = 0; i < Math.max(a.length, e.length); i++) {
-    if (a[i] !== e[i]) return `line ${i + 1}:\n  committed: ${a[i] ?? "(end of file)"}\n  generated: ${e[i] ?? "(end of file)"}`
+/** The first line where `committed` and `generated` differ, for the drift message. */
+const firstDifference = (committed: string, generated: string): string => {
+  const c = committed.split("\n")
+  const g = generated.split("\n")
+  for (let i = 0; i < Math.max(c.length, g.length); i++) {
+    if (c[i] !== g[i]) return `line ${i + 1}:\n  committed: ${c[i] ?? "(end of file)"}\n  generated: ${g[i] ?? "(end of file)"}`
   }
   return "(no difference)"
 }
@@ -42,7 +43,7 @@ const firstDifference = (actual: string, expected: string): string => {
  *
  * @example
  * ```ts
- * process.exitCode = await runTypes({ module: "my_workers", out: "src/py-handlers.d.ts", check: true }, io)
+ * process.exitCode = await runTypes({ module: ["my_workers"], out: "src/py-handlers.d.ts", check: true }, io)
  * ```
  */
 export const runTypes = async (options: TypesCommandOptions, io: CliIo): Promise<number> => {
@@ -50,9 +51,8 @@ export const runTypes = async (options: TypesCommandOptions, io: CliIo): Promise
     io.err("error: --check needs -o <file>: the committed .d.ts to compare with\n")
     return 2
   }
-  const module = options.module.split(",").map((m) => m.trim()).filter((m) => m !== "")
   const text = renderTypes(await describeModules({
-    module,
+    module: options.module,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     ...(options.python === undefined ? {} : { python: options.python })
   }))
@@ -71,7 +71,7 @@ export const runTypes = async (options: TypesCommandOptions, io: CliIo): Promise
     }
     io.err(committed === null
       ? `pyvisor types: ${options.out} does not exist; generate it with the same command without --check\n`
-      : `pyvisor types: ${options.out} differs from what ${module.join(", ")} says; regenerate it (the same command without --check). First difference at ${firstDifference(committed, text)}\n`)
+      : `pyvisor types: ${options.out} differs from what ${options.module.join(", ")} says; regenerate it (the same command without --check). First difference at ${firstDifference(committed, text)}\n`)
     return 1
   }
   await mkdir(dirname(options.out), { recursive: true })

@@ -5,13 +5,11 @@
  * the same description always gives the same text, so `pyvisor types --check` can compare files.
  * @module
  */
+import { TYPED_ARRAYS } from "../protocol/values.ts"
 import type { Description, HandlerRecord, NamedType, ParamRecord, TypeNode } from "./description.ts"
 
-/** numpy dtypes → the typed array their 1-D arrays arrive as (docs/protocol.md). */
-const TYPED: Readonly<Record<string, string>> = {
-  int8: "Int8Array", uint8: "Uint8Array", int16: "Int16Array", uint16: "Uint16Array", int32: "Int32Array",
-  uint32: "Uint32Array", int64: "BigInt64Array", uint64: "BigUint64Array", float32: "Float32Array", float64: "Float64Array"
-}
+/** numpy dtypes → the typed array their 1-D arrays arrive as: the codec's own table (uint8clamped is no numpy dtype). */
+const TYPED: ReadonlyMap<string, string> = new Map(TYPED_ARRAYS.filter(([dtype]) => dtype !== "uint8clamped").map(([dtype, C]) => [dtype, C.name]))
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
 
@@ -29,7 +27,7 @@ interface Needs { ndarray: boolean; nddata: boolean }
 
 const array = (node: Extract<TypeNode, { t: "array" }>, needs: Needs): string => {
   needs.ndarray ||= node.ndim !== 1
-  const typed = node.dtype === null ? undefined : TYPED[node.dtype]
+  const typed = node.dtype === null ? undefined : TYPED.get(node.dtype)
   if (typed === undefined) {
     needs.nddata ||= node.ndim === null || node.ndim === 1
     return node.ndim === 1 ? "NdData" : node.ndim === null ? "NdData | NdArray" : "NdArray"

@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process"
 import { buildEnv } from "../actors/env.ts"
-import { RUNTIME_PATH } from "../actors/python-process.ts"
+import { RUNTIME_PATH, workerArgs } from "../actors/python-process.ts"
 import { parseDescription } from "./description.ts"
 import type { Description } from "./description.ts"
 
@@ -40,7 +40,7 @@ const why = (error: Error, stderr: string): string => {
  * ```
  */
 export const describeModules = (source: DescribeSource): Promise<Description> => {
-  const args = ["-m", "pyvisor_worker", "--describe", ...source.module.flatMap((m) => ["--import", m])]
+  const args = [...workerArgs({ module: source.module }), "--describe"]
   return new Promise((resolve, reject) => {
     execFile(source.python ?? "python3", args, {
       cwd: source.cwd ?? process.cwd(),
