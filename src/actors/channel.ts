@@ -228,13 +228,13 @@ export class Channel {
     this.#write(message)
   }
 
-  /** Stops reading and drops every pending sink without settling it; returns them in send order. */
   /** The oldest call in flight (the one running first), for crash reports. */
   oldest(): { readonly id: number; readonly sink: CallSink } | undefined {
     for (const [id, sink] of this.#pending) return { id, sink }
     return undefined
   }
 
+  /** Stops reading and drops every pending sink without settling it; returns them in send order. */
   close(): Array<CallSink> {
     if (this.#pending.size > 0) this.#events.activity(false)
     this.#phase = "closed"
