@@ -121,12 +121,6 @@ export class Channel {
     return this.#pending.get(id)
   }
 
-  /** The session of call `id` while it is in flight; null when it is not in flight. */
-  callSession(id: number): { readonly session: string | undefined } | null {
-    const sink = this.#pending.get(id)
-    return sink === undefined ? null : { session: sink.session }
-  }
-
   /** The call in flight when there is exactly one (whom a host call made now belongs to), else null. */
   soleCall(): { readonly id: number; readonly session: string | undefined } | null {
     if (this.#pending.size !== 1) return null

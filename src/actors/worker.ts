@@ -323,10 +323,8 @@ export class Worker {
       hostCall: (call) => {
         // The runtime names the call it asks for; a runtime that does not is served one call at a time.
         const channel = this.#channel
-        const forCall = call.call !== undefined ? channel?.callSession(call.call) : null
-        const running = call.call !== undefined
-          ? (forCall === null || forCall === undefined ? null : { id: call.call, session: forCall.session })
-          : channel?.soleCall() ?? null
+        const named = call.call === undefined ? undefined : channel?.sink(call.call)
+        const running = call.call === undefined ? channel?.soleCall() ?? null : named && { id: call.call, session: named.session }
         answerHostCall(call, this.#o.onHostCall, { workerId: this.id, pid: this.pid, callId: running?.id ?? null, session: running?.session }, (m) => this.#channel?.send(m))
       },
       pong: (id) => this.#pings.pong(id),
