@@ -386,11 +386,10 @@ export class Worker {
    * gets `FD4_EOF_GRACE_MS` to exit by itself (keeping its real exit code), else it is killed.
    */
   #answersEnded(): void {
-    if (!isServing(this.state) && this.state !== "initializing") return
+    const expectsAnswers = (): boolean => isServing(this.state) || this.state === "initializing"
+    if (!expectsAnswers()) return
     this.#o.timer(FD4_EOF_GRACE_MS, () => {
-      if (isServing(this.state) || this.state === "initializing") {
-        this.#send({ type: "KILL", reason: "closed fd 4, which its answers come on: nothing can answer any more" })
-      }
+      if (expectsAnswers()) this.#send({ type: "KILL", reason: "closed fd 4, which its answers come on: nothing can answer any more" })
     })
   }
 
