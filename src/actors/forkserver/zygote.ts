@@ -156,11 +156,8 @@ export class Zygote {
    * and the child report them). Once the zygote is gone, the process fails to start.
    */
   fork(): SpawnedProcess {
+    if (this.#gone) return ForkedProcess.notStarted("the zygote is not running")
     const forked = new ForkedProcess()
-    if (this.#gone) {
-      forked.failed(new Error("the zygote is not running"))
-      return forked.process
-    }
     const key = `f${++this.#seq}`
     this.#waiting.set(key, forked)
     const unexpect = this.#rendezvous.expect(key, (stream, socket) => forked.attach(stream, socket))
