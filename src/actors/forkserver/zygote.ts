@@ -12,6 +12,7 @@ import { describeProcessExit } from "../../machines/worker.ts"
 import type { ExitInfo } from "../../machines/worker.ts"
 import { crashError } from "../crash.ts"
 import { buildEnv } from "../env.ts"
+import { takeFaultDump } from "../forensics.ts"
 import { LineSplitter, Tail } from "../output.ts"
 import { RUNTIME_PATH, spawnPython } from "../python-process.ts"
 import type { ProcessExit, ProcessSpec, SpawnedProcess } from "../python-process.ts"
@@ -124,6 +125,9 @@ export class Zygote {
     this.exited = proc.exited.then(async (exit) => {
       await proc.spawnError // ENOENT and the like come with the exit: the error names the interpreter
       this.#gone = true
+      // spawnPython gave it a faulthandler file, which only a worker's exit removes. Its content is
+      // not reported: every worker forked from it inherited that file, so a dump may be a worker's.
+      if (proc.faultFile !== undefined) takeFaultDump(proc.faultFile)
       out.end()
       err.end()
       // Requests it never answered get no child: they fail like a spawn that could not start.
