@@ -1,19 +1,20 @@
 /**
  * The channel (the worker's connection): protocol v1 over any pair of byte streams. It runs the
  * handshake, correlates answers with calls by id and turns every off-spec byte into one violation
- * report. It never throws into the stream's event loop.
+ * report. It never throws into the stream's event loop. How its frames leave (batched per turn of
+ * the event loop) is the `Outbox`'s.
  *
  * It is the one owner of a worker's calls in flight: `pending` is their number (in send order),
  * `served` counts the finished ones, and it reports only edges, never each call: `pending` reaching
  * or leaving `capacity` (what the worker machine calls busy), and leaving or reaching 0 (busy time).
  */
-import { writeSync } from "node:fs"
 import type { Readable, Writable } from "node:stream"
 import {
   FrameReader, FrameTooLargeError, frameLength, HEADER_BYTES, jsonCodec, parseWorkerMessage, PROTOCOL_VERSION, ProtocolViolation, UnserializableError
 } from "../protocol/index.ts"
-import type { Call, Codec, ErrorMessage, Frame, Hello, HostCall, HostMessage, Log, Ready, WorkerMessage } from "../protocol/index.ts"
+import type { Call, Codec, ErrorMessage, Hello, HostCall, HostMessage, Log, Ready, WorkerMessage } from "../protocol/index.ts"
 import type { CallTrace } from "../telemetry/types.ts"
+import { Outbox } from "./outbox.ts"
 
 /** Receives the answer(s) to one call. Exactly one of result/error/end/lost ends it. */
 export interface CallSink {
@@ -65,7 +66,7 @@ const FEATURES: ReadonlyArray<string> = ["chunks"]
  * ```
  */
 export class Channel {
-  readonly #out: Writable
+  readonly #out: Outbox
   readonly #in: Readable
   readonly #events: ChannelEvents
   readonly #reader: FrameReader
@@ -82,14 +83,11 @@ export class Channel {
   readonly #capacity: number
 
   #whenIdle: (() => void) | null = null
-  /** Frames written in this turn of the event loop, not sent yet. */
-  #outbox: Array<Uint8Array> = []
-  #outboxBytes = 0
 
   constructor(input: Readable, output: Writable, maxFrameBytes: number, events: ChannelEvents, capacity = 1) {
     this.#maxFrameBytes = maxFrameBytes
     this.#in = input
-    this.#out = output
+    this.#out = new Outbox(output)
     this.#events = events
     this.#capacity = capacity
     this.#reader = new FrameReader(maxFrameBytes)
@@ -119,12 +117,6 @@ export class Channel {
   /** The sink of call `id` while it is in flight. */
   sink(id: number): CallSink | undefined {
     return this.#pending.get(id)
-  }
-
-  /** The session of call `id` while it is in flight; null when it is not in flight. */
-  callSession(id: number): { readonly session: string | undefined } | null {
-    const sink = this.#pending.get(id)
-    return sink === undefined ? null : { session: sink.session }
   }
 
   /** The call in flight when there is exactly one (whom a host call made now belongs to), else null. */
@@ -187,7 +179,7 @@ export class Channel {
     this.#nextId = id >= 0xffff_ffff ? 1 : id + 1
     this.#pending.set(id, sink)
     if (window !== undefined) this.#streams.set(id, window)
-    this.#writeFrame(frame)
+    this.#out.write(frame)
     // Edges are reported once the call is recorded, so whoever hears them sees it in flight.
     if (this.#pending.size === 1) this.#events.activity(true)
     if (this.#pending.size === this.#capacity) this.#events.capacity(true)
@@ -228,13 +220,13 @@ export class Channel {
     this.#write(message)
   }
 
-  /** Stops reading and drops every pending sink without settling it; returns them in send order. */
   /** The oldest call in flight (the one running first), for crash reports. */
   oldest(): { readonly id: number; readonly sink: CallSink } | undefined {
     for (const [id, sink] of this.#pending) return { id, sink }
     return undefined
   }
 
+  /** Stops reading and drops every pending sink without settling it; returns them in send order. */
   close(): Array<CallSink> {
     if (this.#pending.size > 0) this.#events.activity(false)
     this.#phase = "closed"
@@ -249,64 +241,7 @@ export class Channel {
 
   #write(message: HostMessage): void {
     if (this.#phase === "closed") return
-    this.#writeFrame(this.#codec.frame(message))
-  }
-
-  /**
-   * One frame out, at the end of this turn of the event loop together with every other frame
-   * written in it: callers resuming one after another (say, 32 of them woken by a batch of answers)
-   * cost the worker one pipe write, not one each. A turn is short: the frames leave before any
-   * timer or I/O callback runs.
-   */
-  #writeFrame(frame: Frame): void {
-    if (this.#outbox.length === 0) process.nextTick(this.#flush)
-    if (Array.isArray(frame)) {
-      for (const part of frame as ReadonlyArray<Uint8Array>) this.#outbox.push(part)
-      this.#outboxBytes += frameLength(frame)
-    } else {
-      this.#outbox.push(frame as Uint8Array)
-      this.#outboxBytes += (frame as Uint8Array).length
-    }
-  }
-
-  readonly #flush = (): void => {
-    const frames = this.#outbox
-    if (frames.length === 0) return
-    const bytes = this.#outboxBytes
-    this.#outbox = []
-    this.#outboxBytes = 0
-    if (frames.length === 1) return this.#send(frames[0]!)
-    // Small frames are joined (a copy is cheaper than a syscall); big ones (a large binary sent
-    // from the caller's memory among them) go as they are, in one writev.
-    if (bytes <= 256 * 1024) return this.#send(Buffer.concat(frames, bytes))
-    const out = this.#out
-    out.cork()
-    for (const frame of frames) out.write(frame)
-    out.uncork()
-  }
-
-  /**
-   * Writes bytes to the worker. When the stream has nothing queued and sits on a file descriptor
-   * (the worker's fd 3 pipe, non-blocking), they go to it directly: one syscall, none of the
-   * stream's per-write bookkeeping. Whatever the pipe does not take at once (full, or an error)
-   * goes through the stream, which keeps the order and reports the error as before.
-   */
-  #send(frame: Uint8Array): void {
-    const out = this.#out
-    if (out.writableLength === 0 && !out.destroyed) {
-      const fd = (out as { _handle?: { fd?: unknown } | null })._handle?.fd
-      if (typeof fd === "number" && fd >= 0) {
-        let written = 0
-        try {
-          written = writeSync(fd, frame)
-        } catch {
-          // EAGAIN (pipe full), EPIPE (worker gone)…: the stream retries or reports it.
-        }
-        if (written === frame.length) return
-        frame = frame.subarray(written)
-      }
-    }
-    out.write(frame)
+    this.#out.write(this.#codec.frame(message))
   }
 
   readonly #onData = (chunk: Buffer): void => {

@@ -211,20 +211,20 @@ export const spawnPython = (spec: ProcessSpec): SpawnedProcess => {
     child.once("error", () => resolve({ code: null, signal: null }))
     exitedEarly = resolve
   })
-  // A bad cwd is named as such, not as "spawn python3 ENOENT", which blames the interpreter.
-  const badCwd = cwdProblem(cwd)
-  // ENOENT and the like: 'error' comes instead of 'spawn'.
+  // ENOENT and the like: 'error' comes instead of 'spawn'. A bad cwd is named as such, not as
+  // "spawn python3 ENOENT", which blames the interpreter; it is looked at only once a spawn failed,
+  // so a spawn that works costs no stat.
   let failedEarly: (error: Error) => void = () => {}
   const spawnError = new Promise<Error | null>((resolve) => {
     child.once("spawn", () => resolve(null))
-    child.once("error", (error) => resolve(badCwd ?? error))
+    child.once("error", (error) => resolve(cwdProblem(cwd) ?? error))
     failedEarly = resolve
   })
   // execa refuses some options (a cwd that is a file) before spawning: no child events at all,
   // only its result, which then stands for both the spawn error and the exit.
   void subprocess.then((result) => {
     if (subprocess.pid !== undefined) return
-    failedEarly(badCwd ?? new Error(result.shortMessage ?? result.message))
+    failedEarly(cwdProblem(cwd) ?? new Error(result.shortMessage ?? result.message))
     exitedEarly({ code: null, signal: null })
   }, () => {})
   // A broken pipe after the worker died is reported by the exit, not as an uncaught error.

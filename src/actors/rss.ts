@@ -50,19 +50,29 @@ let procfs: boolean | undefined
 /** Whether `/proc/<pid>/status` is the source of truth (checked once: a Linux container may lack `/proc`). */
 const hasProcfs = (): boolean => (procfs ??= process.platform === "linux" && existsSync("/proc/self/status"))
 
-const readRssBytesProc = async (pid: number): Promise<number | null> => {
-  let status: string
+const VM_RSS = /^VmRSS:\s+(\d+)\s+kB$/m
+const PSS = /^Pss:\s+(\d+)\s+kB$/m
+
+/**
+ * The kB count that `line` captures in a `/proc` file, in bytes; null when the line is missing or
+ * the process is gone (ENOENT: no such process; ESRCH: it exited while the file was being read;
+ * `alsoGone`: codes that mean the same for this file).
+ */
+const readProcKib = async (file: string, line: RegExp, alsoGone: ReadonlyArray<string> = []): Promise<number | null> => {
+  let text: string
   try {
-    status = await readFile(`/proc/${pid}/status`, "utf8")
+    text = await readFile(file, "utf8")
   } catch (error) {
-    // ENOENT: no such process; ESRCH: it exited while the file was being read.
-    if (errorCode(error) === "ENOENT" || errorCode(error) === "ESRCH") return null
+    const code = errorCode(error)
+    if (code === "ENOENT" || code === "ESRCH" || alsoGone.includes(code as string)) return null
     throw error
   }
-  // A zombie (exited, not yet reaped) has no VmRSS line: it holds no memory any more, so it counts as gone.
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)
+  const match = line.exec(text)
   return match?.[1] === undefined ? null : Number(match[1]) * KIB
 }
+
+// A zombie (exited, not yet reaped) has no VmRSS line: it holds no memory any more, so it counts as gone.
+const readRssBytesProc = (pid: number): Promise<number | null> => readProcKib(`/proc/${pid}/status`, VM_RSS)
 
 /**
  * Resident set size of process `pid` in bytes, or null when the process is gone (or a zombie, on
@@ -96,15 +106,6 @@ const hasRollup = (): boolean => (rollup ??= hasProcfs() && existsSync("/proc/se
  */
 export const readPssBytes = async (pid: number): Promise<number | null> => {
   checkPid(pid)
-  if (!hasRollup()) return null
-  let text: string
-  try {
-    text = await readFile(`/proc/${pid}/smaps_rollup`, "utf8")
-  } catch (error) {
-    // Gone (ENOENT, ESRCH), or not ours to read (EACCES): no reading, as for a zombie.
-    if (["ENOENT", "ESRCH", "EACCES", "EPERM"].includes(errorCode(error) as string)) return null
-    throw error
-  }
-  const match = /^Pss:\s+(\d+)\s+kB$/m.exec(text)
-  return match?.[1] === undefined ? null : Number(match[1]) * KIB
+  // Not ours to read (EACCES, EPERM): no reading, as for a zombie.
+  return hasRollup() ? readProcKib(`/proc/${pid}/smaps_rollup`, PSS, ["EACCES", "EPERM"]) : null
 }

@@ -323,10 +323,8 @@ export class Worker {
       hostCall: (call) => {
         // The runtime names the call it asks for; a runtime that does not is served one call at a time.
         const channel = this.#channel
-        const forCall = call.call !== undefined ? channel?.callSession(call.call) : null
-        const running = call.call !== undefined
-          ? (forCall === null || forCall === undefined ? null : { id: call.call, session: forCall.session })
-          : channel?.soleCall() ?? null
+        const named = call.call === undefined ? undefined : channel?.sink(call.call)
+        const running = call.call === undefined ? channel?.soleCall() ?? null : named && { id: call.call, session: named.session }
         answerHostCall(call, this.#o.onHostCall, { workerId: this.id, pid: this.pid, callId: running?.id ?? null, session: running?.session }, (m) => this.#channel?.send(m))
       },
       pong: (id) => this.#pings.pong(id),
@@ -388,11 +386,10 @@ export class Worker {
    * gets `FD4_EOF_GRACE_MS` to exit by itself (keeping its real exit code), else it is killed.
    */
   #answersEnded(): void {
-    if (!isServing(this.state) && this.state !== "initializing") return
+    const expectsAnswers = (): boolean => isServing(this.state) || this.state === "initializing"
+    if (!expectsAnswers()) return
     this.#o.timer(FD4_EOF_GRACE_MS, () => {
-      if (isServing(this.state) || this.state === "initializing") {
-        this.#send({ type: "KILL", reason: "closed fd 4, which its answers come on: nothing can answer any more" })
-      }
+      if (expectsAnswers()) this.#send({ type: "KILL", reason: "closed fd 4, which its answers come on: nothing can answer any more" })
     })
   }
 

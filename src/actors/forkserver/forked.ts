@@ -54,6 +54,20 @@ export class ForkedProcess {
     }
   }
 
+  /**
+   * A process that never starts (no zygote to fork it): its spawn error is `message`.
+   *
+   * @example
+   * ```ts
+   * const proc = ForkedProcess.notStarted("the zygote is not running") // spawnError resolves to that error
+   * ```
+   */
+  static notStarted(message: string): SpawnedProcess {
+    const forked = new ForkedProcess()
+    forked.failed(new Error(message))
+    return forked.process
+  }
+
   /** The zygote forked it: the pid is known, and a signal asked for meanwhile is sent now. */
   forked(pid: number): void {
     if (this.#done) return

@@ -217,12 +217,7 @@ export const forkserverTree = (options: ForkserverOptions): Effect.Effect<Forkse
       const parent = zygote
       return { exit: Effect.flatMap(child.exit, (reason) => parent === undefined || parent.gone ? Effect.never : Effect.succeed(reason)) }
     }))
-    const spawn = (_spec: ProcessSpec): SpawnedProcess => {
-      if (zygote !== undefined) return zygote.fork()
-      const forked = new ForkedProcess()
-      forked.failed(new Error("the zygote is not running"))
-      return forked.process
-    }
+    const spawn = (_spec: ProcessSpec): SpawnedProcess => zygote?.fork() ?? ForkedProcess.notStarted("the zygote is not running")
     const zygoteChild: Effect.Effect<Child, WorkerCrashedError | ProtocolError, Scope.Scope> = Effect.gen(function*() {
       const started = yield* zygoteResource({
         spec: options.spec,

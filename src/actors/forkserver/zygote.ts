@@ -8,9 +8,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { ProtocolError, WorkerCrashedError } from "../../errors.ts"
+import { describeProcessExit } from "../../machines/worker.ts"
 import type { ExitInfo } from "../../machines/worker.ts"
 import { crashError } from "../crash.ts"
 import { buildEnv } from "../env.ts"
+import { takeFaultDump } from "../forensics.ts"
 import { LineSplitter, Tail } from "../output.ts"
 import { RUNTIME_PATH, spawnPython } from "../python-process.ts"
 import type { ProcessExit, ProcessSpec, SpawnedProcess } from "../python-process.ts"
@@ -123,10 +125,14 @@ export class Zygote {
     this.exited = proc.exited.then(async (exit) => {
       await proc.spawnError // ENOENT and the like come with the exit: the error names the interpreter
       this.#gone = true
+      // spawnPython gave it a faulthandler file, which only a worker's exit removes. Its content is
+      // not reported: every worker forked from it inherited that file, so a dump may be a worker's.
+      if (proc.faultFile !== undefined) takeFaultDump(proc.faultFile)
       out.end()
       err.end()
       // Requests it never answered get no child: they fail like a spawn that could not start.
-      for (const forked of this.#waiting.values()) forked.failed(new Error(`the zygote exited (${describe(exit)}) before forking this worker`))
+      const how = describeProcessExit(exit.code, exit.signal).message
+      for (const forked of this.#waiting.values()) forked.failed(new Error(`the zygote exited (${how}) before forking this worker`))
       this.#waiting.clear()
       // Its workers die with it (PDEATHSIG), and nobody is left to report their exits.
       for (const forked of this.#live.values()) void forked.lost()
@@ -154,11 +160,8 @@ export class Zygote {
    * and the child report them). Once the zygote is gone, the process fails to start.
    */
   fork(): SpawnedProcess {
+    if (this.#gone) return ForkedProcess.notStarted("the zygote is not running")
     const forked = new ForkedProcess()
-    if (this.#gone) {
-      forked.failed(new Error("the zygote is not running"))
-      return forked.process
-    }
     const key = `f${++this.#seq}`
     this.#waiting.set(key, forked)
     const unexpect = this.#rendezvous.expect(key, (stream, socket) => forked.attach(stream, socket))
@@ -176,7 +179,7 @@ export class Zygote {
     const { code, signal } = exit
     if (this.#spawnError !== null) return this.#error({ reason: "spawn_failed", code, signal, message: `cannot start ${this.#python}: ${this.#spawnError.message}` })
     if (this.#violation !== null) return this.#error({ reason: "protocol", code, signal, message: `broke its control channel: ${this.#violation}` })
-    return this.#error({ reason: signal ? "signal" : "exit", code, signal, message: describe(exit) })
+    return this.#error(describeProcessExit(code, signal))
   }
 
   /** The error of a zygote whose imports took longer than `ms` (it is killed): worded as a worker's. */
@@ -185,13 +188,7 @@ export class Zygote {
   }
 
   #error(exit: ExitInfo): WorkerCrashedError | ProtocolError {
-    return crashError({
-      workerId: "zygote",
-      pid: this.pid > 0 ? this.pid : null,
-      exit,
-      process: { code: exit.code, signal: exit.signal },
-      stderrTail: this.#stderr.toString()
-    })
+    return zygoteError(exit, this.pid > 0 ? this.pid : null, this.#stderr.toString())
   }
 
   /**
@@ -236,8 +233,9 @@ export class Zygote {
   }
 }
 
-const describe = ({ code, signal }: ProcessExit): string =>
-  signal ? `was killed by ${signal}` : code === null ? "did not start" : `exited with code ${code}`
+/** A zygote's failure, worded as a worker's crash (workerId `zygote`). */
+const zygoteError = (exit: ExitInfo, pid: number | null, stderrTail: string): WorkerCrashedError | ProtocolError =>
+  crashError({ workerId: "zygote", pid, exit, process: { code: exit.code, signal: exit.signal }, stderrTail })
 
 /**
  * Options of {@link zygoteResource}.
@@ -272,13 +270,10 @@ export const zygoteResource = (options: ZygoteResourceOptions): Effect.Effect<{ 
       Effect.tryPromise({
         try: () => Zygote.start(options.spec, options.onLog),
         // The rendezvous socket could not listen (an unwritable TMPDIR, a path too long for a socket).
-        catch: (error) => crashError({
-          workerId: "zygote",
-          pid: null,
-          exit: { reason: "spawn_failed", code: null, signal: null, message: `cannot open the rendezvous socket: ${error instanceof Error ? error.message : String(error)}` },
-          process: { code: null, signal: null },
-          stderrTail: ""
-        })
+        catch: (error) => zygoteError({
+          reason: "spawn_failed", code: null, signal: null,
+          message: `cannot open the rendezvous socket: ${error instanceof Error ? error.message : String(error)}`
+        }, null, "")
       }),
       (z) => Effect.promise(() => z.stop(options.killAfterMs()))
     )
